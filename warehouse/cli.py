@@ -1,0 +1,48 @@
+"""The `planwatch` command line (also `python -m warehouse`).
+
+Each concern registers its own commands from its own module, so this file stays a table of contents.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="planwatch",
+    help=(
+        "planwatch: community service plan indicators, region by region, against their targets.\n\n"
+        "Examples:\n\n"
+        "  planwatch defs validate indicator_defs.yaml\n\n"
+        "  planwatch ingest submissions.csv --warehouse wh/\n\n"
+        "  planwatch status --region 50 --as-of 2025-12\n\n"
+        "  planwatch export --month 2025-12 --region 50 --out report/"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="markdown",
+)
+
+
+@app.callback()
+def _root() -> None:
+    """planwatch: community service plan indicators against their targets."""
+
+
+@app.command()
+def version() -> None:
+    """Print the planwatch version."""
+    from warehouse import __version__
+
+    typer.echo(__version__)
+
+
+def _register() -> None:
+    from warehouse import cli_defs, cli_engine, cli_export, cli_warehouse
+
+    for module in (cli_defs, cli_warehouse, cli_engine, cli_export):
+        module.register(app)
+
+
+def main() -> None:
+    _register()
+    app()

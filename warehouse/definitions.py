@@ -1,0 +1,249 @@
+"""Typed model of indicator_defs.yaml.
+
+The YAML file is the single source of truth for plans, indicators, plan targets,
+named region groups and status thresholds. This module only declares the shape;
+`warehouse.defs_loader` parses the file keeping file/line/column for every node,
+validates it against these models and runs the cross-reference checks.
+
+The schema is documented for analysts in docs/indicator-definitions.md.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    """Base for every node: unknown keys are errors (catches typos such as `traget`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(Strict):
+    """A label in Chinese with an optional English translation."""
+
+    zh: str
+    en: str | None = None
+
+    def get(self, lang: str) -> str:
+        if lang == "en" and self.en:
+            return self.en
+        return self.zh
+
+
+class Level(str, Enum):
+    """Division levels of the NBS code scheme, plus the whole country."""
+
+    country = "country"  # code "CN"
+    province = "province"  # 2 digits
+    city = "city"  # 4 digits
+    county = "county"  # 6 digits
+    township = "township"  # 9 digits
+    community = "community"  # 12 digits
+
+
+LEVEL_ORDER = [lv.value for lv in Level]
+
+
+class Direction(str, Enum):
+    higher = "higher"  # higher is better
+    lower = "lower"  # lower is better
+    band = "band"  # inside [target_low, target_high] is best
+
+
+class AggregationRule(str, Enum):
+    sum = "sum"  # counts and totals: sum of children
+    ratio = "ratio"  # sum(numerator) / sum(denominator) * scale
+    per_community = "per_community"  # sum(value) / number of covered communities
+    weighted_mean = "weighted_mean"  # sum(value * weight) / sum(weight); weight = denominator column
+    max = "max"
+    min = "min"
+    none = "none"  # not aggregable: only submitted values are shown
+
+
+class Covers(str, Enum):
+    all = "all"
+    urban = "urban"  # 城市社区 (居委会)
+    rural = "rural"  # 农村社区 (村委会)
+
+
+class Frequency(str, Enum):
+    monthly = "monthly"
+    quarterly = "quarterly"
+    annual = "annual"
+
+
+class Method(str, Enum):
+    schedule = "schedule"  # 时序进度: linear expected path baseline -> target
+    cagr = "cagr"  # Open SDG / Eurostat ratio of observed to required CAGR
+
+
+class Attribute(str, Enum):
+    binding = "binding"  # 约束性
+    expected = "expected"  # 预期性
+
+
+class Comparator(str, Enum):
+    ge = ">="
+    gt = ">"
+    le = "<="
+    lt = "<"
+    eq = "="
+
+
+class Bounds(Strict):
+    min: float | None = None
+    max: float | None = None
+
+
+class Aggregation(Strict):
+    rule: AggregationRule
+    # ratio: value = sum(numerator) / sum(denominator) * scale (100 for %, 100 for per 100 households,
+    # 10000 for per 10,000 residents).
+    scale: float = 1.0
+    numerator: Text | None = None  # what the numerator counts, e.g. 设施面积（平方米）
+    denominator: Text | None = None  # what the denominator counts, e.g. 居民户数（百户）
+
+
+class Thresholds(Strict):
+    """Progress-ratio thresholds: ratio >= green -> on schedule; >= amber -> behind (amber); else red."""
+
+    green: float = Field(ge=0)
+    amber: float = Field(ge=0)
+
+
+class ThresholdSet(Strict):
+    binding: Thresholds = Thresholds(green=1.00, amber=0.80)
+    expected: Thresholds = Thresholds(green=0.95, amber=0.60)
+
+
+class Defaults(Strict):
+    thresholds: ThresholdSet = ThresholdSet()
+    # Composite score weights by attribute (rankings): weighted mean of progress ratio capped at 1.
+    composite_weights: dict[Attribute, float] = {Attribute.binding: 2.0, Attribute.expected: 1.0}
+    # Relative tolerance when a region's own submitted value is compared with the roll-up of its children.
+    rollup_tolerance: float = 0.02
+    # Outlier detection on the data-quality page: |z| of period-to-period change above this is flagged.
+    outlier_z: float = 3.0
+
+
+class RegionGroup(Strict):
+    """A named set of regions that is not an NBS division (万盛经开区, 三州地区)."""
+
+    id: str
+    name: Text
+    # The division under which the group is shown in the region tree (e.g. "50" for Wansheng).
+    parent: str | None = None
+    members: list[str]  # NBS codes (any level)
+
+
+class Indicator(Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: Text
+    unit: Text  # e.g. {zh: 平方米, en: m²}; {zh: "%", en: "%"}
+    category: Text | None = None  # the plan's 类别 / 维度 where given
+    direction: Direction = Direction.higher
+    bounds: Bounds = Bounds()
+    aggregation: Aggregation
+    covers: Covers = Covers.all
+    frequency: Frequency = Frequency.annual
+    due_days: int = Field(default=30, ge=0)  # days allowed after period end before a report is overdue
+    # Lowest level at which regions report this indicator; regions below it are rejected at ingest.
+    reported_at: list[Level] = [Level.province, Level.city, Level.county, Level.township]
+    lead_department: Text | None = None  # 牵头单位
+    responsible_departments: list[Text] = []  # 责任单位
+    method: Method = Method.schedule
+    description: Text | None = None
+
+
+class Baseline(Strict):
+    value: float | None = None  # None = unknown ("—" in the plan's table)
+    year: int
+    as_written: str | None = None  # the cell as printed in the plan, e.g. "—"
+
+
+class Target(Strict):
+    comparator: Comparator
+    value: float
+    # for direction band: the upper end; value is the lower end
+    value_high: float | None = None
+    year: int
+    as_written: str | None = None  # the cell as printed, e.g. "≥30", "12%", "100%"
+    comparator_inferred: bool = False  # True when the plan printed no comparator (e.g. "12%")
+
+
+class Source(Strict):
+    table: str | None = None  # e.g. 专栏1
+    row: int | None = None  # row number in that table (序号 or position)
+    quote: str | None = None  # the sentence for text targets
+
+
+class PlanTarget(Strict):
+    indicator: str  # Indicator.id
+    kind: Literal["main", "text"] = "main"  # main-indicator table row, or a target stated in the text
+    baseline: Baseline | None = None  # None: the plan gives no baseline column
+    target: Target | None = None  # None: the plan names the indicator without a number
+    attribute: Attribute
+    # Levels at which the target applies. "total" = the plan's region as a whole only
+    # (e.g. a province-wide headcount); a level name = each region of that level in the plan's region.
+    applies_at: list[Literal["total", "province", "city", "county", "township", "community"]] = ["total"]
+    exclude: list[str] = []  # NBS codes or "group:<id>" excluded from this target (除三州地区)
+    thresholds: Thresholds | None = None  # override for this target
+    method: Method | None = None  # override of the indicator's method
+    source: Source
+    note: str | None = None
+
+
+class Period(Strict):
+    start: int
+    baseline: int
+    target: int
+
+
+class Plan(Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: Text
+    issuer: Text
+    doc_number: str | None = None
+    period: Period
+    region: str  # NBS code, "CN" for the whole country, or "group:<id>"
+    parent: str | None = None  # parent Plan.id
+    thresholds: ThresholdSet | None = None  # override of the defaults for this plan
+    targets: list[PlanTarget]
+
+
+class Definitions(Strict):
+    version: int = 1
+    defaults: Defaults = Defaults()
+    region_groups: list[RegionGroup] = []
+    indicators: list[Indicator]
+    plans: list[Plan]
+
+    # ---- lookups (the registry: identifiers used in SQL come only from here) ----
+    def indicator(self, indicator_id: str) -> Indicator:
+        for ind in self.indicators:
+            if ind.id == indicator_id:
+                return ind
+        raise KeyError(indicator_id)
+
+    def plan(self, plan_id: str) -> Plan:
+        for plan in self.plans:
+            if plan.id == plan_id:
+                return plan
+        raise KeyError(plan_id)
+
+    def group(self, group_id: str) -> RegionGroup:
+        for group in self.region_groups:
+            if group.id == group_id:
+                return group
+        raise KeyError(group_id)
+
+    def thresholds_for(self, plan: Plan, target: PlanTarget) -> Thresholds:
+        """Most specific wins: target override, then plan override, then defaults; by attribute."""
+        if target.thresholds is not None:
+            return target.thresholds
+        tset = plan.thresholds or self.defaults.thresholds
+        return getattr(tset, target.attribute.value)
