@@ -37,9 +37,9 @@ def version() -> None:
 
 
 def _register() -> None:
-    from warehouse import cli_defs, cli_engine, cli_export, cli_warehouse
+    from warehouse import cli_defs, cli_engine, cli_export, cli_regions, cli_warehouse
 
-    for module in (cli_defs, cli_warehouse, cli_engine, cli_export):
+    for module in (cli_defs, cli_regions, cli_warehouse, cli_engine, cli_export):
         module.register(app)
 
 
