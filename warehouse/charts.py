@@ -1,0 +1,408 @@
+"""Every figure shown by the dashboard and written by the export, on one plotly template.
+
+Functions take polars frames in the engine's documented columns (docs/architecture.md) plus `lang`, and return a
+`go.Figure`. No Streamlit here: the export renders the same figures with kaleido. Status colours, symbols and
+labels come from `warehouse.formatting`, so a colour is always paired with a symbol or a text label.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from typing import Any
+
+import plotly.graph_objects as go
+import plotly.io as pio
+import polars as pl
+
+from warehouse import formatting as fmt
+from warehouse import i18n
+
+FONT_FAMILY = "Noto Sans CJK SC, sans-serif"
+TEMPLATE_NAME = "planwatch"
+# Okabe-Ito (colour-blind-safe) for series that are not statuses.
+COLORWAY = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+EXPECTED_COLOUR = "#666666"
+TARGET_COLOUR = "#000000"
+
+
+def _build_template() -> go.layout.Template:
+    font = dict(family=FONT_FAMILY, size=13, color="#222222")
+    return go.layout.Template(
+        layout=go.Layout(
+            font=font,
+            title=dict(font=dict(family=FONT_FAMILY, size=16), x=0.0, xanchor="left"),
+            colorway=COLORWAY,
+            paper_bgcolor="#FFFFFF",
+            plot_bgcolor="#FFFFFF",
+            hoverlabel=dict(font=dict(family=FONT_FAMILY)),
+            legend=dict(font=dict(family=FONT_FAMILY), orientation="h", y=-0.15, x=0.0),
+            margin=dict(l=10, r=20, t=60, b=40),
+            xaxis=dict(gridcolor="#E5E5E5", zerolinecolor="#BDBDBD", automargin=True),
+            yaxis=dict(gridcolor="#E5E5E5", zerolinecolor="#BDBDBD", automargin=True),
+        )
+    )
+
+
+TEMPLATE = _build_template()
+pio.templates[TEMPLATE_NAME] = TEMPLATE
+
+
+def new_figure(title: str | None = None, height: int | None = None) -> go.Figure:
+    """An empty figure on the planwatch template (the template object itself, so no registry is needed)."""
+    fig = go.Figure()
+    fig.update_layout(template=TEMPLATE)
+    if title:
+        fig.update_layout(title=dict(text=title))
+    if height:
+        fig.update_layout(height=height)
+    return fig
+
+
+def _rows(frame: pl.DataFrame | None) -> list[dict[str, Any]]:
+    return [] if frame is None else frame.to_dicts()
+
+
+def _num(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return None if math.isnan(number) else number
+
+
+def _empty(fig: go.Figure, lang: str) -> go.Figure:
+    fig.add_annotation(
+        text=i18n.t("chart.no_data", lang), showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5,
+        font=dict(size=16, color=fmt.COLOURS["no_data"]),
+    )
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return fig
+
+
+def _indicator_name(row: dict[str, Any], lang: str) -> str:
+    return i18n.pick(row, "indicator", lang, default=str(row.get("indicator_id", "")))
+
+
+def _unit(row: dict[str, Any], lang: str) -> str:
+    unit = i18n.pick(row, "unit", lang, default="")
+    return "" if unit == "—" else unit
+
+
+# ---- overview ----
+
+
+def status_counts_figure(status: pl.DataFrame, lang: str = "zh") -> go.Figure:
+    """Stacked horizontal bars: number of indicators per colour bucket, binding indicators in the top row.
+
+    One trace per bucket (red, amber, green, achieved, grey) in severity order; bar text is the count."""
+    rows = _rows(status)
+    fig = new_figure(i18n.t("chart.status_counts", lang), height=220)
+    if not rows:
+        return _empty(fig, lang)
+    attributes = ["binding", "expected"]
+    present = [a for a in attributes if any(r.get("attribute") == a for r in rows)]
+    # plotly draws the first category at the bottom: reverse so binding is on top
+    y_labels = [i18n.t(f"attribute.{a}", lang) for a in reversed(present)]
+    for bucket in fmt.BUCKETS:
+        counts = [
+            sum(1 for r in rows if r.get("attribute") == a and fmt.BUCKET_OF_STATUS[r.get("status") or "no_data"] == bucket)
+            for a in reversed(present)
+        ]
+        fig.add_trace(
+            go.Bar(
+                name=fmt.bucket_label(bucket, lang), x=counts, y=y_labels, orientation="h",
+                marker=dict(color=fmt.BUCKET_COLOURS[bucket], line=dict(color="#FFFFFF", width=1)),
+                text=[str(c) if c else "" for c in counts], textposition="inside", insidetextanchor="middle",
+                textfont=dict(color="#FFFFFF"), meta=bucket,
+                hovertemplate="%{y}: %{x}<extra>" + fmt.bucket_label(bucket, lang) + "</extra>",
+            )
+        )
+    fig.update_layout(barmode="stack", xaxis=dict(title=i18n.t("col.count", lang), dtick=1 if len(rows) <= 20 else None))
+    return fig
+
+
+def status_heatmap(children: pl.DataFrame, lang: str = "zh") -> go.Figure:
+    """Region × indicator grid coloured by status, each cell also showing the status symbol.
+
+    Rows are regions (in the frame's order), columns indicators. z holds the index into
+    `formatting.STATUSES`; the colour scale is discrete, so equal statuses get exactly equal colours."""
+    rows = _rows(children)
+    fig = new_figure(i18n.t("chart.heatmap", lang))
+    if not rows:
+        return _empty(fig, lang)
+    regions: list[str] = []
+    region_names: dict[str, str] = {}
+    indicators: list[str] = []
+    indicator_names: dict[str, str] = {}
+    for r in rows:
+        if r["region_code"] not in region_names:
+            regions.append(r["region_code"])
+            region_names[r["region_code"]] = str(r.get("region_name") or r["region_code"])
+        if r["indicator_id"] not in indicator_names:
+            indicators.append(r["indicator_id"])
+            indicator_names[r["indicator_id"]] = _indicator_name(r, lang)
+    cell = {(r["region_code"], r["indicator_id"]): r for r in rows}
+    n = len(fmt.STATUSES)
+    z, text, hover = [], [], []
+    for code in regions:
+        z_row, t_row, h_row = [], [], []
+        for ind in indicators:
+            r = cell.get((code, ind))
+            label = fmt.status_label(r.get("status") if r else None, lang)
+            z_row.append(fmt.STATUSES.index(label.status))
+            t_row.append(label.symbol)
+            value = fmt.format_value(_num(r.get("value")), _unit(r, lang)) if r else fmt.MISSING
+            progress = fmt.format_progress(_num(r.get("progress_ratio"))) if r else fmt.MISSING
+            h_row.append(
+                f"{region_names[code]}<br>{indicator_names[ind]}<br>{label.text}<br>"
+                f"{i18n.t('col.value', lang)}: {value}<br>{i18n.t('col.progress', lang)}: {progress}"
+            )
+        z.append(z_row)
+        text.append(t_row)
+        hover.append(h_row)
+    scale = []
+    for i, status in enumerate(fmt.STATUSES):
+        scale += [[i / n, fmt.COLOURS[status]], [(i + 1) / n, fmt.COLOURS[status]]]
+    fig.add_trace(
+        go.Heatmap(
+            z=z, x=[indicator_names[i] for i in indicators], y=[region_names[c] for c in regions],
+            text=text, texttemplate="%{text}", textfont=dict(color="#FFFFFF", size=14),
+            customdata=hover, hovertemplate="%{customdata}<extra></extra>",
+            colorscale=scale, zmin=-0.5, zmax=n - 0.5, showscale=False, xgap=2, ygap=2, name="status",
+        )
+    )
+    # legend entries: one invisible marker per status present, so the symbols are explained
+    present = sorted({fmt.STATUSES[v] for row in z for v in row}, key=fmt.severity_rank)
+    for status in present:
+        label = fmt.status_label(status, lang)
+        fig.add_trace(
+            go.Scatter(
+                x=[None], y=[None], mode="markers", name=label.text, meta=status,
+                marker=dict(color=label.colour, size=12, symbol="square"),
+            )
+        )
+    fig.update_layout(
+        height=max(300, 120 + 26 * len(regions)),
+        xaxis=dict(side="top", tickangle=-30, showgrid=False),
+        yaxis=dict(autorange="reversed", showgrid=False),
+        margin=dict(t=120),
+    )
+    return fig
+
+
+# ---- indicator ----
+
+
+def _year_end(year: Any) -> date | None:
+    return date(int(year), 12, 31) if year is not None else None
+
+
+def trajectory_figure(trajectory: pl.DataFrame, status_row: dict[str, Any] | None, lang: str = "zh") -> go.Figure:
+    """Actual values and the expected path over time, with the baseline and the target marked.
+
+    `trajectory` has period, period_end, actual, expected (engine.trajectory); `status_row` is the region's row
+    of engine.status for the indicator (baseline_value/year, target_value/year, names, units), or None."""
+    row = status_row or {}
+    name = _indicator_name(row, lang) if row else ""
+    unit = _unit(row, lang)
+    fig = new_figure(i18n.t("chart.trajectory", lang, indicator=name).lstrip("：: "))
+    rows = _rows(trajectory)
+    has_points = any(_num(r.get("actual")) is not None or _num(r.get("expected")) is not None for r in rows)
+    if not has_points and _num(row.get("target_value")) is None:
+        return _empty(fig, lang)
+    periods = [fmt.format_period(r.get("period"), lang) for r in rows]
+    x = [r.get("period_end") for r in rows]
+    expected = [_num(r.get("expected")) for r in rows]
+    if any(v is not None for v in expected):
+        fig.add_trace(
+            go.Scatter(
+                x=x, y=expected, name=i18n.t("chart.expected", lang), mode="lines",
+                line=dict(color=EXPECTED_COLOUR, dash="dash", width=2), customdata=periods, meta="expected",
+                hovertemplate="%{customdata}: %{y}" + (f" {unit}" if unit else "") + "<extra></extra>",
+            )
+        )
+    actual = [_num(r.get("actual")) for r in rows]
+    if any(v is not None for v in actual):
+        fig.add_trace(
+            go.Scatter(
+                x=x, y=actual, name=i18n.t("chart.actual", lang), mode="lines+markers",
+                line=dict(color=COLORWAY[0], width=3), marker=dict(size=8), customdata=periods, meta="actual",
+                connectgaps=False,
+                hovertemplate="%{customdata}: %{y}" + (f" {unit}" if unit else "") + "<extra></extra>",
+            )
+        )
+    base_value, base_year = _num(row.get("baseline_value")), row.get("baseline_year")
+    if base_value is not None and base_year is not None:
+        fig.add_trace(
+            go.Scatter(
+                x=[_year_end(base_year)], y=[base_value], mode="markers+text", meta="baseline",
+                name=f"{i18n.t('chart.baseline', lang)} {base_year}",
+                marker=dict(symbol="diamond", size=12, color=EXPECTED_COLOUR),
+                text=[fmt.format_value(base_value, unit)], textposition="bottom center",
+            )
+        )
+    target_value, target_year = _num(row.get("target_value")), row.get("target_year")
+    if target_value is not None and target_year is not None:
+        comparator = row.get("comparator") or ""
+        fig.add_trace(
+            go.Scatter(
+                x=[_year_end(target_year)], y=[target_value], mode="markers+text", meta="target",
+                name=f"{i18n.t('chart.target', lang)} {target_year}",
+                marker=dict(symbol="star", size=16, color=TARGET_COLOUR),
+                text=[f"{comparator}{fmt.format_value(target_value, unit)}"], textposition="top center",
+            )
+        )
+    fig.update_layout(yaxis=dict(title=unit or None), xaxis=dict(type="date"), height=420)
+    return fig
+
+
+def _children_values(children: pl.DataFrame, indicator: str | None) -> list[dict[str, Any]]:
+    rows = _rows(children)
+    if indicator is not None:
+        rows = [r for r in rows if r.get("indicator_id") == indicator]
+    return rows
+
+
+def distribution_figure(children: pl.DataFrame, indicator: str | None = None, lang: str = "zh") -> go.Figure:
+    """How the sub-regions' values spread: a stacked histogram coloured by status, target as a vertical line."""
+    rows = _children_values(children, indicator)
+    name = _indicator_name(rows[0], lang) if rows else ""
+    fig = new_figure(i18n.t("chart.distribution", lang, indicator=name), height=340)
+    with_values = [r for r in rows if _num(r.get("value")) is not None]
+    if not with_values:
+        return _empty(fig, lang)
+    unit = _unit(with_values[0], lang)
+    for status in fmt.STATUSES:
+        values = [_num(r["value"]) for r in with_values if (r.get("status") or "no_data") == status]
+        if not values:
+            continue
+        label = fmt.status_label(status, lang)
+        fig.add_trace(
+            go.Histogram(
+                x=values, name=label.text, marker=dict(color=label.colour, line=dict(color="#FFFFFF", width=1)),
+                meta=status, nbinsx=min(20, max(5, len(with_values))),
+            )
+        )
+    _add_target_line(fig, with_values, lang, unit, vertical=True)
+    fig.update_layout(barmode="stack", xaxis=dict(title=unit or None), yaxis=dict(title=i18n.t("col.count", lang)))
+    return fig
+
+
+def _add_target_line(fig: go.Figure, rows: list[dict[str, Any]], lang: str, unit: str, vertical: bool) -> None:
+    targets = {_num(r.get("target_value")) for r in rows} - {None}
+    if len(targets) != 1:  # no common target (none, or sub-regions with different targets)
+        return
+    target = targets.pop()
+    label = f"{i18n.t('chart.target', lang)} {fmt.format_value(target, unit)}"
+    line = dict(color=TARGET_COLOUR, width=2, dash="dot")
+    if vertical:
+        fig.add_vline(x=target, line=line, annotation_text=label, annotation_position="top")
+    else:
+        fig.add_hline(y=target, line=line, annotation_text=label, annotation_position="top left")
+
+
+def ranked_bar_figure(children: pl.DataFrame, indicator: str | None = None, lang: str = "zh",
+                      direction: str = "higher") -> go.Figure:
+    """Sub-regions' values as horizontal bars, best at the top, coloured by status, with the target line.
+
+    Bar text: the value with its unit and the status symbol. Regions without a value are listed at the
+    bottom with a grey "no data" label so they are not silently dropped."""
+    rows = _children_values(children, indicator)
+    name = _indicator_name(rows[0], lang) if rows else ""
+    with_values = [r for r in rows if _num(r.get("value")) is not None]
+    without = [r for r in rows if _num(r.get("value")) is None]
+    fig = new_figure(i18n.t("chart.ranked", lang, indicator=name))
+    if not with_values:
+        return _empty(fig, lang)
+    unit = _unit(with_values[0], lang)
+    reverse = direction != "lower"
+    ordered = sorted(with_values, key=lambda r: _num(r["value"]), reverse=reverse)  # best first
+    ordered += without
+    labels = [fmt.status_label(r.get("status"), lang) for r in ordered]
+    names = [str(r.get("region_name") or r.get("region_code")) for r in ordered]
+    values = [_num(r.get("value")) or 0.0 for r in ordered]
+    texts = [
+        f"{lab.symbol} {fmt.format_value(_num(r.get('value')), unit)}" if _num(r.get("value")) is not None
+        else f"{lab.symbol} {i18n.t('status.no_data', lang)}"
+        for r, lab in zip(ordered, labels)
+    ]
+    fig.add_trace(
+        go.Bar(
+            x=values, y=names, orientation="h", marker=dict(color=[lab.colour for lab in labels]),
+            text=texts, textposition="outside", cliponaxis=False, name=name, meta="ranked",
+            customdata=[lab.label for lab in labels], hovertemplate="%{y}: %{text} (%{customdata})<extra></extra>",
+            showlegend=False,
+        )
+    )
+    _add_target_line(fig, with_values, lang, unit, vertical=True)
+    fig.update_layout(
+        height=max(300, 100 + 26 * len(ordered)),
+        yaxis=dict(autorange="reversed", showgrid=False), xaxis=dict(title=unit or None),
+    )
+    return fig
+
+
+# ---- region ----
+
+
+BULLET_CAP = 1.5  # progress ratios above this are drawn at the cap (the label shows the real value)
+
+
+def bullet_figure(status: pl.DataFrame, lang: str = "zh") -> go.Figure:
+    """One progress bar per indicator: the progress ratio (1 = on schedule) coloured by status, with the
+    schedule line at 1 and the amber band behind. Labels: status symbol + percent of schedule."""
+    rows = _rows(status)
+    fig = new_figure(i18n.t("chart.bullet", lang))
+    if not rows:
+        return _empty(fig, lang)
+    names = [("★ " if r.get("attribute") == "binding" else "") + _indicator_name(r, lang) for r in rows]
+    labels = [fmt.status_label(r.get("status"), lang) for r in rows]
+    ratios = [_num(r.get("progress_ratio")) for r in rows]
+    fig.add_trace(
+        go.Bar(
+            x=[BULLET_CAP] * len(rows), y=names, orientation="h", marker=dict(color="#F2F2F2"),
+            hoverinfo="skip", showlegend=False, name="background", meta="background",
+        )
+    )
+    fig.add_trace(
+        go.Bar(
+            x=[min(BULLET_CAP, max(0.0, r)) if r is not None else 0.0 for r in ratios], y=names, orientation="h",
+            marker=dict(color=[lab.colour for lab in labels]), width=0.5, name=i18n.t("col.progress", lang),
+            text=[f"{lab.symbol} {lab.label} {fmt.format_progress(r)}" if r is not None else lab.text
+                  for lab, r in zip(labels, ratios)],
+            textposition="outside", cliponaxis=False, showlegend=False, meta="progress",
+            hovertemplate="%{y}: %{text}<extra></extra>",
+        )
+    )
+    fig.add_vline(x=1.0, line=dict(color=TARGET_COLOUR, width=2))
+    fig.update_layout(
+        barmode="overlay", height=max(260, 90 + 30 * len(rows)),
+        xaxis=dict(range=[0, BULLET_CAP * 1.35], tickformat=".0%", title=i18n.t("chart.progress_axis", lang)),
+        yaxis=dict(autorange="reversed", showgrid=False),
+    )
+    return fig
+
+
+def rank_figure(ranks: pl.DataFrame, lang: str = "zh", value_column: str = "score",
+                highlight: str | None = None, title: str | None = None) -> go.Figure:
+    """A league table as bars (composite score or one indicator's value), best at the top.
+
+    `ranks` needs region_code, region_name and `value_column`; rows are drawn in the frame's order
+    (the engine returns them ranked). `highlight` (a region code) is drawn in blue, the others grey."""
+    rows = _rows(ranks)
+    fig = new_figure(title or i18n.t("chart.composite", lang))
+    if not rows or value_column not in rows[0]:
+        return _empty(fig, lang)
+    names = [str(r.get("region_name") or r.get("region_code")) for r in rows]
+    values = [_num(r.get(value_column)) for r in rows]
+    colours = [COLORWAY[0] if r.get("region_code") == highlight else "#A6A6A6" for r in rows]
+    fig.add_trace(
+        go.Bar(
+            x=[v or 0.0 for v in values], y=names, orientation="h", marker=dict(color=colours),
+            text=[fmt.format_number(v, 2) if v is not None and abs(v) < 10 else fmt.format_number(v) for v in values],
+            textposition="outside", cliponaxis=False, showlegend=False, meta="rank",
+        )
+    )
+    fig.update_layout(height=max(260, 100 + 26 * len(rows)), yaxis=dict(autorange="reversed", showgrid=False))
+    return fig
