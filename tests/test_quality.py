@@ -239,9 +239,11 @@ def test_ingest_log_and_rejections(wh):
     (wh / "rejections" / "e1.csv").write_bytes(
         "\ufeffrow,column,value,reason_zh,reason_en\n7,数值,abc,不是数字,not a number\n".encode("utf-8"))
     log = quality.ingest_log(wh)
-    assert [e["entry_id"] for e in log] == ["e2", "e1"]
-    assert quality.rejection_file(wh, log[0]) is None
-    rej = quality.read_rejections(quality.rejection_file(wh, log[1]))
+    assert log["entry_id"].to_list() == ["e2", "e1"]
+    assert log["rows_rejected"].to_list() == [0, 1]
+    entries = log.to_dicts()
+    assert quality.rejection_file(wh, entries[0]) is None
+    rej = quality.read_rejections(quality.rejection_file(wh, entries[1]))
     assert rej.columns == ["row", "column", "value", "reason_zh", "reason_en"]
     assert rej.row(0) == ("7", "数值", "abc", "不是数字", "not a number")
 

@@ -21,7 +21,6 @@ Definitions used on the data-quality page (also in docs/dashboard.md):
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -30,6 +29,7 @@ import polars as pl
 
 from warehouse.definitions import AggregationRule, Definitions, Indicator, Plan
 from warehouse.periods import month_period, period_end_utc, quarter_period, year_period
+from warehouse.storage import Warehouse
 
 # ----------------------------------------------------------------------------------------------------
 # Small helpers
@@ -240,43 +240,17 @@ def _as_naive_utc(moment: datetime | None) -> datetime | None:
     return moment.astimezone(timezone.utc).replace(tzinfo=None)
 
 
-def batch_files(warehouse_dir: str | Path) -> list[Path]:
-    """The current snapshot's batch files, from manifest.json (never a glob)."""
-    wh = Path(warehouse_dir)
-    manifest_path = wh / "manifest.json"
-    if not manifest_path.exists():
-        return []
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    return [wh / b["file"] if not Path(b["file"]).is_absolute() else Path(b["file"])
-            for b in manifest.get("batches", [])]
-
-
 def load_submissions(warehouse_dir: str | Path, as_of: datetime | None = None) -> pl.DataFrame:
-    """Every submitted row (superseded ones included) ingested at or before `as_of`, read with DuckDB
-    from the manifest's batch files. Timestamps are naive UTC."""
-    files = [str(f) for f in batch_files(warehouse_dir)]
-    empty = pl.DataFrame(schema={
-        "region_code": pl.Utf8, "indicator_id": pl.Utf8, "period": pl.Utf8, "period_end": pl.Date,
-        "value": pl.Float64, "submitted_at": pl.Datetime("us"), "ingested_at": pl.Datetime("us"),
-        "batch_id": pl.Utf8, "source_file": pl.Utf8, "source_row": pl.Int64,
-    })
-    if not files:
-        return empty
-    sql = f"""
-        SELECT region_code, indicator_id, period, period_end, value,
-               CAST(submitted_at AS TIMESTAMP) AS submitted_at,
-               CAST(ingested_at AS TIMESTAMP) AS ingested_at,
-               batch_id, source_file, CAST(source_row AS BIGINT) AS source_row
-        FROM read_parquet($files, union_by_name = true)
-        {"WHERE CAST(ingested_at AS TIMESTAMP) <= $as_of" if as_of is not None else ""}
-    """
-    params: dict = {"files": files}
-    if as_of is not None:
-        params["as_of"] = _as_naive_utc(as_of)
+    """Every submitted row (superseded ones included) ingested at or before `as_of`: the storage snapshot
+    registered as a DuckDB view. Timestamps are naive UTC."""
+    snapshot = Warehouse(warehouse_dir).snapshot(as_of)
     con = duckdb.connect()
     try:
-        con.execute("SET TimeZone = 'UTC'")
-        frame = con.sql(sql, params=params).pl()
+        snapshot.register(con, "submissions")
+        frame = con.sql(
+            "SELECT region_code, indicator_id, period, period_end, value, submitted_at, ingested_at, batch_id,"
+            " source_file, CAST(source_row AS BIGINT) AS source_row FROM submissions"
+        ).pl()
     finally:
         con.close()
     return frame.with_columns(
@@ -509,21 +483,9 @@ def disagreements(status: pl.DataFrame) -> pl.DataFrame:
 # ----------------------------------------------------------------------------------------------------
 
 
-def ingest_log(warehouse_dir: str | Path) -> list[dict]:
-    """Every ingest attempt from <wh>/log/*.json, newest first."""
-    log_dir = Path(warehouse_dir) / "log"
-    if not log_dir.is_dir():
-        return []
-    entries = []
-    for path in sorted(log_dir.glob("*.json")):
-        try:
-            entry = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            continue
-        entry.setdefault("entry_id", path.stem)
-        entries.append(entry)
-    entries.sort(key=lambda e: str(e.get("ingested_at", "")), reverse=True)
-    return entries
+def ingest_log(warehouse_dir: str | Path) -> pl.DataFrame:
+    """Every ingest attempt (storage's log), newest first."""
+    return Warehouse(warehouse_dir).log_entries().sort(["ingested_at", "entry_id"], descending=True)
 
 
 def read_rejections(path: str | Path) -> pl.DataFrame:
@@ -532,15 +494,9 @@ def read_rejections(path: str | Path) -> pl.DataFrame:
 
 
 def rejection_file(warehouse_dir: str | Path, entry: dict) -> Path | None:
-    """The rejection CSV of a log entry, if it has one on disk."""
-    wh = Path(warehouse_dir)
+    """The rejection CSV of a log entry (its `rejection_file`, relative to the warehouse), if on disk."""
     named = entry.get("rejection_file")
-    candidates = []
-    if named:
-        p = Path(named)
-        candidates += [p, wh / p, wh / "rejections" / p.name]
-    candidates.append(wh / "rejections" / f"{entry.get('entry_id')}.csv")
-    for c in candidates:
-        if c.is_file():
-            return c
-    return None
+    if not named:
+        return None
+    path = Path(warehouse_dir) / named
+    return path if path.is_file() else None
