@@ -271,3 +271,25 @@ def test_definition_tables_filter_and_show_sources():
     inds = quality.indicator_table(DEFS, "zh", plan_id="p51")
     assert inds["indicator_id"].to_list() == ["qtr"]
     assert inds.row(0, named=True)["plans"] == "p50, p51"
+
+
+def test_league_table_arrows_and_downloads(tmp_path):
+    composite = pl.DataFrame({"region_code": ["a", "b", "c"], "region_name": ["甲区", "乙区", "丙县"],
+                              "rank": [2, 1, 3], "previous_rank": [1, 3, None], "score": [0.8, 0.9, 0.5],
+                              "n_behind": [1, 0, 3]})
+    table = quality.league_table(composite, {"ann": pl.DataFrame({"region_code": ["c", "a", "b"],
+                                                                   "rank": [1, 2, 2]})})
+    assert table["region_code"].to_list() == ["b", "a", "c"]
+    assert table["change"].to_list() == ["▲2", "▼1", "—"]
+    assert table["rank:ann"].to_list() == [2, 2, 1]
+
+    raw = quality.csv_bytes(table)
+    assert raw.startswith(b"\xef\xbb\xbf")
+    assert "乙区" in raw.decode("utf-8-sig").splitlines()[1]
+    path = tmp_path / "r.xlsx"
+    path.write_bytes(quality.xlsx_bytes(table))
+    import openpyxl
+
+    rows = list(openpyxl.load_workbook(path).active.values)
+    assert rows[0][:4] == ("rank", "change", "region_code", "region_name")
+    assert rows[1][:4] == (1, "▲2", "b", "乙区")

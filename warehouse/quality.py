@@ -500,3 +500,54 @@ def rejection_file(warehouse_dir: str | Path, entry: dict) -> Path | None:
         return None
     path = Path(warehouse_dir) / named
     return path if path.is_file() else None
+
+
+# ----------------------------------------------------------------------------------------------------
+# League table (rankings page) and downloads
+# ----------------------------------------------------------------------------------------------------
+
+
+def rank_change_text(rank: int | None, previous: int | None) -> str:
+    """▲n when the region moved up n places since the previous month, ▼n when down, = when unchanged,
+    — when there is no previous rank."""
+    if rank is None or previous is None:
+        return "—"
+    moved = int(previous) - int(rank)
+    if moved > 0:
+        return f"▲{moved}"
+    if moved < 0:
+        return f"▼{-moved}"
+    return "="
+
+
+def league_table(composite: pl.DataFrame, indicator_ranks: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """One row per region in composite-rank order: rank, change (▲▼), region, score, indicators behind,
+    then one `rank:<indicator_id>` column per indicator (the region's rank among the same siblings).
+
+    `composite`: engine.rank(parent, "composite") with region_code, region_name, rank, previous_rank,
+    score, n_behind. `indicator_ranks`: indicator id -> engine.rank(parent, id) with region_code, rank."""
+    table = composite.sort("rank", nulls_last=True).select(
+        "rank",
+        pl.struct(["rank", "previous_rank"])
+        .map_elements(lambda r: rank_change_text(r["rank"], r["previous_rank"]), return_dtype=pl.Utf8)
+        .alias("change"),
+        "region_code", "region_name", "score", "n_behind",
+    )
+    for ind_id, frame in indicator_ranks.items():
+        ranks = frame.select("region_code", pl.col("rank").cast(pl.Int64).alias(f"rank:{ind_id}"))
+        table = table.join(ranks, on="region_code", how="left", maintain_order="left")
+    return table
+
+
+def csv_bytes(frame: pl.DataFrame) -> bytes:
+    """CSV in UTF-8 with a BOM, so Excel opens Chinese text correctly."""
+    return b"\xef\xbb\xbf" + frame.write_csv().encode("utf-8")
+
+
+def xlsx_bytes(frame: pl.DataFrame, sheet: str = "rankings") -> bytes:
+    """The frame as an XLSX workbook (one sheet, header row frozen)."""
+    import io
+
+    buffer = io.BytesIO()
+    frame.write_excel(buffer, worksheet=sheet, autofit=True, freeze_panes=(1, 0))
+    return buffer.getvalue()
