@@ -1,0 +1,28 @@
+"""planwatch dashboard: `streamlit run dashboard.py`.
+
+The shell only: page set-up, navigation, and the sidebar (plan, region, as-of month, language), whose state
+lives in the URL (warehouse.app_state). Each page in pages/ is thin; the logic is in warehouse/.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from warehouse import app_state, i18n
+
+st.set_page_config(page_title="planwatch", page_icon="📊", layout="wide")
+
+lang = app_state.current_lang()
+pages = [
+    st.Page("pages/overview.py", title=i18n.t("nav.overview", lang), icon="🧭", url_path="overview", default=True),
+    st.Page("pages/indicator.py", title=i18n.t("nav.indicator", lang), icon="📈", url_path="indicator"),
+    st.Page("pages/region.py", title=i18n.t("nav.region", lang), icon="🗺️", url_path="region"),
+    st.Page("pages/rankings.py", title=i18n.t("nav.rankings", lang), icon="🏆", url_path="rankings"),
+    st.Page("pages/data_quality.py", title=i18n.t("nav.data_quality", lang), icon="🧪", url_path="data_quality"),
+    st.Page("pages/definitions.py", title=i18n.t("nav.definitions", lang), icon="📖", url_path="definitions"),
+]
+page = st.navigation(pages)
+state = app_state.sidebar()
+if state is None:
+    st.stop()
+page.run()

@@ -1,0 +1,8 @@
+"""Placeholder: this page is written by another helper (issue 5)."""
+
+import streamlit as st
+
+from warehouse import app_state
+
+state = app_state.current()
+st.info("建设中 / under construction")
