@@ -602,3 +602,20 @@ def export_zip_bytes(
                 archive.write(path, arcname=path.name)
         shutil.rmtree(out, ignore_errors=True)
         return buffer.getvalue()
+
+
+def zip_file_name(month: str | None, region: str, plan_id: str) -> str:
+    """Download name for the dashboard's zip, e.g. planwatch_2025-12_500000_chongqing_2021.zip."""
+    return f"planwatch_{month or 'latest'}_{region_file_code(region)}_{plan_id}.zip"
+
+
+def export_view_zip(view: Any, warehouse_dir: Path | None = None, defs_path: Path | None = None) -> tuple[str, bytes]:
+    """The dashboard's "download export" for its current view (app_state.ViewState: plan_id, region, month,
+    lang). A view without a month ("latest") exports everything known now under the current month's name.
+    Returns (file name, zip bytes)."""
+    from warehouse.periods import CST
+
+    month = view.month or utc_now().astimezone(CST).strftime("%Y-%m")
+    blob = export_zip_bytes(month, region=view.region, plan_id=view.plan_id, lang=view.lang,
+                            latest=view.month is None, warehouse_dir=warehouse_dir, defs_path=defs_path)
+    return zip_file_name(view.month, view.region, view.plan_id), blob
