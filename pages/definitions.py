@@ -89,19 +89,19 @@ def render(defs, lang: str, plan_id: str | None = None, defs_path: str = "", def
     plan_names = {p.id: f"{p.name.get(lang)} ({p.id})" for p in defs.plans}
     cols = st.columns(3)
     plan_choice = cols[0].selectbox(
-        i18n.t("definitions.filter_plan", lang), [None, *plan_ids],
+        i18n.t("definitions.filter_plan", lang), ["", *plan_ids],
         index=(plan_ids.index(plan_id) + 1) if plan_id in plan_ids else 0,
-        format_func=lambda v: all_label if v is None else plan_names[v], key="definitions_plan",
-    )
+        format_func=lambda v: plan_names.get(v, all_label), key="definitions_plan",
+    ) or None
     attribute = cols[1].selectbox(
-        i18n.t("definitions.filter_attribute", lang), [None, "binding", "expected"],
-        format_func=lambda v: all_label if v is None else i18n.t(f"attribute.{v}", lang),
+        i18n.t("definitions.filter_attribute", lang), ["", "binding", "expected"],
+        format_func=lambda v: i18n.t(f"attribute.{v}", lang) if v else all_label,
         key="definitions_attribute",
-    )
+    ) or None
     category = cols[2].selectbox(
-        i18n.t("definitions.filter_category", lang), [None, *quality.categories(defs, lang)],
-        format_func=lambda v: all_label if v is None else v, key="definitions_category",
-    )
+        i18n.t("definitions.filter_category", lang), ["", *quality.categories(defs, lang)],
+        format_func=lambda v: v or all_label, key="definitions_category",
+    ) or None
 
     st.subheader(i18n.t("definitions.targets", lang))
     targets = quality.target_table(defs, lang, plan_id=plan_choice, attribute=attribute, category=category)
@@ -117,3 +117,15 @@ def render(defs, lang: str, plan_id: str | None = None, defs_path: str = "", def
 
     st.subheader(i18n.t("definitions.plans", lang))
     st.dataframe(_labelled(quality.plan_table(defs, lang), lang), hide_index=True, width="stretch")
+
+
+def _main() -> None:
+    from warehouse import app_state
+
+    state = app_state.current()
+    defs_state = app_state.load_defs()
+    render(app_state.definitions(), state.lang, plan_id=state.plan_id, defs_path=str(defs_state.path),
+           defs_hash=defs_state.defs_hash)
+
+
+_main()
