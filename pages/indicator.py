@@ -1,8 +1,79 @@
-"""indicator page (being written)."""
+"""Indicator page: actual vs expected trajectory (baseline and target marked), distribution across sub-regions,
+sub-regions ranked with the target line, the definition and its source, and the revision history."""
+
+from __future__ import annotations
 
 import streamlit as st
 
-from warehouse import app_state
+from warehouse import app_state, charts, views
+from warehouse import formatting as fmt
+from warehouse.i18n import pick, t
 
 state = app_state.current()
-st.info("建设中 / under construction")
+defs = app_state.definitions()
+lang = state.lang
+plan = defs.plan(state.plan_id)
+region_label = app_state.region_name(state.region, lang, defs)
+
+st.title(t("indicator.title", lang))
+indicator_id = app_state.indicator_picker(state, defs)
+if indicator_id is None:
+    st.info(t("empty.no_indicators", lang))
+    st.stop()
+indicator = defs.indicator(indicator_id)
+unit = indicator.unit.get(lang)
+st.caption(f"{plan.name.get(lang)} · {region_label} · {fmt.format_as_of(state.as_of, lang)}")
+
+status = app_state.query("status", state.region, as_of=state.as_of, plan_id=state.plan_id, indicator=indicator_id)
+row = status.row(0, named=True) if status.height else None
+
+# ---- headline ----
+if row is not None:
+    label = fmt.status_label(row.get("status"), lang)
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric(t("col.status", lang), label.text)
+    c2.metric(t("col.value", lang), fmt.format_value(row.get("value"), unit),
+              help=fmt.format_period(row.get("period"), lang))
+    c3.metric(t("col.expected_now", lang), fmt.format_value(row.get("expected_now"), unit))
+    c4.metric(t("col.target", lang), views.target_text(row, unit, lang))
+    reason = pick(row, "reason", lang, default="")
+    if reason:
+        st.markdown(f"{label.symbol} {reason}")
+    if row.get("value") is None:
+        latest = status if state.as_of is None else app_state.query(
+            "status", state.region, plan_id=state.plan_id, indicator=indicator_id)
+        st.info(t("empty.region_no_data", lang, last=views.last_submission_text(latest, lang)))
+
+# ---- trajectory ----
+trajectory = app_state.query("trajectory", state.region, indicator_id, as_of=state.as_of, plan_id=state.plan_id)
+if trajectory.height == 0 and (row is None or row.get("target_value") is None):
+    st.info(t("empty.no_trajectory", lang))
+else:
+    st.plotly_chart(charts.trajectory_figure(trajectory, row, lang), theme=None, key="indicator_trajectory")
+
+# ---- sub-regions ----
+st.subheader(t("indicator.children", lang))
+children = app_state.query("children_status", state.region, as_of=state.as_of, plan_id=state.plan_id,
+                           indicator=indicator_id)
+if children.height == 0:
+    st.info(t("empty.no_children", lang, region=region_label))
+else:
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(charts.ranked_bar_figure(children, indicator_id, lang, indicator.direction.value),
+                        theme=None, key="indicator_ranked")
+    with right:
+        st.plotly_chart(charts.distribution_figure(children, indicator_id, lang), theme=None,
+                        key="indicator_distribution")
+
+# ---- definition and source ----
+st.subheader(t("indicator.definition", lang))
+st.markdown(views.definition_markdown(defs, plan, indicator_id, lang))
+
+# ---- revision history ----
+st.subheader(t("indicator.history", lang))
+history = app_state.query("history", state.region, indicator_id, as_of=state.as_of)
+if history.height == 0:
+    st.info(t("empty.no_history", lang))
+else:
+    st.dataframe(views.history_table(history, unit, lang), hide_index=True, width="stretch")

@@ -1,8 +1,73 @@
-"""region page (being written)."""
+"""Region page: every indicator with status, a progress (bullet) bar and a sparkline; the region's rank among
+its siblings (composite and per indicator); its overdue submissions."""
 
+from __future__ import annotations
+
+import polars as pl
 import streamlit as st
 
-from warehouse import app_state
+from warehouse import app_state, charts, views
+from warehouse import formatting as fmt
+from warehouse.i18n import t
 
 state = app_state.current()
-st.info("建设中 / under construction")
+defs = app_state.definitions()
+lang = state.lang
+plan = defs.plan(state.plan_id)
+region_label = app_state.region_name(state.region, lang, defs)
+
+st.title(f"{t('region.title', lang)}：{region_label}" if lang == "zh" else f"{t('region.title', lang)}: {region_label}")
+st.caption(f"{plan.name.get(lang)} · {fmt.format_as_of(state.as_of, lang)}")
+
+status = app_state.query("status", state.region, as_of=state.as_of, plan_id=state.plan_id)
+if status.height == 0:
+    st.info(t("empty.no_indicators", lang))
+    st.stop()
+if status.filter(pl.col("value").is_not_null()).height == 0:
+    latest = status if state.as_of is None else app_state.query("status", state.region, plan_id=state.plan_id)
+    st.info(t("empty.region_no_data", lang, last=views.last_submission_text(latest, lang)))
+
+# ---- every indicator ----
+st.subheader(t("region.indicators", lang))
+sparklines = {}
+for indicator_id in status["indicator_id"].unique().to_list():
+    trajectory = app_state.query("trajectory", state.region, indicator_id, as_of=state.as_of, plan_id=state.plan_id)
+    sparklines[indicator_id] = [v for v in trajectory["actual"].to_list() if v is not None] if trajectory.height else []
+table = views.status_table(status, lang, sparklines)
+st.dataframe(
+    table.drop("indicator_id"), hide_index=True, width="stretch",
+    column_config={
+        t("col.progress", lang): st.column_config.ProgressColumn(
+            t("col.progress", lang), min_value=0.0, max_value=1.5, format="percent",
+            help=t("chart.bullet", lang)),
+        t("col.sparkline", lang): st.column_config.LineChartColumn(t("col.sparkline", lang)),
+    },
+)
+st.plotly_chart(charts.bullet_figure(views.sort_for_display(status), lang), theme=None, key="region_bullet")
+
+# ---- rank among siblings ----
+st.subheader(t("region.rank", lang))
+parent = app_state.parent_of(state.region, defs)
+composite = app_state.query("rank", parent, "composite", as_of=state.as_of, plan_id=state.plan_id) if parent else None
+mine = views.rank_of(composite, state.region) if composite is not None else None
+if mine is None:
+    st.info(t("region.rank_none", lang, region=region_label))
+else:
+    st.metric(t("col.score", lang), t("region.rank_composite", lang, rank=mine["rank"], n=mine["n"]),
+              help=fmt.format_number(mine.get("score"), 2) if mine.get("score") is not None else None)
+    st.plotly_chart(charts.rank_figure(views.ranked_regions(composite), lang, highlight=state.region),
+                    theme=None, key="region_rank")
+    per_indicator = {
+        indicator_id: app_state.query("rank", parent, indicator_id, as_of=state.as_of, plan_id=state.plan_id)
+        for indicator_id in status["indicator_id"].unique(maintain_order=True).to_list()
+    }
+    st.dataframe(views.indicator_rank_table(status, per_indicator, state.region, lang), hide_index=True,
+                 width="stretch")
+
+# ---- overdue ----
+st.subheader(t("region.overdue", lang))
+overdue = app_state.query("overdue", state.region, as_of=state.as_of)
+if overdue.height == 0:
+    st.success(t("empty.no_overdue", lang))
+else:
+    st.dataframe(views.overdue_table(overdue, lang), hide_index=True, width="stretch")

@@ -528,3 +528,21 @@ def open_indicator(indicator: str, page: str = "pages/indicator.py") -> None:
 def open_region(region: str, page: str = "pages/region.py") -> None:
     st.session_state[_KEY + "region"] = region
     st.switch_page(page)
+
+
+def parent_of(region: str, defs: Definitions) -> str | None:
+    """The division whose children are this region's siblings: the NBS parent, a group's `parent`, None for CN."""
+    if region == "CN":
+        return None
+    if region.startswith("group:"):
+        try:
+            return defs.group(region.split(":", 1)[1]).parent
+        except KeyError:
+            return None
+    table = regions_table()
+    match = table.filter(pl.col("code") == region)
+    if match.height:
+        return match["parent"][0]
+    from warehouse.regions import parent_of as nbs_parent
+
+    return nbs_parent(region)

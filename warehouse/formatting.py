@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from warehouse import i18n
-from warehouse.periods import CST, parse_period, to_cst, utc_now, year_fraction
+from warehouse.periods import CST, parse_period, to_cst, utc_now
 
 MISSING = "—"
 
@@ -200,13 +200,15 @@ def format_as_of(as_of: datetime | None, lang: str = "zh", now: datetime | None 
 
 
 def plan_elapsed(start_year: int, target_year: int, moment: datetime | date | None = None) -> float:
-    """Share of the plan period (1 Jan of start_year to 31 Dec of target_year) elapsed at `moment`
-    (CST calendar day), clamped to [0, 1]."""
+    """Share of the plan period (00:00 CST on 1 Jan of start_year to 24:00 CST on 31 Dec of target_year)
+    elapsed at `moment` (a date counts to its end), clamped to [0, 1]."""
     if moment is None:
         moment = utc_now()
-    if isinstance(moment, datetime):
-        moment = to_cst(moment).date()
-    share = year_fraction(moment, start_year - 1, target_year)
+    if not isinstance(moment, datetime):
+        moment = datetime(moment.year, moment.month, moment.day, tzinfo=CST) + timedelta(days=1)
+    start = datetime(start_year, 1, 1, tzinfo=CST)
+    end = datetime(target_year + 1, 1, 1, tzinfo=CST)
+    share = (moment - start) / (end - start)
     return min(1.0, max(0.0, share))
 
 

@@ -119,6 +119,7 @@ _STRINGS: dict[str, dict[str, str]] = {
     "col.days_overdue": {"zh": "逾期天数", "en": "Days overdue"},
     "col.level": {"zh": "层级", "en": "Level"},
     "col.count": {"zh": "个数", "en": "Count"},
+    "col.behind": {"zh": "滞后指标数", "en": "Indicators behind"},
     "yes": {"zh": "是", "en": "yes"},
     "no": {"zh": "否", "en": "no"},
     # charts
