@@ -489,8 +489,9 @@ def prepare_submission(path: str | Path, definitions: Definitions, registry: Reg
     raw = table.frame.select(
         "_row", *[(_clean(pl.col(f"c{mapping[f]}")) if f in mapping else pl.lit(None, pl.String)).alias(f) for f in FIELDS]
     )
-    frame = _validate(raw, definitions, registry, now, headers, path.name, submitted_by)
-    return frame
+    prepared = _validate(raw, definitions, registry, now, headers, path.name, submitted_by)
+    prepared.encoding = table.encoding
+    return prepared
 
 
 def _validate(raw: pl.DataFrame, definitions: Definitions, registry: RegionRegistry, now: datetime,
