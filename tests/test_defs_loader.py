@@ -204,3 +204,26 @@ def test_require_definitions(tmp_path):
         require_definitions(broken)
     assert "target value is outside the bounds" in str(info.value)
     assert len(info.value.problems) == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "plans: 5\nindicators: 3\n",
+        "plans: [5]\nindicators: [x]\n",
+        "plans:\n - targets:\n   - target: 5\n     indicator: [1]\n",
+        "? [a]\n: b\n",
+        "defaults: 5\nindicators: []\nplans: []\n",
+        "version: abc\nindicators: []\nplans: []\n",
+        "!!python/object:os.system x\n",
+        "- - -\n",
+        "a: \x07\n",
+        "indicators:\n- id: 5\nplans:\n- id: [1]\n  parent: 5\n",
+        "region_groups: [{id: g, name: {zh: x}, members: [5]}]\nindicators: []\nplans: []\n",
+    ],
+)
+def test_odd_structures_give_errors_not_exceptions(text):
+    result = load_definitions_text(text, "odd.yaml")
+    assert result.errors and result.definitions is None
+    assert all(p.line >= 1 and p.column >= 1 for p in result.problems)
+    assert not any("internal error" in p.message for p in result.problems)

@@ -200,8 +200,13 @@ def _load_bytes(data: bytes, name: str) -> LoadResult:
             at=(line, column),
         )
         return checker.result(None, digest)
-    raw = checker.parse(text)
-    definitions = checker.validate(raw) if raw is not None else None
+    try:
+        raw = checker.parse(text)
+        definitions = checker.validate(raw) if raw is not None else None
+    except Exception as exc:  # a bug in the checks must not become a traceback for the analyst
+        checker.error((), f"internal error while checking the file ({type(exc).__name__}: {exc}); "
+                      "please report it with the file", at=(1, 1))
+        definitions = None
     return checker.result(definitions, digest)
 
 
@@ -351,6 +356,9 @@ class _Checker:
         groups = self._check_list(RegionGroup, raw, "region_groups")
         indicators = self._check_list(Indicator, raw, "indicators")
         plans: list[tuple[int, Plan | None, list[tuple[int, PlanTarget]]]] = []
+        if "plans" in raw and not isinstance(raw["plans"], list):
+            self.error(("plans",), "`plans` must be a list", expected="a list of `- id: ...` items",
+                       found=_describe(raw["plans"]))
         for i, plan_raw in enumerate(_as_list(raw.get("plans"))):
             path = ("plans", i)
             if not isinstance(plan_raw, dict):
@@ -504,7 +512,7 @@ class _CrossChecks:
                 self._target(plan, target, base + ("targets", j))
         # Referenced by any target, valid or not (a target with a typo elsewhere still uses its indicator).
         used = {
-            target.get("indicator")
+            str(target.get("indicator"))
             for plan in _as_list(self.raw.get("plans")) if isinstance(plan, dict)
             for target in _as_list(plan.get("targets")) if isinstance(target, dict)
         }
