@@ -139,6 +139,7 @@ class ExportData:
     latest: bool
     region: str
     region_name: str
+    definitions: Any  # definitions.Definitions
     plan: Any  # definitions.Plan
     lang: str
     status: pl.DataFrame
@@ -156,6 +157,17 @@ def _sorted(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     """Rows in a fixed order so figures built from them are byte-identical run to run."""
     present = [k for k in keys if k in frame.columns]
     return frame.sort(present, nulls_last=True, maintain_order=True) if present and frame.height else frame
+
+
+def _in_plan_order(frame: pl.DataFrame, plan, keys: list[str]) -> pl.DataFrame:
+    """Sort by `keys`, then indicators in the plan's table order (engine row order is not guaranteed)."""
+    if frame.height == 0 or "indicator_id" not in frame.columns:
+        return frame
+    order = {t.indicator: i for i, t in enumerate(plan.targets)}
+    ranked = frame.with_columns(
+        pl.col("indicator_id").replace_strict(order, default=len(order), return_dtype=pl.Int64).alias("_order")
+    )
+    return ranked.sort([*keys, "_order", "indicator_id"], maintain_order=True).drop("_order")
 
 
 def _load_definitions(defs_path: Path):
@@ -217,7 +229,7 @@ def collect(options: ExportOptions, now: datetime | None = None) -> ExportData:
     wh_dir = Path(options.warehouse_dir or default_warehouse_path())
     warehouse = Warehouse(wh_dir)
     if not warehouse.exists():
-        raise ExportError(f"找不到数据仓库 / warehouse not found: {wh_dir}（可先运行 planwatch sample）")
+        raise ExportError(f"找不到数据仓库 / warehouse not found: {wh_dir}（可先运行 / run first: planwatch sample）")
     definitions, defs_hash = _load_definitions(Path(options.defs_path or default_defs_path()))
     registry = RegionRegistry.load(warehouse.regions_path) if warehouse.regions_path.exists() else None
 
@@ -274,10 +286,11 @@ def collect(options: ExportOptions, now: datetime | None = None) -> ExportData:
         latest=options.latest,
         region=region,
         region_name=_region_name(region, registry, definitions, options.lang),
+        definitions=definitions,
         plan=plan,
         lang=options.lang,
-        status=status,  # kept in the engine's order (binding first, then the plan's table order)
-        children=_sorted(children, ["region_code", "indicator_id"]),
+        status=_in_plan_order(status, plan, []),
+        children=_in_plan_order(children, plan, ["region_code"]),  # as the dashboard: regions by code
         alerts=_sorted(alerts, ["severity", "region_code", "indicator_id"]),
         ranking=_sorted(ranking, ["rank", "region_code"]),
         trajectories=trajectories,
@@ -301,7 +314,7 @@ class ChartJob:
 
 def chart_jobs(data: ExportData) -> list[ChartJob]:
     """The charts of one export, in report order. Builders are lazy so one failing chart fails alone."""
-    from warehouse import charts
+    from warehouse import charts, views
 
     lang = data.lang
     jobs = [
@@ -317,7 +330,7 @@ def chart_jobs(data: ExportData) -> list[ChartJob]:
                 lambda traj=data.trajectories[ind], srow=status_row: charts.trajectory_figure(traj, srow, lang),
             )
         )
-    jobs.append(ChartJob("rankings", _t("rankings", lang), lambda: charts.rank_figure(data.ranking, lang, highlight=None)))
+    jobs.append(ChartJob("rankings", _t("rankings", lang), lambda: charts.rank_figure(views.ranked_regions(data.ranking), lang, value_column="score")))
     jobs.append(ChartJob("heatmap", _t("heatmap", lang), lambda: charts.status_heatmap(data.children, lang)))
     return jobs
 
@@ -343,12 +356,12 @@ def image_height(fig: go.Figure) -> int:
 def _summary_rows(data: ExportData) -> tuple[list[list[str]], list[str]]:
     lang = data.lang
     rows, colours = [], []
-    for r in data.status.iter_rows(named=True):
+    from warehouse import views
+
+    for r in views.sort_for_display(data.status).iter_rows(named=True):
         unit = r.get("unit_en" if lang == "en" else "unit_zh")
         label = formatting.status_label(r.get("status"), lang)
-        target = formatting.MISSING
-        if r.get("target_value") is not None:
-            target = f"{r.get('comparator') or ''}{formatting.format_value(r['target_value'], unit)}（{r.get('target_year')}）"
+        target = views.target_text(r, unit or "", lang)
         rows.append([
             r.get("indicator_en" if lang == "en" else "indicator_zh") or r["indicator_id"],
             report_pdf.text(r["attribute"], lang) if r.get("attribute") in ("binding", "expected") else formatting.MISSING,
@@ -363,20 +376,21 @@ def _summary_rows(data: ExportData) -> tuple[list[list[str]], list[str]]:
 
 
 def _alert_rows(data: ExportData) -> tuple[list[list[str]], list[str]]:
+    """The dashboard's alerts table (views.alerts_table), reduced to what fits a page."""
+    from warehouse import i18n, views
+
     lang = data.lang
-    suffix = "en" if lang == "en" else "zh"
-    rows, colours = [], []
-    for r in data.alerts.iter_rows(named=True):
-        label = formatting.status_label(r.get("status"), lang)
-        rows.append([
-            label.text,
-            r.get("region_name") or r.get("region_code") or "",
-            r.get(f"indicator_{suffix}") or r.get("indicator_id") or "",
-            r.get(f"reason_{suffix}") or r.get("reason_zh") or "",
-            r.get(f"lead_department_{suffix}") or r.get("lead_department_zh") or formatting.MISSING,
-        ])
-        colours.append(_tint(label.colour))
+    table = views.alerts_table(data.alerts, data.definitions, lang)
+    if table.height == 0:
+        return [], []
+    keys = ["col.status", "col.region", "col.indicator", "col.reason", "col.department"]
+    rows = [[str(r[i18n.t(k, lang)] or formatting.MISSING) for k in keys] for r in table.iter_rows(named=True)]
+    colours = [_tint(formatting.status_label(s, lang).colour) for s in data.alerts["status"].to_list()]
     return rows, colours
+
+
+def _paren(inner: str, lang: str) -> str:
+    return f" ({inner})" if lang == "en" else f"（{inner}）"
 
 
 def _tint(hex_colour: str, share: float = 0.35) -> str:
@@ -402,11 +416,11 @@ def report_figures(data: ExportData) -> list[tuple[str, go.Figure]]:
         as_of_label = formatting.format_as_of(data.as_of, lang)
     snapshot_id = sha256_bytes("\n".join(data.batch_ids).encode())[:12]
     info = report_pdf.CoverInfo(
-        plan_name=f"{data.plan.name.get(lang)}（{data.plan.id}）",
-        region_name=f"{data.region_name}（{region_file_code(data.region)}）",
+        plan_name=f"{data.plan.name.get(lang)}{_paren(data.plan.id, lang)}",
+        region_name=f"{data.region_name}{_paren(region_file_code(data.region), lang)}",
         month_label=formatting.format_month(data.month_label, lang),
         as_of_label=as_of_label,
-        data_version=f"{snapshot_id}（{len(data.batch_ids)} {report_pdf.text('batches', lang)}）",
+        data_version=f"{snapshot_id}{_paren(f'{len(data.batch_ids)} ' + report_pdf.text('batches', lang), lang)}",
         defs_version=data.defs_sha256[:12],
         generator=f"planwatch {__version__}",
         status_line="　".join(parts) or formatting.MISSING,

@@ -140,7 +140,8 @@ def table_figures(
     figures = []
     start = 0
     for n, chunk in enumerate(chunks, start=1):
-        page_title = title if len(chunks) == 1 else f"{title}（{text('page', lang).format(n=n, m=len(chunks))}）"
+        page_no = text("page", lang).format(n=n, m=len(chunks))
+        page_title = title if len(chunks) == 1 else (f"{title} ({page_no})" if lang == "en" else f"{title}（{page_no}）")
         columns = [[row[c] for row in chunk] for c in range(len(header))]
         fills = []
         for c in range(len(header)):
