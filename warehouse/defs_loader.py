@@ -224,6 +224,7 @@ class _Checker:
     keys: dict[Path_, _Loc] = field(default_factory=dict)  # path -> position of its key
     raw: Any = None
     reported: set[Path_] = field(default_factory=set)  # paths already explained (skip pydantic's echo)
+    comma_fragments: set[Path_] = field(default_factory=set)  # `{a: 1,000 x}` -> key "000 x" with no value
     constructor: yaml.constructor.SafeConstructor = field(default_factory=yaml.constructor.SafeConstructor)
 
     # ---- reporting ----
@@ -323,6 +324,9 @@ class _Checker:
                                at=(key_line, key_node.start_mark.column + 1))
                 first_seen.setdefault(key, key_line)
                 self.keys[path + (key,)] = _Loc(key_line, key_node.start_mark.column + 1)
+                if (node.flow_style and isinstance(value_node, yaml.ScalarNode) and value_node.value == ""
+                        and key_node.style is None and isinstance(key_node, yaml.ScalarNode)):
+                    self.comma_fragments.add(path + (key,))
                 out[key] = self._data(value_node, path + (key,))
             return out
         if isinstance(node, yaml.SequenceNode):
@@ -422,6 +426,10 @@ class _Checker:
             name = str(loc[-1]) if loc else ""
             if kind == "missing":
                 self.error(path, f"missing required field `{name}`", at=self.position(path[:-1]))
+            elif kind == "extra_forbidden" and path in self.comma_fragments:
+                self.error(path, f"unknown field `{name}`: inside `{{...}}` a comma separates fields, so a "
+                           "value containing a comma must be quoted", on_key=True,
+                           expected='e.g. {zh: 万人, en: "10,000 persons"}')
             elif kind == "extra_forbidden":
                 fields = list(_model_at(model, loc[:-1]).model_fields)
                 self.error(path, f"unknown field `{name}`", on_key=True,
