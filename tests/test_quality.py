@@ -293,3 +293,14 @@ def test_league_table_arrows_and_downloads(tmp_path):
     rows = list(openpyxl.load_workbook(path).active.values)
     assert rows[0][:4] == ("rank", "change", "region_code", "region_name")
     assert rows[1][:4] == (1, "▲2", "b", "乙区")
+
+
+def test_scope_sees_through_pseudo_cities():
+    regions = pl.DataFrame({
+        "code": ["50", "5001", "5002", "500101", "500102", "500229", "51", "5101"],
+        "name": ["重庆市", "市辖区", "县", "万州区", "涪陵区", "城口县", "四川省", "成都市"],
+        "level": ["province", "city", "city", "county", "county", "county", "province", "city"],
+        "parent": ["CN", "50", "50", "5001", "5001", "5002", "CN", "51"],
+    })
+    assert quality.scope_regions(regions, "50", DEFS)["code"].to_list() == ["50", "500101", "500102", "500229"]
+    assert quality.scope_regions(regions, "51", DEFS)["code"].to_list() == ["51", "5101"]

@@ -278,8 +278,14 @@ def load_regions(warehouse_dir: str | Path) -> pl.DataFrame:
     return pl.read_parquet(path).select("code", "name", "level", "parent")
 
 
+# NBS placeholder cities (Chongqing 5001 市辖区 / 5002 县, Beijing 1101): their children are shown instead,
+# as the engine's sibling sets do.
+PSEUDO_CITY_NAMES = {"市辖区", "县"}
+
+
 def scope_regions(regions: pl.DataFrame, region: str, defs: Definitions) -> pl.DataFrame:
-    """The selected region itself (first) and its children; for a named group, its members."""
+    """The selected region itself (first) and its children, seeing through NBS pseudo-cities; for a named
+    group, its members."""
     if region.startswith("group:"):
         group = defs.group(region.split(":", 1)[1])
         members = regions.filter(pl.col("code").is_in(group.members))
@@ -288,8 +294,14 @@ def scope_regions(regions: pl.DataFrame, region: str, defs: Definitions) -> pl.D
             pl.col("code").replace_strict(order, default=len(order)).alias("_o")
         ).sort("_o").drop("_o")
     own = regions.filter(pl.col("code") == region)
-    children = regions.filter(pl.col("parent") == region).sort("code")
-    return pl.concat([own, children])
+    children = regions.filter(pl.col("parent") == region)
+    pseudo = children.filter((pl.col("level") == "city") & pl.col("name").is_in(list(PSEUDO_CITY_NAMES)))
+    if pseudo.height:
+        children = pl.concat([
+            children.filter(~pl.col("code").is_in(pseudo["code"].implode())),
+            regions.filter(pl.col("parent").is_in(pseudo["code"].implode())),
+        ])
+    return pl.concat([own, children.sort("code")])
 
 
 # ----------------------------------------------------------------------------------------------------
