@@ -1,0 +1,562 @@
+"""The indicator engine: latest values, roll-ups, governing plan, progress and status (docs/methodology.md).
+
+The dashboard, the CLI and the exports call only this class. Each data call opens a fresh DuckDB connection
+(Streamlit reruns on threads), registers small metadata relations built from the definitions (the scope
+regions and each region's governing target), and runs one generated query (warehouse/sql.py) over the
+warehouse snapshot's Parquet files. Python only resolves metadata (plans, targets, region lists) and formats
+the reason sentences of the result rows; it never loops over the submitted data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from warehouse import sql as sqlgen
+from warehouse import status as st
+from warehouse.definitions import Definitions, Indicator, Plan, PlanTarget
+from warehouse.periods import month_end_utc, to_cst, utc_now
+from warehouse.regions import COUNTRY, LEVEL_BY_LENGTH, RegionRegistry
+from warehouse.storage import BATCH_SCHEMA, Warehouse
+
+LEVEL_DEPTH = {"country": 0, "province": 1, "city": 2, "county": 3, "township": 4, "community": 5}
+PSEUDO_CITY_NAMES = {"市辖区", "县"}  # NBS placeholders (Chongqing 5001/5002, Beijing 1101): see through them
+
+# Severity (0 = most severe): binding red, red, binding amber, amber, overdue, then the rest.
+SEVERITY_OVERDUE = 4
+_SEVERITY_REST = {st.NOT_ASSESSABLE: 5, st.NO_DATA: 6, st.ON_SCHEDULE: 7, st.ACHIEVED: 8}
+RED = {st.FAR_BEHIND, st.NOT_ACHIEVED}
+AMBER = {st.BEHIND}
+
+STATUS_COLUMNS = [
+    "region_code", "region_name", "level", "indicator_id", "indicator_zh", "indicator_en", "unit_zh", "unit_en",
+    "plan_id", "attribute", "period", "period_end", "value", "value_source", "submitted_value", "rollup_value",
+    "disagreement", "baseline_value", "baseline_year", "baseline_source", "comparator", "target_value",
+    "target_year", "expected_now", "progress_ratio", "status", "final", "gap", "trend", "reason_zh",
+    "reason_en", "lead_department_zh", "lead_department_en", "severity",
+    # additive columns
+    "target_high", "method", "method_used", "expected_value", "baseline_date", "reason", "rollup_n",
+    "previous_value", "green", "amber", "direction",
+]
+
+
+class EngineError(ValueError):
+    """A user-facing engine problem (message is Chinese first, then English)."""
+
+
+def severity(status: str, attribute: str | None) -> int:
+    binding = attribute == "binding"
+    if status in RED:
+        return 0 if binding else 1
+    if status in AMBER:
+        return 2 if binding else 3
+    return _SEVERITY_REST.get(status, 9)
+
+
+def _as_of_moment(as_of: datetime | None) -> datetime:
+    moment = utc_now() if as_of is None else as_of
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def as_of_date(moment: datetime) -> date:
+    """The CST calendar day an as-of instant closes: 24:00 CST on 31 Dec -> 31 Dec."""
+    return (to_cst(moment) - timedelta(microseconds=1)).date()
+
+
+def previous_month_end(moment: datetime) -> datetime:
+    """As-of one month earlier: the end (24:00 CST) of the month before the as-of day's month."""
+    day = as_of_date(moment)
+    first = day.replace(day=1) - timedelta(days=1)
+    return month_end_utc(first.year, first.month)
+
+
+class Engine:
+    def __init__(self, warehouse_dir: str | Path, definitions: Definitions, registry: RegionRegistry | None = None):
+        self.warehouse = Warehouse(warehouse_dir)
+        self.defs = definitions
+        if registry is None:
+            path = self.warehouse.regions_path
+            if not Path(path).exists():
+                raise EngineError(f"数据仓库缺少区划表 / warehouse has no regions.parquet: {path}")
+            registry = RegionRegistry.load(path)
+        self.registry = registry
+        self._defs_hash = hashlib.sha256(definitions.model_dump_json().encode()).hexdigest()[:12]
+
+    # ------------------------------------------------------------ cache key
+    def version(self) -> str:
+        try:
+            wh_version = self.warehouse.version()
+        except Exception:  # noqa: BLE001 - a missing manifest is version 0 for caching purposes
+            wh_version = 0
+        return f"{wh_version}-{self._defs_hash}"
+
+    # ------------------------------------------------------------ regions
+    def level(self, code: str) -> str:
+        if code.startswith("group:"):
+            return "group"
+        region = self.registry.get(code)
+        if region is not None:
+            return region.level
+        return "country" if code == COUNTRY else LEVEL_BY_LENGTH.get(len(code), "unknown")
+
+    def region_name(self, code: str) -> str:
+        if code.startswith("group:"):
+            try:
+                return self.defs.group(code.split(":", 1)[1]).name.zh
+            except KeyError:
+                return code
+        return self.registry.name(code) or code
+
+    def _check_region(self, code: str) -> str:
+        code = str(code).strip()
+        if code.startswith("group:"):
+            try:
+                self.defs.group(code.split(":", 1)[1])
+            except KeyError:
+                known = ", ".join("group:" + g.id for g in self.defs.region_groups) or "—"
+                raise EngineError(f"未知地区组 / unknown region group: {code}（可选 / known: {known}）") from None
+            return code
+        normal = self.registry.normalize_code(code)
+        if normal is None:
+            hints = ", ".join(r.code for r in self.registry.suggest(code)) or "—"
+            raise EngineError(f"未知地区代码 / unknown region code: {code!r}（相近 / did you mean: {hints}）")
+        return normal
+
+    def _members(self, code: str) -> list[str]:
+        if code.startswith("group:"):
+            return [m for m in self.defs.group(code.split(":", 1)[1]).members]
+        return [code]
+
+    def children(self, parent: str) -> list[str]:
+        """Sibling set under `parent`: its registry children (NBS pseudo-cities 市辖区/县 are seen through),
+        or a group's members."""
+        parent = self._check_region(parent)
+        if parent.startswith("group:"):
+            return self._members(parent)
+        out: list[str] = []
+        for row in self.registry.children(parent).iter_rows(named=True):
+            if row["level"] == "city" and row["name"] in PSEUDO_CITY_NAMES:
+                out.extend(self.registry.children(row["code"])["code"].to_list())
+            else:
+                out.append(row["code"])
+        return out
+
+    def _under(self, code: str, area: str) -> bool:
+        """True when `code` is `area`, inside it (division prefix), or inside one of a group's members."""
+        if code == area or area == COUNTRY:
+            return True
+        if area.startswith("group:"):
+            if code.startswith("group:"):
+                return False
+            return any(code.startswith(m) for m in self._members(area))
+        if code.startswith("group:"):
+            group = self.defs.group(code.split(":", 1)[1])
+            anchor = group.parent or _common_prefix(group.members)
+            return bool(anchor) and self._under(anchor, area)
+        return code.startswith(area) and code != COUNTRY
+
+    # ------------------------------------------------------------ governing plan
+    def _plan_depth(self, plan: Plan) -> float:
+        region = plan.region
+        if region.startswith("group:"):
+            group = self.defs.group(region.split(":", 1)[1])
+            anchor = group.parent or _common_prefix(group.members) or COUNTRY
+            return LEVEL_DEPTH.get(self.level(anchor), 0) + 0.5
+        return LEVEL_DEPTH.get(self.level(region), 0)
+
+    def _eligible_plans(self, code: str, as_of: datetime) -> list[Plan]:
+        """Plans covering the region, in force at the as-of year (started, and not superseded by a covering
+        plan that started after it ended), most specific first."""
+        year = as_of_date(as_of).year
+        covering = [p for p in self.defs.plans if self._under(code, p.region)]
+        started = [p for p in covering if p.period.start <= year] or covering
+        current = [
+            p for p in started if not any(q.period.start > p.period.target for q in started if q is not p)
+        ]
+        return sorted(current, key=lambda p: (-self._plan_depth(p), -p.period.start, p.id))
+
+    def _applies(self, plan: Plan, target: PlanTarget, code: str) -> bool:
+        level = self.level(code)
+        if code == plan.region:
+            ok = "total" in target.applies_at or level in target.applies_at
+        else:
+            ok = level in target.applies_at
+        if not ok:
+            return False
+        for ex in target.exclude:
+            if code == ex or (not code.startswith("group:") and self._under(code, ex) and ex != COUNTRY):
+                return False
+        return True
+
+    def _chain(self, start: Plan, fallbacks: list[Plan]) -> list[Plan]:
+        """The plan, its parents, then the other eligible plans (most specific first)."""
+        chain: list[Plan] = []
+        plan: Plan | None = start
+        while plan is not None and plan not in chain:
+            chain.append(plan)
+            try:
+                plan = self.defs.plan(plan.parent) if plan.parent else None
+            except KeyError:
+                plan = None
+        chain.extend(p for p in fallbacks if p not in chain)
+        return chain
+
+    def _resolve(self, code: str, indicator_id: str, as_of: datetime, plan_id: str | None):
+        eligible = self._eligible_plans(code, as_of)
+        if plan_id is not None:
+            chain = self._chain(self.defs.plan(plan_id), [])
+        elif eligible:
+            chain = self._chain(eligible[0], eligible[1:])
+        else:
+            return None
+        for plan in chain:
+            for target in plan.targets:
+                if target.indicator == indicator_id and self._applies(plan, target, code):
+                    return plan, target
+        return None
+
+    def governing_plan(self, region: str, indicator: str | None = None, as_of: datetime | None = None):
+        """(Plan, PlanTarget) governing the region for the indicator; with indicator=None, (Plan, None) for the
+        most specific plan in force. None when no plan covers it."""
+        code = self._check_region(region)
+        moment = _as_of_moment(as_of)
+        if indicator is None:
+            eligible = self._eligible_plans(code, moment)
+            return (eligible[0], None) if eligible else None
+        self._check_indicator(indicator)
+        return self._resolve(code, indicator, moment, None)
+
+    def _check_indicator(self, indicator_id: str) -> Indicator:
+        try:
+            return self.defs.indicator(indicator_id)
+        except KeyError:
+            known = ", ".join(i.id for i in self.defs.indicators)
+            raise EngineError(f"未知指标 / unknown indicator: {indicator_id!r}（可选 / known: {known}）") from None
+
+    def _check_plan(self, plan_id: str | None) -> None:
+        if plan_id is None:
+            return
+        try:
+            self.defs.plan(plan_id)
+        except KeyError:
+            known = ", ".join(p.id for p in self.defs.plans)
+            raise EngineError(f"未知规划 / unknown plan: {plan_id!r}（可选 / known: {known}）") from None
+
+    # ------------------------------------------------------------ metadata relations
+    def _indicators(self, indicator: str | None, plan_id: str | None) -> list[Indicator]:
+        if indicator is not None:
+            return [self._check_indicator(indicator)]
+        if plan_id is not None:
+            ids = []
+            for plan in self._chain(self.defs.plan(plan_id), []):
+                ids.extend(t.indicator for t in plan.targets)
+            wanted = set(ids)
+            return [i for i in self.defs.indicators if i.id in wanted]
+        return list(self.defs.indicators)
+
+    def _assess_frame(self, codes: list[str], indicators: list[Indicator], moment: datetime, plan_id: str | None):
+        day = as_of_date(moment)
+        rows = []
+        for code in codes:
+            for ind in indicators:
+                resolved = self._resolve(code, ind.id, moment, plan_id)
+                if resolved is None:
+                    continue
+                plan, target = resolved
+                thresholds = self.defs.thresholds_for(plan, target)
+                tgt = target.target
+                base_year = target.baseline.year if target.baseline is not None else plan.period.baseline
+                target_year = tgt.year if tgt is not None else plan.period.target
+                path_end = date(target_year, 12, 31)
+                rows.append({
+                    "region_code": code,
+                    "indicator_id": ind.id,
+                    "plan_id": plan.id,
+                    "attribute": target.attribute.value,
+                    "method": (target.method or ind.method).value,
+                    "direction": ind.direction.value,
+                    "comparator": tgt.comparator.value if tgt is not None else None,
+                    "target_value": tgt.value if tgt is not None else None,
+                    "target_high": tgt.value_high if tgt is not None else None,
+                    "target_year": target_year,
+                    "plan_baseline": target.baseline.value if target.baseline is not None else None,
+                    "baseline_year": base_year,
+                    "plan_region_self": code == plan.region,
+                    "green": float(thresholds.green),
+                    "amber": float(thresholds.amber),
+                    "baseline_end": date(base_year, 12, 31),
+                    "path_end": path_end,
+                    "value_cutoff": min(day, path_end),
+                    "final": day >= path_end,
+                    "frequency": ind.frequency.value,
+                    "due_days": ind.due_days,
+                    "plan_start": date(plan.period.start, 1, 1),
+                    "reported": self.level(code) in [lv.value for lv in ind.reported_at],
+                })
+        schema = {
+            "region_code": pl.String, "indicator_id": pl.String, "plan_id": pl.String, "attribute": pl.String,
+            "method": pl.String, "direction": pl.String, "comparator": pl.String, "target_value": pl.Float64,
+            "target_high": pl.Float64, "target_year": pl.Int32, "plan_baseline": pl.Float64,
+            "baseline_year": pl.Int32, "plan_region_self": pl.Boolean, "green": pl.Float64, "amber": pl.Float64,
+            "baseline_end": pl.Date, "path_end": pl.Date, "value_cutoff": pl.Date, "final": pl.Boolean,
+            "frequency": pl.String, "due_days": pl.Int32, "plan_start": pl.Date, "reported": pl.Boolean,
+        }
+        return pl.DataFrame(rows, schema=schema)
+
+    def _scope_frame(self, codes: list[str]) -> pl.DataFrame:
+        pairs = [(code, member) for code in codes for member in self._members(code)]
+        return pl.DataFrame(pairs, schema={"code": pl.String, "match": pl.String}, orient="row")
+
+    # ------------------------------------------------------------ running queries
+    def _connect(self, moment: datetime, assess: pl.DataFrame | None, scope: pl.DataFrame | None):
+        """A fresh connection with the relations and macros the generated SQL expects; returns (con, files)."""
+        snapshot = self.warehouse.snapshot(moment)
+        con = duckdb.connect()
+        try:
+            con.execute("SET TimeZone = 'UTC'")  # TIMESTAMP columns hold UTC; keep any TIMESTAMPTZ cast in UTC
+        except duckdb.Error:
+            pass
+        con.execute(sqlgen.MACROS)
+        con.register("regions", self.registry.frame.to_arrow())
+        if assess is not None:
+            con.register("assess", assess.to_arrow())
+        if scope is not None:
+            con.register("scope", scope.to_arrow())
+        if not snapshot.files:
+            empty = pl.DataFrame(schema=BATCH_SCHEMA)
+            path = None
+            con.register("empty_batches", empty.to_arrow())
+            return con, path
+        return con, snapshot.files
+
+    def _run(self, con, query: str, params: dict, files) -> pl.DataFrame:
+        if files is None:
+            query = query.replace("read_parquet($files, union_by_name = true)", "empty_batches")
+        else:
+            params["files"] = files
+        used = {k: v for k, v in params.items() if f"${k}" in query}
+        try:
+            return con.sql(query, params=used).pl()
+        except duckdb.Error as exc:
+            raise EngineError(f"查询失败 / query failed: {exc}") from exc
+        finally:
+            con.close()
+
+    def _status_frame(self, codes: list[str], as_of, plan_id, indicator) -> pl.DataFrame:
+        self._check_plan(plan_id)
+        moment = _as_of_moment(as_of)
+        indicators = self._indicators(indicator, plan_id)
+        assess = self._assess_frame(codes, indicators, moment, plan_id)
+        if assess.height == 0:
+            return pl.DataFrame(schema=_STATUS_SCHEMA)
+        used = [i for i in indicators if i.id in set(assess["indicator_id"].to_list())]
+        params: dict = {}
+        query = sqlgen.status_query(self.defs, used, params)
+        params["as_of"] = moment.replace(tzinfo=None)
+        params["as_of_date"] = as_of_date(moment)
+        con, files = self._connect(moment, assess, self._scope_frame(codes))
+        raw = self._run(con, query, params, files)
+        return self._finish(raw)
+
+    def _finish(self, raw: pl.DataFrame) -> pl.DataFrame:
+        """Add names, units, departments, reasons and severity; order the columns as documented."""
+        rows = []
+        for r in raw.iter_rows(named=True):
+            ind = self.defs.indicator(r["indicator_id"])
+            status = r["status"]
+            reason_zh, reason_en = st.reason_text(
+                r["reason"], attribute=r["attribute"], indicator_zh=ind.name.zh, indicator_en=ind.name.en or ind.name.zh,
+                method=r["method_used"], progress_ratio=r["progress_ratio"], green=r["green"] if r["method_used"] != "cagr" else st.CAGR_GREEN,
+                amber=r["amber"] if r["method_used"] != "cagr" else st.CAGR_AMBER, comparator=r["comparator"],
+                target=r["target_value"], value=r["actual"], gap=r["gap"], baseline_source=r["baseline_source"],
+            )
+            if r["baseline_source"] == "first_observation" and status not in (st.NO_DATA,):
+                reason_zh += "（基期值未知，以首次观测值代替）"
+                reason_en += " (baseline unknown: first observation used)"
+            base_date = r["first_period_end"] if r["baseline_source"] == "first_observation" else r["baseline_end"]
+            rows.append({
+                "region_code": r["region_code"],
+                "region_name": self.region_name(r["region_code"]),
+                "level": self.level(r["region_code"]),
+                "indicator_id": ind.id,
+                "indicator_zh": ind.name.zh,
+                "indicator_en": ind.name.en,
+                "unit_zh": ind.unit.zh,
+                "unit_en": ind.unit.en,
+                "plan_id": r["plan_id"],
+                "attribute": r["attribute"],
+                "period": r["period"],
+                "period_end": r["period_end"],
+                "value": r["actual"],
+                "value_source": r["value_source"] if r["actual"] is not None else None,
+                "submitted_value": r["submitted_value"],
+                "rollup_value": r["rollup_value"],
+                "disagreement": bool(r["disagreement"]) if r["disagreement"] is not None else False,
+                "baseline_value": r["baseline"],
+                "baseline_year": base_date.year if base_date is not None and r["baseline"] is not None else r["baseline_year"],
+                "baseline_source": r["baseline_source"],
+                "comparator": r["comparator"],
+                "target_value": r["target_value"],
+                "target_year": r["target_year"],
+                "expected_now": r["expected_now"],
+                "progress_ratio": r["progress_ratio"],
+                "status": status,
+                "final": bool(r["final"]),
+                "gap": r["gap"],
+                "trend": r["trend"],
+                "reason_zh": reason_zh,
+                "reason_en": reason_en,
+                "lead_department_zh": ind.lead_department.zh if ind.lead_department else None,
+                "lead_department_en": ind.lead_department.en if ind.lead_department else None,
+                "severity": severity(status, r["attribute"]),
+                "target_high": r["target_high"],
+                "method": r["method"],
+                "method_used": r["method_used"],
+                "expected_value": r["expected"],
+                "baseline_date": base_date if r["baseline"] is not None else None,
+                "reason": r["reason"],
+                "rollup_n": r["rollup_n"],
+                "previous_value": r["previous_value"],
+                "green": r["green"],
+                "amber": r["amber"],
+                "direction": r["direction"],
+            })
+        return pl.DataFrame(rows, schema=_STATUS_SCHEMA, orient="row") if rows else pl.DataFrame(schema=_STATUS_SCHEMA)
+
+    # ------------------------------------------------------------ public API
+    def status(self, region: str, as_of=None, plan_id=None, indicator=None) -> pl.DataFrame:
+        """One row per indicator governed for the region (STATUS_COLUMNS)."""
+        return self._status_frame([self._check_region(region)], as_of, plan_id, indicator)
+
+    def children_status(self, parent: str, as_of=None, plan_id=None, indicator=None) -> pl.DataFrame:
+        """child x indicator rows for the sibling set under `parent` (see `children`)."""
+        kids = self.children(parent)
+        if not kids:
+            return pl.DataFrame(schema=_STATUS_SCHEMA)
+        return self._status_frame(kids, as_of, plan_id, indicator)
+
+    def descendants_status(self, region: str, as_of=None, plan_id=None, indicator=None) -> pl.DataFrame:
+        """The region and every registry region below it (alerts)."""
+        code = self._check_region(region)
+        if code.startswith("group:"):
+            codes = [code] + [
+                c for m in self._members(code) for c in [m] + self.registry.descendants(m)["code"].to_list()
+            ]
+        else:
+            codes = [code] + self.registry.descendants(code)["code"].to_list()
+        return self._status_frame(list(dict.fromkeys(codes)), as_of, plan_id, indicator)
+
+    def trajectory(self, region: str, indicator: str, as_of=None, plan_id=None) -> pl.DataFrame:
+        """period, period_end, actual, expected (on the governing plan's straight line at each period end),
+        value_source; plus the path points (baseline and target) as rows with actual = NULL."""
+        code = self._check_region(region)
+        self._check_plan(plan_id)
+        ind = self._check_indicator(indicator)
+        moment = _as_of_moment(as_of)
+        status = self._status_frame([code], moment, plan_id, indicator)
+        params: dict = {}
+        query = sqlgen.series_query(self.defs, [ind], params)
+        params["as_of"] = moment.replace(tzinfo=None)
+        con, files = self._connect(moment, None, self._scope_frame([code]))
+        series = self._run(con, query, params, files)
+        series = series.filter(pl.col("period_end") <= as_of_date(moment))
+        expected = [None] * series.height
+        if status.height and status["baseline_value"][0] is not None and status["target_value"][0] is not None:
+            row = status.row(0, named=True)
+            start = row["baseline_date"]
+            end = date(int(row["target_year"]), 12, 31)
+            if end > start:
+                expected = [
+                    st.expected_value(row["baseline_value"], row["comparator"], row["target_value"],
+                                      row["target_high"], st.path_fraction(pe, start, end))
+                    for pe in series["period_end"].to_list()
+                ]
+        return pl.DataFrame({
+            "period": series["period"],
+            "period_end": series["period_end"],
+            "actual": series["value"],
+            "expected": pl.Series(expected, dtype=pl.Float64),
+            "value_source": series["value_source"],
+            "submitted_value": series["submitted_value"],
+            "rollup_value": series["rollup_value"],
+        })
+
+    def history(self, region: str, indicator: str, as_of=None) -> pl.DataFrame:
+        """Every submission for the region and indicator known at as_of, superseded ones included."""
+        code = self._check_region(region)
+        self._check_indicator(indicator)
+        moment = _as_of_moment(as_of)
+        con, files = self._connect(moment, None, None)
+        params = {"as_of": moment.replace(tzinfo=None), "region": code, "indicator": indicator}
+        return self._run(con, sqlgen.history_query(), params, files)
+
+    def overdue(self, region: str, as_of=None, plan_id=None) -> pl.DataFrame:
+        """Periods whose end + due_days has passed without a value, for the region and the registry regions
+        below it that report the indicator (level in reported_at) under a governing target."""
+        self._check_plan(plan_id)
+        code = self._check_region(region)
+        moment = _as_of_moment(as_of)
+        codes = [code] + ([] if code.startswith("group:") else self.registry.descendants(code)["code"].to_list())
+        indicators = self._indicators(None, plan_id)
+        assess = self._assess_frame(codes, indicators, moment, plan_id).filter(pl.col("reported"))
+        schema = {"region_code": pl.String, "indicator_id": pl.String, "period_end": pl.Date,
+                  "due_date": pl.Date, "days_overdue": pl.Int64, "plan_id": pl.String, "attribute": pl.String}
+        if assess.height == 0:
+            return pl.DataFrame(schema=schema)
+        used = [i for i in indicators if i.id in set(assess["indicator_id"].to_list())]
+        params: dict = {}
+        query = sqlgen.overdue_query(self.defs, used, params)
+        params["as_of"] = moment.replace(tzinfo=None)
+        params["as_of_date"] = as_of_date(moment)
+        con, files = self._connect(moment, assess, self._scope_frame(codes))
+        return self._run(con, query, params, files)
+
+    def alerts(self, region: str, as_of=None, plan_id=None) -> pl.DataFrame:
+        from warehouse.alerts import build_alerts
+
+        frame = self.descendants_status(region, as_of=as_of, plan_id=plan_id)
+        late = self.overdue(region, as_of=as_of, plan_id=plan_id)
+        return build_alerts(self, frame, late)
+
+    def rank(self, parent: str, indicator_or_composite: str, as_of=None, plan_id=None) -> pl.DataFrame:
+        from warehouse.rankings import rank
+
+        return rank(self, parent, indicator_or_composite, as_of=as_of, plan_id=plan_id)
+
+
+def _common_prefix(codes: list[str]) -> str:
+    if not codes:
+        return ""
+    first, last = min(codes), max(codes)
+    n = 0
+    while n < min(len(first), len(last)) and first[n] == last[n]:
+        n += 1
+    prefix = first[:n]
+    for length in (12, 9, 6, 4, 2):
+        if len(prefix) >= length:
+            return prefix[:length]
+    return ""
+
+
+_STATUS_SCHEMA = {
+    "region_code": pl.String, "region_name": pl.String, "level": pl.String, "indicator_id": pl.String,
+    "indicator_zh": pl.String, "indicator_en": pl.String, "unit_zh": pl.String, "unit_en": pl.String,
+    "plan_id": pl.String, "attribute": pl.String, "period": pl.String, "period_end": pl.Date,
+    "value": pl.Float64, "value_source": pl.String, "submitted_value": pl.Float64, "rollup_value": pl.Float64,
+    "disagreement": pl.Boolean, "baseline_value": pl.Float64, "baseline_year": pl.Int32,
+    "baseline_source": pl.String, "comparator": pl.String, "target_value": pl.Float64, "target_year": pl.Int32,
+    "expected_now": pl.Float64, "progress_ratio": pl.Float64, "status": pl.String, "final": pl.Boolean,
+    "gap": pl.Float64, "trend": pl.String, "reason_zh": pl.String, "reason_en": pl.String,
+    "lead_department_zh": pl.String, "lead_department_en": pl.String, "severity": pl.Int32,
+    "target_high": pl.Float64, "method": pl.String, "method_used": pl.String, "expected_value": pl.Float64,
+    "baseline_date": pl.Date, "reason": pl.String, "rollup_n": pl.Int64, "previous_value": pl.Float64,
+    "green": pl.Float64, "amber": pl.Float64, "direction": pl.String,
+}
+
+__all__ = ["Engine", "EngineError", "STATUS_COLUMNS", "severity", "as_of_date", "previous_month_end"]

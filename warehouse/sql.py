@@ -1,0 +1,369 @@
+"""SQL generation for the engine (DuckDB).
+
+Everything here is text built from the validated Definitions: values (indicator ids, scales, dates, file names)
+are bound as named parameters (`$name`), identifiers are fixed column names quoted by `ident`, and every step
+carries a comment. The same formulas as warehouse/status.py are defined once as `pw_*` macros.
+
+Relations the engine registers before running a query:
+- `scope(code, match)`: the regions asked for; a division matches itself and its descendants through its own
+  code, a group `group:<id>` through each member code (one row per member).
+- `assess(...)`: one row per scope region and indicator with its governing plan target (ASSESS_COLUMNS).
+- `regions`: the region registry (regions.parquet schema).
+"""
+
+from __future__ import annotations
+
+from warehouse.definitions import AggregationRule, Covers, Definitions, Indicator
+
+# Batch row columns (docs/architecture.md) - the only data identifiers used in the SQL.
+BATCH_COLUMNS = (
+    "batch_id", "region_code", "indicator_id", "period", "period_end", "value", "numerator", "denominator",
+    "note", "submitted_by", "submitted_at", "ingested_at", "source_file", "source_row",
+)
+
+# Columns of the registered `assess` relation (built by the engine from the definitions).
+ASSESS_COLUMNS = (
+    "region_code", "indicator_id", "plan_id", "attribute", "method", "direction", "comparator", "target_value",
+    "target_high", "target_year", "plan_baseline", "baseline_year", "plan_region_self", "green", "amber",
+    "baseline_end", "path_end", "value_cutoff", "final",
+)
+
+
+def ident(name: str) -> str:
+    """Quote an identifier; only known column names are accepted."""
+    if name not in BATCH_COLUMNS and name not in ASSESS_COLUMNS:
+        raise ValueError(f"unknown column {name!r}")
+    return '"' + name.replace('"', '""') + '"'
+
+
+# ---------------------------------------------------------------- formulas (mirror warehouse/status.py)
+MACROS = """\
+-- goal(b): the point of the target nearest to the baseline (the nearer band edge for bands)
+CREATE OR REPLACE TEMP MACRO pw_goal(b, lo, hi) AS
+    CASE WHEN hi IS NOT NULL THEN greatest(lo, least(b, hi)) ELSE lo END;
+-- dist(x): how far x is from meeting the target, 0 when met
+CREATE OR REPLACE TEMP MACRO pw_dist(x, cmp, lo, hi) AS
+    CASE WHEN hi IS NOT NULL THEN greatest(lo - x, 0.0, x - hi)
+         WHEN cmp IN ('>=', '>') THEN greatest(lo - x, 0.0)
+         WHEN cmp IN ('<=', '<') THEN greatest(x - lo, 0.0)
+         ELSE abs(x - lo) END;
+-- holds(x): the target's comparator holds for x
+CREATE OR REPLACE TEMP MACRO pw_holds(x, cmp, lo, hi) AS
+    CASE WHEN hi IS NOT NULL THEN x >= lo AND x <= hi
+         WHEN cmp = '>=' THEN x >= lo
+         WHEN cmp = '>' THEN x > lo
+         WHEN cmp = '<=' THEN x <= lo
+         WHEN cmp = '<' THEN x < lo
+         ELSE abs(x - lo) <= 1e-9 * greatest(1.0, abs(lo)) END;
+-- expected value on the straight line baseline (f = 0) -> goal (f = 1), flat outside [0, 1]
+CREATE OR REPLACE TEMP MACRO pw_expected(b, lo, hi, f) AS
+    b + (pw_goal(b, lo, hi) - b) * least(greatest(f, 0.0), 1.0);
+-- schedule progress ratio: (dist(b) - dist(a)) / (dist(b) * min(f, 1)); NULL when undefined
+CREATE OR REPLACE TEMP MACRO pw_schedule_ratio(a, b, cmp, lo, hi, f) AS
+    CASE WHEN pw_dist(b, cmp, lo, hi) = 0 OR f IS NULL OR f <= 0 THEN NULL
+         ELSE (pw_dist(b, cmp, lo, hi) - pw_dist(a, cmp, lo, hi)) / (pw_dist(b, cmp, lo, hi) * least(f, 1.0)) END;
+-- cagr ratio (Open SDG / Eurostat): d * CAGR_observed / |CAGR_required|, target 0 -> 0.001
+CREATE OR REPLACE TEMP MACRO pw_cagr_ratio(a, b, cmp, t, elapsed, span) AS
+    CASE WHEN b <= 0 OR a < 0 OR (CASE WHEN t = 0 THEN 0.001 ELSE t END) < 0 OR elapsed <= 0 OR span <= 0
+              OR pow((CASE WHEN t = 0 THEN 0.001 ELSE t END) / b, 1.0 / span) - 1.0 = 0 THEN NULL
+         ELSE (CASE WHEN cmp IN ('>=', '>') THEN 1.0 ELSE -1.0 END) * (pow(a / b, 1.0 / elapsed) - 1.0)
+              / abs(pow((CASE WHEN t = 0 THEN 0.001 ELSE t END) / b, 1.0 / span) - 1.0) END;
+"""
+
+
+def status_steps(source: str) -> str:
+    """Two CTE steps computing the status from a relation `source` with the input columns
+    actual, baseline, comparator, target_value, target_high, fraction, elapsed_years, span_years,
+    green, amber, final, single_observation, method (+ anything else, passed through).
+
+    Produces `measured` (met, progress_ratio, expected, gap) and `assessed` (+ status, reason)."""
+    return f"""\
+-- measure: does the value meet the target, the progress ratio by the indicator's method, the expected value
+measured AS (
+    SELECT *,
+        -- cagr needs a growth direction: "=" targets and bands use the schedule method
+        CASE WHEN method = 'cagr' AND comparator <> '=' AND target_high IS NULL THEN 'cagr' ELSE 'schedule' END
+            AS method_used,
+        pw_holds(actual, comparator, target_value, target_high) AS met,
+        pw_dist(actual, comparator, target_value, target_high) AS gap,
+        CASE WHEN baseline IS NULL OR single_observation THEN NULL
+             WHEN method = 'cagr' AND comparator <> '=' AND target_high IS NULL
+                 THEN pw_cagr_ratio(actual, baseline, comparator, target_value, elapsed_years, span_years)
+             ELSE pw_schedule_ratio(actual, baseline, comparator, target_value, target_high, fraction) END
+            AS progress_ratio,
+        CASE WHEN baseline IS NULL OR (method = 'cagr' AND comparator <> '=' AND target_high IS NULL) THEN NULL
+             ELSE pw_expected(baseline, target_value, target_high, fraction) END AS expected
+    FROM {source}
+),
+-- classify: every branch of docs/methodology.md, in order (first match wins)
+assessed AS (
+    SELECT *,
+        CASE WHEN target_value IS NULL THEN 'not_assessable|no_target'
+             WHEN actual IS NULL THEN 'no_data|no_data'
+             WHEN final AND met THEN 'achieved|met'
+             WHEN final THEN 'not_achieved|final_gap'
+             WHEN met THEN 'achieved|met'
+             WHEN baseline IS NULL THEN 'not_assessable|no_baseline'
+             WHEN single_observation THEN 'not_assessable|single_observation'
+             WHEN pw_dist(baseline, comparator, target_value, target_high) = 0 THEN 'far_behind|maintain_failed'
+             WHEN method_used = 'cagr' AND elapsed_years <= 0 THEN 'not_assessable|before_path'
+             WHEN progress_ratio IS NULL AND method_used = 'cagr' THEN 'not_assessable|cagr_undefined'
+             WHEN progress_ratio IS NULL THEN 'not_assessable|before_path'
+             WHEN progress_ratio < 0 THEN 'far_behind|moving_away'
+             WHEN progress_ratio >= (CASE WHEN method_used = 'cagr' THEN 0.95 ELSE green END) THEN 'on_schedule|ratio'
+             WHEN progress_ratio >= (CASE WHEN method_used = 'cagr' THEN 0.60 ELSE amber END) THEN 'behind|ratio'
+             ELSE 'far_behind|ratio' END AS status_reason
+    FROM measured
+)"""
+
+
+# ---------------------------------------------------------------- roll-up expressions
+def covered_communities(ind: Indicator) -> str:
+    """Number of communities of the indicator's type under a contributing region."""
+    if ind.covers == Covers.urban:
+        return "n_urban"
+    if ind.covers == Covers.rural:
+        return "n_rural"
+    return "(n_urban + n_rural)"
+
+
+def rollup_expression(ind: Indicator, scale_param: str) -> str:
+    """Aggregate over the contributors of one (scope region, indicator, period), by the indicator's rule."""
+    rule = ind.aggregation.rule
+    both = 'FILTER (WHERE "numerator" IS NOT NULL AND "denominator" IS NOT NULL)'
+    if rule == AggregationRule.sum:
+        return 'sum("value")'
+    if rule == AggregationRule.ratio:
+        return f'sum("numerator") {both} / nullif(sum("denominator") {both}, 0) * ${scale_param}'
+    if rule == AggregationRule.per_community:
+        n = covered_communities(ind)
+        return f'sum(coalesce("numerator", "value" * {n})) / nullif(sum({n}), 0)'
+    if rule == AggregationRule.weighted_mean:
+        w = 'FILTER (WHERE "denominator" IS NOT NULL)'
+        return f'sum("value" * "denominator") {w} / nullif(sum("denominator") {w}, 0)'
+    if rule == AggregationRule.max:
+        return 'max("value")'
+    if rule == AggregationRule.min:
+        return 'min("value")'
+    return "CAST(NULL AS DOUBLE)"
+
+
+def rollup_case(indicators: list[Indicator], params: dict) -> str:
+    """CASE over the indicator id choosing each indicator's aggregation; binds ids and scales into params."""
+    lines = ['CASE "indicator_id"']
+    for i, ind in enumerate(indicators):
+        params[f"ind_{i}"] = ind.id
+        scale = f"scale_{i}"
+        if ind.aggregation.rule == AggregationRule.ratio:
+            params[scale] = float(ind.aggregation.scale)
+        lines.append(f"            -- {ind.id}: {ind.aggregation.rule.value}")
+        lines.append(f"            WHEN $ind_{i} THEN {rollup_expression(ind, scale)}")
+    lines.append("            ELSE CAST(NULL AS DOUBLE) END")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- values
+def values_ctes(defs: Definitions, indicators: list[Indicator], params: dict, files_param: str = "files") -> str:
+    """CTEs `latest` (latest value per region, indicator, period as of $as_of) and `vals` (each scope region's
+    submitted value next to the roll-up of its descendants)."""
+    params["tolerance"] = float(defs.defaults.rollup_tolerance)
+    params["indicators"] = [ind.id for ind in indicators]
+    return f"""\
+-- 1. snapshot: rows of the manifest's batch files ingested at or before the as-of time
+submitted AS (
+    SELECT "region_code", "indicator_id", "period", "period_end", "value", "numerator", "denominator",
+           "submitted_at", "ingested_at", "source_row", "batch_id"
+    FROM read_parquet(${files_param}, union_by_name = true)
+    WHERE "ingested_at" <= $as_of AND list_contains($indicators, "indicator_id")
+),
+-- 2. latest value per region, indicator and period: latest ingested, then latest submitted, then highest row
+latest AS (
+    SELECT * FROM submitted
+    QUALIFY row_number() OVER (
+        PARTITION BY "region_code", "indicator_id", "period"
+        ORDER BY "ingested_at" DESC, "submitted_at" DESC NULLS LAST, "source_row" DESC, "batch_id" DESC) = 1
+),
+-- 3. every prefix of each row's code ('CN', then 2, 4, 6, 9, 12 digits up to the code itself)
+prefixed AS (
+    SELECT l.*, CASE WHEN n.len = 0 THEN 'CN' ELSE l."region_code"[1:n.len] END AS prefix
+    FROM latest AS l
+    JOIN (VALUES (0), (2), (4), (6), (9), (12)) AS n(len)
+      ON n.len <= length(l."region_code") AND NOT (l."region_code" = 'CN' AND n.len > 0)
+),
+-- 4. attach each row to the scope regions it belongs to: itself, an ancestor, or a group through a member
+attached AS (
+    SELECT s.code AS scope_code, p.* EXCLUDE (prefix), p."region_code" = s.code AS is_self
+    FROM prefixed AS p
+    JOIN scope AS s ON s.match = p.prefix
+),
+-- 5. roll-up contributors: rows strictly below the scope region, at the finest level present for the period
+contributors AS (
+    SELECT a.*,
+           coalesce(r.n_urban_communities, 0) AS n_urban,
+           coalesce(r.n_rural_communities, 0) AS n_rural
+    FROM attached AS a
+    LEFT JOIN regions AS r ON r.code = a."region_code"
+    WHERE NOT a.is_self
+    QUALIFY length(a."region_code")
+        = max(length(a."region_code")) OVER (PARTITION BY a.scope_code, a."indicator_id", a."period")
+),
+-- 6. roll-up value by each indicator's aggregation rule
+rollups AS (
+    SELECT scope_code, "indicator_id", "period", max("period_end") AS period_end, count(*) AS rollup_n,
+        {rollup_case(indicators, params)} AS rollup_value
+    FROM contributors
+    GROUP BY scope_code, "indicator_id", "period"
+),
+-- 7. the region's own submission (it vouches for it, so it drives the status) next to the roll-up
+own AS (
+    SELECT scope_code, "indicator_id", "period", "period_end", "value" FROM attached WHERE is_self
+),
+vals AS (
+    SELECT coalesce(o.scope_code, r.scope_code) AS region_code,
+           coalesce(o."indicator_id", r."indicator_id") AS indicator_id,
+           coalesce(o."period", r."period") AS period,
+           coalesce(o."period_end", r.period_end) AS period_end,
+           o."value" AS submitted_value,
+           r.rollup_value,
+           r.rollup_n,
+           coalesce(o."value", r.rollup_value) AS value,
+           CASE WHEN o."value" IS NOT NULL THEN 'submitted' ELSE 'rollup' END AS value_source,
+           coalesce(abs(o."value" - r.rollup_value) > $tolerance * abs(r.rollup_value), false) AS disagreement
+    FROM own AS o
+    FULL OUTER JOIN rollups AS r
+      ON o.scope_code = r.scope_code AND o."indicator_id" = r."indicator_id" AND o."period" = r."period"
+)"""
+
+
+def status_query(defs: Definitions, indicators: list[Indicator], params: dict) -> str:
+    """The whole status query: values, baseline, path position, progress, status, trend.
+    Params to bind besides those filled here: files, as_of (naive UTC timestamp), as_of_date (CST date)."""
+    return f"""\
+-- planwatch status: generated from the definitions; values are bound parameters
+WITH
+{values_ctes(defs, indicators, params)},
+-- 8. the region's series under its governing target, up to the value cut-off (as-of date, end of target year)
+series AS (
+    SELECT v.*, a.baseline_year AS b_year, a.baseline_end AS b_end,
+           row_number() OVER (PARTITION BY v.region_code, v.indicator_id
+                              ORDER BY v.period_end DESC, v.period DESC) AS recency
+    FROM vals AS v
+    JOIN assess AS a ON a.region_code = v.region_code AND a.indicator_id = v.indicator_id
+    WHERE v.value IS NOT NULL AND v.period_end <= a.value_cutoff
+),
+-- 9. per region and indicator: latest value, previous value, baseline-year value, first value after baseline
+picked AS (
+    SELECT region_code, indicator_id,
+        any_value(period) FILTER (WHERE recency = 1) AS period,
+        any_value(period_end) FILTER (WHERE recency = 1) AS period_end,
+        any_value(value) FILTER (WHERE recency = 1) AS actual,
+        any_value(value_source) FILTER (WHERE recency = 1) AS value_source,
+        any_value(submitted_value) FILTER (WHERE recency = 1) AS submitted_value,
+        any_value(rollup_value) FILTER (WHERE recency = 1) AS rollup_value,
+        any_value(rollup_n) FILTER (WHERE recency = 1) AS rollup_n,
+        any_value(disagreement) FILTER (WHERE recency = 1) AS disagreement,
+        any_value(value) FILTER (WHERE recency = 2) AS previous_value,
+        arg_max(value, period_end) FILTER (WHERE year(period_end) = b_year) AS region_baseline,
+        arg_min(value, period_end) FILTER (WHERE period_end > b_end) AS first_value,
+        min(period_end) FILTER (WHERE period_end > b_end) AS first_period_end
+    FROM series
+    GROUP BY region_code, indicator_id
+),
+-- 10. baseline: the plan's value for the plan's own region; below it the region's own baseline-year value,
+--     else the plan-wide value; unknown -> the first observation after the baseline year
+based AS (
+    SELECT a.*, p.* EXCLUDE (region_code, indicator_id),
+        CASE WHEN a.plan_region_self AND a.plan_baseline IS NOT NULL THEN 'plan'
+             WHEN p.region_baseline IS NOT NULL THEN 'region'
+             WHEN a.plan_baseline IS NOT NULL THEN 'plan'
+             WHEN p.first_value IS NOT NULL THEN 'first_observation'
+             ELSE 'unknown' END AS baseline_source
+    FROM assess AS a
+    LEFT JOIN picked AS p ON p.region_code = a.region_code AND p.indicator_id = a.indicator_id
+),
+-- 11. path: from the baseline (end of baseline year, or the first observation) to the end of the target year;
+--     fraction in days at the value's period end and at the as-of date; elapsed years in months / 12 (cagr)
+positioned AS (
+    SELECT *,
+        CASE baseline_source WHEN 'plan' THEN plan_baseline WHEN 'region' THEN region_baseline
+             WHEN 'first_observation' THEN first_value END AS baseline,
+        baseline_source = 'first_observation' AND period_end = first_period_end AS single_observation,
+        CASE WHEN baseline_source = 'first_observation' THEN first_period_end ELSE baseline_end END AS path_start,
+        date_diff('day', path_start, period_end) / nullif(date_diff('day', path_start, path_end), 0) AS fraction,
+        date_diff('day', path_start, $as_of_date) / nullif(date_diff('day', path_start, path_end), 0)
+            AS fraction_now,
+        date_diff('month', path_start, period_end) / 12.0 AS elapsed_years,
+        date_diff('month', path_start, path_end) / 12.0 AS span_years
+    FROM based
+),
+{status_steps("positioned")}
+-- 12. output: status, reason code, expected value now, trend between the two latest values
+SELECT *,
+    split_part(status_reason, '|', 1) AS status,
+    split_part(status_reason, '|', 2) AS reason,
+    CASE WHEN baseline IS NULL OR target_value IS NULL THEN NULL
+         ELSE pw_expected(baseline, target_value, target_high, fraction_now) END AS expected_now,
+    CASE WHEN previous_value IS NULL OR actual IS NULL THEN NULL
+         WHEN abs(actual - previous_value) <= 1e-9 * greatest(1.0, abs(previous_value)) THEN 'flat'
+         WHEN target_value IS NOT NULL AND (target_high IS NOT NULL OR comparator = '=') THEN
+             CASE WHEN pw_dist(actual, comparator, target_value, target_high)
+                       < pw_dist(previous_value, comparator, target_value, target_high)
+                  THEN 'improving' ELSE 'worsening' END
+         WHEN direction = 'lower' THEN CASE WHEN actual < previous_value THEN 'improving' ELSE 'worsening' END
+         ELSE CASE WHEN actual > previous_value THEN 'improving' ELSE 'worsening' END END AS trend
+FROM assessed
+ORDER BY region_code, indicator_id"""
+
+
+def series_query(defs: Definitions, indicators: list[Indicator], params: dict) -> str:
+    """Every period's effective value (submitted or roll-up) for the scope regions (trajectory)."""
+    return f"""\
+-- planwatch series: effective value per period for the scope regions
+WITH
+{values_ctes(defs, indicators, params)}
+SELECT * FROM vals WHERE value IS NOT NULL ORDER BY region_code, indicator_id, period_end, period"""
+
+
+def history_query() -> str:
+    """Every submission for one region and indicator known at the as-of time, superseded ones included."""
+    return """\
+-- planwatch history: every submission, newest first; `is_current` marks the one in force per period
+SELECT *,
+    row_number() OVER (PARTITION BY "period"
+                       ORDER BY "ingested_at" DESC, "submitted_at" DESC NULLS LAST, "source_row" DESC,
+                                "batch_id" DESC) = 1 AS is_current
+FROM read_parquet($files, union_by_name = true)
+WHERE "ingested_at" <= $as_of AND "region_code" = $region AND "indicator_id" = $indicator
+ORDER BY "period_end" DESC, "ingested_at" DESC, "source_row" DESC"""
+
+
+def overdue_query(defs: Definitions, indicators: list[Indicator], params: dict) -> str:
+    """Expected reporting periods (by frequency, from the plan's start to the value cut-off) whose end +
+    due_days is before the as-of date and for which the region has no value (submitted or rolled up)."""
+    return f"""\
+-- planwatch overdue: expected periods without a value after their due date
+WITH
+{values_ctes(defs, indicators, params)},
+-- 8. month ends from the plan's start to the value cut-off, kept by the indicator's frequency
+due AS (
+    SELECT a.region_code, a.indicator_id, a.plan_id, a.attribute, a.due_days,
+           last_day(m.month_start) AS period_end
+    FROM assess AS a,
+         unnest(generate_series(CAST(a.plan_start AS TIMESTAMP), CAST(a.value_cutoff AS TIMESTAMP),
+                                INTERVAL 1 MONTH)) AS m(month_start)
+    WHERE a.frequency = 'monthly'
+       OR (a.frequency = 'quarterly' AND month(m.month_start) IN (3, 6, 9, 12))
+       OR (a.frequency = 'annual' AND month(m.month_start) = 12)
+)
+-- 9. overdue: due date passed, no value for that period end
+SELECT d.region_code, d.indicator_id, CAST(d.period_end AS DATE) AS period_end,
+       CAST(d.period_end + d.due_days * INTERVAL 1 DAY AS DATE) AS due_date,
+       date_diff('day', CAST(d.period_end + d.due_days * INTERVAL 1 DAY AS DATE), $as_of_date) AS days_overdue,
+       d.plan_id, d.attribute
+FROM due AS d
+WHERE CAST(d.period_end + d.due_days * INTERVAL 1 DAY AS DATE) < $as_of_date
+  AND NOT EXISTS (
+      SELECT 1 FROM vals AS v
+      WHERE v.region_code = d.region_code AND v.indicator_id = d.indicator_id
+        AND v.period_end = CAST(d.period_end AS DATE) AND v.value IS NOT NULL)
+ORDER BY d.region_code, d.indicator_id, period_end"""
