@@ -1,9 +1,192 @@
-"""CLI commands for warehouse (registered by warehouse.cli)."""
+"""CLI commands for the warehouse (registered by warehouse.cli):
+
+    planwatch ingest FILE... [--warehouse DIR] [--accept-valid-rows] [--dry-run] [--sheet NAME] [--user NAME]
+    planwatch warehouse init|compact|check|log [--warehouse DIR]
+    planwatch sample --out DIR [--seed N] [--today YYYY-MM-DD]
+
+User errors print a message (Chinese, then English) and exit non-zero; never a traceback.
+"""
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
+from typing import Optional
+
 import typer
+
+from warehouse.paths import default_defs_path, default_warehouse_path, sample_regions_path
+
+WarehouseOpt = typer.Option(None, "--warehouse", "-w", help="Warehouse folder (default: $PLANWATCH_WAREHOUSE or the sample).")
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+def _warehouse(path: Optional[Path]):
+    from warehouse.storage import Warehouse
+
+    return Warehouse(path or default_warehouse_path())
+
+
+def load_definitions_or_exit(path: Optional[Path]):
+    from warehouse.defs_loader import DefinitionsError, require_definitions
+
+    try:
+        return require_definitions(path or default_defs_path())
+    except DefinitionsError as exc:
+        _fail(str(exc), 2)
+
+
+def load_registry_or_exit(wh):
+    from warehouse.regions import RegionRegistry
+
+    path = wh.regions_path if wh.regions_path.exists() else sample_regions_path()
+    try:
+        return RegionRegistry.load(path)
+    except Exception as exc:  # unreadable registry file
+        _fail(f"地区表无法读取 / cannot read the region registry {path}: {exc}", 2)
+
+
+def ingest(
+    files: list[Path] = typer.Argument(..., help="Submission files (CSV, XLSX, Parquet)."),
+    warehouse: Optional[Path] = WarehouseOpt,
+    accept_valid_rows: bool = typer.Option(False, "--accept-valid-rows", help="Store the valid rows even if some rows are rejected."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Validate and report only; store nothing."),
+    sheet: Optional[str] = typer.Option(None, "--sheet", help="XLSX sheet name (default: the first sheet)."),
+    user: Optional[str] = typer.Option(None, "--user", help="Who is ingesting (default: the login name)."),
+    rejections: Optional[Path] = typer.Option(None, "--rejections", help="Dry run: where to write the rejection CSV (one input file)."),
+    defs: Optional[Path] = typer.Option(None, "--defs", help="indicator_defs.yaml (default: $PLANWATCH_DEFS or the bundled one)."),
+) -> None:
+    """Validate submission files and store each as an immutable batch (all-or-nothing per file by default).
+
+    Exit code 1 if any file was rejected.
+    """
+    from warehouse.storage import WarehouseError, ingest_file
+
+    wh = _warehouse(warehouse)
+    if not dry_run and not wh.exists():
+        _fail(f"不是仓库目录：{wh.path}；请先运行 planwatch warehouse init --warehouse {wh.path}"
+              f" / Not a warehouse: {wh.path}; run `planwatch warehouse init --warehouse {wh.path}` first.")
+    if rejections is not None and len(files) > 1:
+        _fail("--rejections 只能用于单个文件 / --rejections needs exactly one input file.")
+    definitions = load_definitions_or_exit(defs)
+    registry = load_registry_or_exit(wh)
+    any_rejected = False
+    for path in files:
+        try:
+            result = ingest_file(wh, path, definitions, registry, accept_valid_rows=accept_valid_rows,
+                                 dry_run=dry_run, user=user, sheet=sheet, rejections_path=rejections)
+        except WarehouseError as exc:
+            typer.echo(f"{path.name}: {exc}", err=True)
+            any_rejected = True
+            continue
+        typer.echo(result.summary("zh"))
+        typer.echo("  " + result.summary("en").split("\n")[0])
+        would_reject = result.status == "rejected" or (result.status == "dry_run" and result.rows_accepted == 0)
+        any_rejected = any_rejected or would_reject
+    if any_rejected:
+        raise typer.Exit(1)
+
+
+wh_app = typer.Typer(help="Warehouse maintenance: init, compact, check, log.", no_args_is_help=True)
+
+
+@wh_app.command("init")
+def wh_init(
+    warehouse: Optional[Path] = WarehouseOpt,
+    regions: Optional[Path] = typer.Option(None, "--regions", help="regions.parquet to use (default: the sample's)."),
+) -> None:
+    """Create an empty warehouse (folders, manifest, region registry)."""
+    wh = _warehouse(warehouse)
+    source = regions or sample_regions_path()
+    if not source.is_file():
+        _fail(f"地区表不存在 / region registry not found: {source}")
+    wh.init(regions=None if wh.regions_path.exists() and regions is None else source)
+    typer.echo(f"仓库已就绪 / warehouse ready: {wh.path} (version {wh.version()})")
+
+
+@wh_app.command("compact")
+def wh_compact(warehouse: Optional[Path] = WarehouseOpt) -> None:
+    """Merge all batches into one file; query results (as-of included) stay the same."""
+    from warehouse.storage import WarehouseError
+
+    wh = _warehouse(warehouse)
+    try:
+        result = wh.compact()
+    except WarehouseError as exc:
+        _fail(str(exc))
+    typer.echo(
+        f"已合并 {result['merged_files']} 个文件，共 {result['rows']} 行；删除过期文件 {result['deleted']} 个"
+        f" / merged {result['merged_files']} files, {result['rows']} rows; deleted {result['deleted']} retired files"
+    )
+
+
+@wh_app.command("check")
+def wh_check(warehouse: Optional[Path] = WarehouseOpt) -> None:
+    """Verify every batch file and the log. Exit 1 if there is an error."""
+    wh = _warehouse(warehouse)
+    problems = wh.check()
+    for problem in problems:
+        typer.echo(str(problem))
+    n_err = sum(p.severity == "error" for p in problems)
+    n_warn = len(problems) - n_err
+    typer.echo(f"{n_err} 个错误，{n_warn} 个警告 / {n_err} errors, {n_warn} warnings (version {wh.version() if wh.exists() else '-'})")
+    if n_err:
+        raise typer.Exit(1)
+
+
+@wh_app.command("log")
+def wh_log(
+    warehouse: Optional[Path] = WarehouseOpt,
+    limit: int = typer.Option(20, "--limit", "-n", help="Newest N attempts (0 = all)."),
+) -> None:
+    """The ingest log, newest last; times in China Standard Time."""
+    from warehouse.storage import WarehouseError, cst_text
+
+    wh = _warehouse(warehouse)
+    try:
+        log = wh.log_entries()
+    except WarehouseError as exc:
+        _fail(str(exc))
+    if limit:
+        log = log.tail(limit)
+    typer.echo("time (CST) | status | file | accepted/rejected/warnings | batch | user")
+    for row in log.iter_rows(named=True):
+        when = cst_text(row["ingested_at"]) if row["ingested_at"] else "-"
+        counts = f"{row['rows_accepted'] or 0}/{row['rows_rejected'] or 0}/{row['warnings'] or 0}"
+        extra = f" | {row['rejection_file']}" if row["rejection_file"] else ""
+        typer.echo(f"{when} | {row['status']} | {row['file_name']} | {counts} | {row['batch_id'] or '-'} | {row['user'] or '-'}{extra}")
+
+
+def sample(
+    out: Path = typer.Option(..., "--out", help="Folder to write the sample warehouse into (must be empty or absent)."),
+    seed: int = typer.Option(7, "--seed", help="Random seed (same seed and today = same warehouse)."),
+    today: Optional[str] = typer.Option(None, "--today", help="YYYY-MM-DD (default: the real today)."),
+    defs: Optional[Path] = typer.Option(None, "--defs", help="indicator_defs.yaml (default: the bundled one)."),
+) -> None:
+    """Generate the synthetic sample warehouse (numbers are synthetic)."""
+    from warehouse.sample import SampleError, generate_sample
+
+    try:
+        day = date.fromisoformat(today) if today else None
+    except ValueError:
+        _fail(f"日期格式错误 / not a date: {today!r} (expected YYYY-MM-DD)")
+    definitions = load_definitions_or_exit(defs)
+    try:
+        summary = generate_sample(out, seed=seed, today=day, definitions=definitions)
+    except SampleError as exc:
+        _fail(str(exc))
+    typer.echo(
+        f"示例仓库（合成数据）已生成 / synthetic sample warehouse written: {out} — "
+        f"{summary['batches']} batches, {summary['rows']} rows, {summary['rejected']} rejected files"
+    )
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the planwatch app."""
+    app.command("ingest")(ingest)
+    app.command("sample")(sample)
+    app.add_typer(wh_app, name="warehouse")
