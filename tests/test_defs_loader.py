@@ -227,3 +227,12 @@ def test_odd_structures_give_errors_not_exceptions(text):
     assert result.errors and result.definitions is None
     assert all(p.line >= 1 and p.column >= 1 for p in result.problems)
     assert not any("internal error" in p.message for p in result.problems)
+
+
+def test_documented_example_is_valid():
+    doc = (Path(__file__).parent.parent / "docs" / "indicator-definitions.md").read_text(encoding="utf-8")
+    example = doc.split("## Annotated example", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    result = load_definitions_text(example, "example.yaml")
+    assert result.problems == []
+    plan = result.definitions.plan("sichuan_2021")
+    assert [t.kind for t in plan.targets] == ["main", "text"]
