@@ -304,3 +304,6 @@ def test_scope_sees_through_pseudo_cities():
     })
     assert quality.scope_regions(regions, "50", DEFS)["code"].to_list() == ["50", "500101", "500102", "500229"]
     assert quality.scope_regions(regions, "51", DEFS)["code"].to_list() == ["51", "5101"]
+    # the selected region's value is the roll-up of its children: only the children are expected to report
+    assert quality.reporting_regions(regions, "50", DEFS)["code"].to_list() == ["500101", "500102", "500229"]
+    assert quality.reporting_regions(regions, "5101", DEFS)["code"].to_list() == ["5101"]

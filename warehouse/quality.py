@@ -7,8 +7,8 @@ only lay these frames out.
 
 Definitions used on the data-quality page (also in docs/dashboard.md):
 
-- Expected report: one (region, indicator, period) where the region's level is in the indicator's
-  `reported_at`, the indicator is targeted by a plan covering the region, the period lies inside that
+- Expected report: one (region, indicator, period) where the region is one of the selected region's children
+  (the region itself when it has none), its level is in the indicator's `reported_at`, the indicator is targeted by a plan covering the region, the period lies inside that
   plan's period (start year to target year) at the indicator's frequency, and the report is due by the
   as-of time. Due = 24:00 China Standard Time on the last day of the period plus `due_days` days.
 - Received: at least one submitted row for that key was ingested at or before the as-of time.
@@ -302,6 +302,16 @@ def scope_regions(regions: pl.DataFrame, region: str, defs: Definitions) -> pl.D
             regions.filter(pl.col("parent").is_in(pseudo["code"].implode())),
         ])
     return pl.concat([own, children.sort("code")])
+
+
+def reporting_regions(regions: pl.DataFrame, region: str, defs: Definitions) -> pl.DataFrame:
+    """The regions expected to report for the selected region: its children (the sibling set of
+    `scope_regions`), whose values roll up to it; the region itself only when it has no children."""
+    scope = scope_regions(regions, region, defs)
+    if region.startswith("group:"):
+        return scope
+    children = scope.filter(pl.col("code") != region)
+    return children if children.height else scope
 
 
 # ----------------------------------------------------------------------------------------------------
