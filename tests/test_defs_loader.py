@@ -236,3 +236,21 @@ def test_documented_example_is_valid():
     assert result.problems == []
     plan = result.definitions.plan("sichuan_2021")
     assert [t.kind for t in plan.targets] == ["main", "text"]
+
+
+def test_band_indicator_rules():
+    band = HEAD.replace("    bounds:", "    direction: band\n    bounds:")
+    inside = band + target().replace("year: 2025}", "year: 2025, value_high: 95}").replace("value: 80,", "value: 92,")
+    result = load_definitions_text(inside, "band.yaml")
+    assert result.errors == []
+    assert [p.message for p in result.warnings] == [
+        "baseline 92 already meets the target >= 90 (a maintain-type target)"
+    ]
+    no_high = load_definitions_text(band + target(), "band.yaml")
+    assert [(p.path, p.message) for p in no_high.errors] == [
+        ("plans.cq.targets[0].target", "a band indicator's target needs `value_high`")
+    ]
+    reversed_ = band + target().replace("year: 2025}", "year: 2025, value_high: 85}")
+    assert [p.message for p in load_definitions_text(reversed_, "band.yaml").errors] == [
+        "band upper end is below its lower end"
+    ]

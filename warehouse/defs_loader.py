@@ -595,7 +595,7 @@ class _CrossChecks:
                                   expected=f"a number ≥ {_num(tg.value)}", found=_num(tg.value_high))
         if t.baseline is not None and t.baseline.value is not None and ind is not None:
             self._bounds(ind, t.baseline.value, path + ("baseline", "value"), "baseline")
-            if t.target is not None and _meets(t.baseline.value, t.target.comparator, t.target.value):
+            if t.target is not None and _meets(t.baseline.value, t.target):
                 self.ck.warning(path + ("baseline", "value"),
                                 f"baseline {_num(t.baseline.value)} already meets the target "
                                 f"{t.target.comparator.value} {_num(t.target.value)} (a maintain-type target)")
@@ -776,14 +776,17 @@ def _num(value: float | None) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
-def _meets(value: float, comparator: Comparator, target: float) -> bool:
+def _meets(value: float, target: Any) -> bool:
+    """Does value already satisfy the target? (band: inside [value, value_high])."""
+    if target.value_high is not None:
+        return target.value <= value <= target.value_high
     return {
-        Comparator.ge: value >= target,
-        Comparator.gt: value > target,
-        Comparator.le: value <= target,
-        Comparator.lt: value < target,
-        Comparator.eq: value == target,
-    }[comparator]
+        Comparator.ge: value >= target.value,
+        Comparator.gt: value > target.value,
+        Comparator.le: value <= target.value,
+        Comparator.lt: value < target.value,
+        Comparator.eq: value == target.value,
+    }[target.comparator]
 
 
 def _as_list(value: Any) -> list:
