@@ -14,12 +14,12 @@ st.set_page_config(page_title="planwatch", page_icon="📊", layout="wide")
 
 lang = app_state.current_lang()
 pages = [
-    st.Page("pages/overview.py", title=i18n.t("nav.overview", lang), icon="🧭", url_path="overview", default=True),
-    st.Page("pages/indicator.py", title=i18n.t("nav.indicator", lang), icon="📈", url_path="indicator"),
-    st.Page("pages/region.py", title=i18n.t("nav.region", lang), icon="🗺️", url_path="region"),
-    st.Page("pages/rankings.py", title=i18n.t("nav.rankings", lang), icon="🏆", url_path="rankings"),
-    st.Page("pages/data_quality.py", title=i18n.t("nav.data_quality", lang), icon="🧪", url_path="data_quality"),
-    st.Page("pages/definitions.py", title=i18n.t("nav.definitions", lang), icon="📖", url_path="definitions"),
+    st.Page("pages/overview.py", title=i18n.t("nav.overview", lang), icon="🧭", url_path="summary", default=True),
+    st.Page("pages/indicator.py", title=i18n.t("nav.indicator", lang), icon="📈", url_path="indicators"),
+    st.Page("pages/region.py", title=i18n.t("nav.region", lang), icon="🗺️", url_path="regions"),
+    st.Page("pages/rankings.py", title=i18n.t("nav.rankings", lang), icon="🏆", url_path="league-table"),
+    st.Page("pages/data_quality.py", title=i18n.t("nav.data_quality", lang), icon="🧪", url_path="quality"),
+    st.Page("pages/definitions.py", title=i18n.t("nav.definitions", lang), icon="📖", url_path="catalogue"),
 ]
 page = st.navigation(pages)
 state = app_state.sidebar()

@@ -125,7 +125,7 @@ def problem_line(problem: Any) -> str:
     """One banner line: file:line, field, message (and the suggestion when there is one)."""
     where = f"{Path(problem.file).name}:{problem.line}" if problem.line else Path(problem.file).name
     text = f"`{where}` · `{problem.path or '—'}` · {problem.message}"
-    if problem.expected:
+    if problem.expected and len(problem.expected) <= 60:
         text += f"（expected {problem.expected}）"
     if problem.suggestion:
         text += f" → `{problem.suggestion}`?"
@@ -248,7 +248,15 @@ class RegionOption:
 
 def region_options(defs: Definitions, plan: Plan, lang: str) -> list[RegionOption]:
     """The plan's region and everything under it, depth first (province → city → county → township), with
-    the named groups placed under their parent division."""
+    the named groups placed under their parent division. Stops at county level when the tree down to
+    townships would exceed _MAX_PICKER_OPTIONS entries."""
+    options = _region_options(defs, plan, lang, _DEEPEST_LEVEL_IN_PICKER)
+    if len(options) > _MAX_PICKER_OPTIONS:
+        options = _region_options(defs, plan, lang, "county")
+    return options
+
+
+def _region_options(defs: Definitions, plan: Plan, lang: str, deepest: str) -> list[RegionOption]:
     table = regions_table()
     children: dict[str, list[tuple[str, str, str]]] = {}
     for code, name, level, parent in table.select("code", "name", "level", "parent").iter_rows():
@@ -259,9 +267,6 @@ def region_options(defs: Definitions, plan: Plan, lang: str) -> list[RegionOptio
     for group in defs.region_groups:
         groups_under.setdefault(group.parent or "CN", []).append(group)
 
-    deepest = _DEEPEST_LEVEL_IN_PICKER
-    if table.height > _MAX_PICKER_OPTIONS:
-        deepest = "county"
     order = ["country", "province", "city", "county", "township", "community"]
     max_depth = order.index(deepest)
 
