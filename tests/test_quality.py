@@ -241,11 +241,19 @@ def test_ingest_log_and_rejections(wh):
     log = quality.ingest_log(wh)
     assert log["entry_id"].to_list() == ["e2", "e1"]
     assert log["rows_rejected"].to_list() == [0, 1]
+    assert quality.ingest_log(wh, parse_as_of("2022-01"))["entry_id"].to_list() == ["e1"]
     entries = log.to_dicts()
     assert quality.rejection_file(wh, entries[0]) is None
     rej = quality.read_rejections(quality.rejection_file(wh, entries[1]))
     assert rej.columns == ["row", "column", "value", "reason_zh", "reason_en"]
     assert rej.row(0) == ("7", "数值", "abc", "不是数字", "not a number")
+    # ingest's own header spelling reads the same
+    (wh / "rejections" / "e3.csv").write_bytes(
+        "\ufeff行号,列,值,原因,reason,级别 severity\n4,数值,约2.46,数值不是数字,value is not a number,错误 error\n"
+        .encode("utf-8"))
+    rej = quality.read_rejections(wh / "rejections" / "e3.csv")
+    assert rej.columns == ["row", "column", "value", "reason_zh", "reason_en", "severity"]
+    assert rej.row(0)[:4] == ("4", "数值", "约2.46", "数值不是数字")
 
 
 def test_definition_tables_filter_and_show_sources():

@@ -505,14 +505,26 @@ def disagreements(status: pl.DataFrame) -> pl.DataFrame:
 # ----------------------------------------------------------------------------------------------------
 
 
-def ingest_log(warehouse_dir: str | Path) -> pl.DataFrame:
-    """Every ingest attempt (storage's log), newest first."""
-    return Warehouse(warehouse_dir).log_entries().sort(["ingested_at", "entry_id"], descending=True)
+def ingest_log(warehouse_dir: str | Path, as_of: datetime | None = None) -> pl.DataFrame:
+    """Every ingest attempt (storage's log) made at or before `as_of`, newest first."""
+    log = Warehouse(warehouse_dir).log_entries()
+    if as_of is not None:
+        cutoff = as_of if as_of.tzinfo else as_of.replace(tzinfo=timezone.utc)
+        log = log.filter(pl.col("ingested_at") <= cutoff)
+    return log.sort(["ingested_at", "entry_id"], descending=True)
+
+
+REJECTION_COLUMNS = ["row", "column", "value", "reason_zh", "reason_en", "severity"]
 
 
 def read_rejections(path: str | Path) -> pl.DataFrame:
-    """A rejection CSV (UTF-8 with BOM): row, column, value, reason_zh, reason_en; everything as text."""
-    return pl.read_csv(Path(path).read_bytes().removeprefix(b"\xef\xbb\xbf"), infer_schema=False)
+    """A rejection CSV (UTF-8 with BOM) as text columns row, column, value, reason_zh, reason_en[, severity].
+
+    Columns are taken by position, so both header spellings work: the documented `row,column,value,reason_zh,
+    reason_en` and ingest's `行号,列,值,原因,reason,级别 severity`."""
+    frame = pl.read_csv(Path(path).read_bytes().removeprefix(b"\xef\xbb\xbf"), infer_schema=False)
+    names = REJECTION_COLUMNS[: frame.width] + frame.columns[len(REJECTION_COLUMNS):]
+    return frame.rename(dict(zip(frame.columns, names)))
 
 
 def rejection_file(warehouse_dir: str | Path, entry: dict) -> Path | None:
