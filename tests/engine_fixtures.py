@@ -119,3 +119,29 @@ def definitions(indicators: list[dict], plans: list[dict], groups: list[dict] | 
 
 def utc(text: str) -> datetime:
     return parse_as_of(text)
+
+
+# ---------------------------------------------------------------- SQL status step over a table of cases
+import duckdb  # noqa: E402
+
+from warehouse import sql as sqlgen  # noqa: E402
+
+CASE_SCHEMA = {
+    "case": pl.String, "actual": pl.Float64, "baseline": pl.Float64, "comparator": pl.String,
+    "target_value": pl.Float64, "target_high": pl.Float64, "fraction": pl.Float64, "elapsed_years": pl.Float64,
+    "span_years": pl.Float64, "green": pl.Float64, "amber": pl.Float64, "final": pl.Boolean,
+    "single_observation": pl.Boolean, "method": pl.String,
+}
+
+
+def sql_assess(cases: list[dict]) -> dict[str, dict]:
+    """Run the generated SQL status steps (warehouse/sql.py) over the cases; rows keyed by `case`."""
+    frame = pl.DataFrame([{k: c.get(k) for k in CASE_SCHEMA} for c in cases], schema=CASE_SCHEMA, orient="row")
+    con = duckdb.connect()
+    try:
+        con.execute(sqlgen.MACROS)
+        con.register("cases", frame.to_arrow())
+        out = con.sql(f"WITH\n{sqlgen.status_steps('cases')}\nSELECT * FROM assessed").pl()
+    finally:
+        con.close()
+    return {r["case"]: r for r in out.iter_rows(named=True)}
