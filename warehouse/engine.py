@@ -181,8 +181,18 @@ class Engine:
         ]
         return sorted(current, key=lambda p: (-self._plan_depth(p), -p.period.start, p.id))
 
+    def _target_level(self, code: str) -> str:
+        """Level used for `applies_at`: a group counts one level above its members (Wansheng's towns ->
+        county, like the district it works as; 三州's prefectures -> province)."""
+        if not code.startswith("group:"):
+            return self.level(code)
+        members = self._members(code)
+        depths = [LEVEL_DEPTH.get(self.level(m), 1) for m in members] or [1]
+        above = max(min(depths) - 1, 0)
+        return next(lv for lv, d in LEVEL_DEPTH.items() if d == above)
+
     def _applies(self, plan: Plan, target: PlanTarget, code: str) -> bool:
-        level = self.level(code)
+        level = self._target_level(code)
         if code == plan.region:
             ok = "total" in target.applies_at or level in target.applies_at
         else:
@@ -297,7 +307,8 @@ class Engine:
                     "frequency": ind.frequency.value,
                     "due_days": ind.due_days,
                     "plan_start": date(plan.period.start, 1, 1),
-                    "reported": self.level(code) in [lv.value for lv in ind.reported_at],
+                    # groups do not report; divisions report at the indicator's reporting levels
+                    "reported": not code.startswith("group:") and self.level(code) in [lv.value for lv in ind.reported_at],
                 })
         schema = {
             "region_code": pl.String, "indicator_id": pl.String, "plan_id": pl.String, "attribute": pl.String,

@@ -196,16 +196,20 @@ attached AS (
     FROM prefixed AS p
     JOIN scope AS s ON s.match = p.prefix
 ),
--- 5. roll-up contributors: rows strictly below the scope region, at the finest level present for the period
+-- 5. roll-up contributors: rows strictly below the scope region that have no submitted row below them for the
+--    same indicator and period (the finest level submitted, branch by branch)
+has_below AS (
+    SELECT DISTINCT prefix AS code, "indicator_id", "period" FROM prefixed WHERE prefix <> "region_code"
+),
 contributors AS (
     SELECT a.*,
            coalesce(r.n_urban_communities, 0) AS n_urban,
            coalesce(r.n_rural_communities, 0) AS n_rural
     FROM attached AS a
     LEFT JOIN regions AS r ON r.code = a."region_code"
+    ANTI JOIN has_below AS h
+      ON h.code = a."region_code" AND h."indicator_id" = a."indicator_id" AND h."period" = a."period"
     WHERE NOT a.is_self
-    QUALIFY length(a."region_code")
-        = max(length(a."region_code")) OVER (PARTITION BY a.scope_code, a."indicator_id", a."period")
 ),
 -- 6. roll-up value by each indicator's aggregation rule
 rollups AS (
