@@ -3,7 +3,8 @@
 Deterministic from (seed, today, definitions, regions). It covers Chongqing's districts and counties plus
 the 万盛经开区 townships, Sichuan's 21 cities and prefectures, Yuxi's 9 counties and the national level,
 for every indicator of the plans governing each region (where the indicator is reported at that level),
-from the plan's baseline year to the latest complete period before `today`.
+from the plan's baseline year to the latest complete period before `today`. Chongqing (50), Sichuan (51)
+and Yuxi (5304) themselves submit only the indicators their districts/cities/counties cannot report.
 
 It writes real submission files (CSV: Chinese headers, UTF-8 with BOM for Chongqing, Yunnan and the
 national level, GB18030 for Sichuan) and ingests them through `storage.ingest_file` with a controlled
@@ -52,6 +53,9 @@ class Subject:
     submitter: str
     n_urban: int
     n_rural: int
+    # for a plan's own region (50, 51, 5304): submit only the indicators its regular reporters, at this
+    # level, cannot report (e.g. a province-wide share of counties reported at province level only)
+    only_if_not_reported_at: str | None = None
 
 
 @dataclass
@@ -73,10 +77,10 @@ class Row:
 def _subjects(registry: RegionRegistry, definitions: Definitions) -> list[Subject]:
     frame = registry.frame
 
-    def make(rows, submitter: str) -> list[Subject]:
+    def make(rows, submitter: str, only: str | None = None) -> list[Subject]:
         return [
             Subject(r["code"], r["name"], r["level"], submitter, int(r["n_urban_communities"] or 0),
-                    int(r["n_rural_communities"] or 0))
+                    int(r["n_rural_communities"] or 0), only)
             for r in rows.sort("code").iter_rows(named=True)
         ]
 
@@ -92,6 +96,9 @@ def _subjects(registry: RegionRegistry, definitions: Definitions) -> list[Subjec
     yx = frame.filter((pl.col("level") == "county") & (pl.col("parent") == "5304"))
     cn = frame.filter(pl.col("code") == "CN")
     subjects = make(cq, "chongqing") + make(ws, "chongqing") + make(sc, "sichuan") + make(yx, "yuxi") + make(cn, "national")
+    subjects += make(frame.filter(pl.col("code") == "50"), "chongqing", "county")
+    subjects += make(frame.filter(pl.col("code") == "51"), "sichuan", "city")
+    subjects += make(frame.filter(pl.col("code") == "5304"), "yuxi", "county")
     if len(sc) == 0 or len(cq) == 0 or len(cn) == 0:
         raise SampleError("示例地区表缺少重庆、四川或全国 / the sample region registry lacks Chongqing, Sichuan or CN")
     return subjects
@@ -158,7 +165,13 @@ def _rng(seed: int, *parts: str) -> random.Random:
 def _anchors(indicator, pairs, share: float) -> list[tuple[float, float]]:
     """(year-end as a float year, value) points of the plan path for one region; `share` scales totals."""
     points: dict[float, float] = {}
+    # per plan period, only the most specific plan's target counts (Chongqing's over the national one)
+    best: dict[int, tuple[Plan, PlanTarget]] = {}
     for plan, target in pairs:
+        year = plan.period.target
+        if year not in best or _plan_weight(plan) > _plan_weight(best[year][0]):
+            best[year] = (plan, target)
+    for _, (plan, target) in sorted(best.items()):
         base = target.baseline.value if target.baseline and target.baseline.value is not None else None
         base_year = target.baseline.year if target.baseline else plan.period.baseline
         goal = None
@@ -175,7 +188,7 @@ def _anchors(indicator, pairs, share: float) -> list[tuple[float, float]]:
         if goal is None:
             goal = base * (0.85 if indicator.direction == Direction.lower else 1.15)
         scale = share if (indicator.aggregation.rule == AggregationRule.sum and target.applies_at == ["total"]) else 1.0
-        points.setdefault(float(base_year), base * scale)
+        points[float(base_year)] = base * scale  # a later plan's baseline replaces an earlier plan's target
         points[float(goal_year)] = goal * scale
     return sorted(points.items())
 
@@ -247,7 +260,8 @@ def _rows_for(subject: Subject, definitions: Definitions, registry: RegionRegist
             indicator = definitions.indicator(indicator_id)
         except KeyError:
             continue
-        if subject.level not in [lv.value for lv in indicator.reported_at]:
+        levels = [lv.value for lv in indicator.reported_at]
+        if subject.level not in levels or subject.only_if_not_reported_at in levels:
             continue
         pairs = targets[indicator_id]
         covers = indicator.covers.value
