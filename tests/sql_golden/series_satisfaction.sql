@@ -1,0 +1,75 @@
+-- planwatch series: effective value per period for the scope regions
+WITH
+-- 1. snapshot: rows of the manifest's batch files ingested at or before the as-of time
+submitted AS (
+    SELECT "region_code", "indicator_id", "period", "period_end", "value", "numerator", "denominator",
+           "submitted_at", "ingested_at", "source_row", "batch_id"
+    FROM read_parquet($files, union_by_name = true)
+    WHERE "ingested_at" <= $as_of AND list_contains($indicators, "indicator_id")
+),
+-- 2. latest value per region, indicator and period: latest ingested, then latest submitted, then highest row
+latest AS (
+    SELECT * FROM submitted
+    QUALIFY row_number() OVER (
+        PARTITION BY "region_code", "indicator_id", "period"
+        ORDER BY "ingested_at" DESC, "submitted_at" DESC NULLS LAST, "source_row" DESC, "batch_id" DESC) = 1
+),
+-- 3. every prefix of each row's code ('CN', then 2, 4, 6, 9, 12 digits up to the code itself)
+prefixed AS (
+    SELECT l.*, CASE WHEN n.len = 0 THEN 'CN' ELSE l."region_code"[1:n.len] END AS prefix
+    FROM latest AS l
+    JOIN (VALUES (0), (2), (4), (6), (9), (12)) AS n(len)
+      ON n.len <= length(l."region_code") AND NOT (l."region_code" = 'CN' AND n.len > 0)
+),
+-- 4. attach each row to the scope regions it belongs to: itself, an ancestor, or a group through a member
+attached AS (
+    SELECT s.code AS scope_code, p.* EXCLUDE (prefix), p."region_code" = s.code AS is_self
+    FROM prefixed AS p
+    JOIN scope AS s ON s.match = p.prefix
+),
+-- 5. roll-up contributors: rows strictly below the scope region that have no submitted row below them for the
+--    same indicator and period (the finest level submitted, branch by branch)
+has_below AS (
+    SELECT DISTINCT prefix AS code, "indicator_id", "period" FROM prefixed WHERE prefix <> "region_code"
+),
+contributors AS (
+    SELECT a.*,
+           coalesce(r.n_urban_communities, 0) AS n_urban,
+           coalesce(r.n_rural_communities, 0) AS n_rural
+    FROM attached AS a
+    LEFT JOIN regions AS r ON r.code = a."region_code"
+    ANTI JOIN has_below AS h
+      ON h.code = a."region_code" AND h."indicator_id" = a."indicator_id" AND h."period" = a."period"
+    WHERE NOT a.is_self
+),
+-- 6. roll-up value by each indicator's aggregation rule
+rollups AS (
+    SELECT scope_code, "indicator_id", "period", max("period_end") AS period_end, count(*) AS rollup_n,
+        CASE "indicator_id"
+            -- satisfaction: weighted_mean
+            WHEN $ind_0 THEN sum("value" * "denominator") FILTER (WHERE "denominator" IS NOT NULL) / nullif(sum("denominator") FILTER (WHERE "denominator" IS NOT NULL), 0)
+            ELSE CAST(NULL AS DOUBLE) END AS rollup_value
+    FROM contributors
+    GROUP BY scope_code, "indicator_id", "period"
+),
+-- 7. the region's own submission (it vouches for it, so it drives the status) next to the roll-up
+own AS (
+    SELECT scope_code, "indicator_id", "period", "period_end", "value" FROM attached WHERE is_self
+),
+vals AS (
+    SELECT coalesce(o.scope_code, r.scope_code) AS region_code,
+           coalesce(o."indicator_id", r."indicator_id") AS indicator_id,
+           coalesce(o."period", r."period") AS period,
+           coalesce(o."period_end", r.period_end) AS period_end,
+           o."value" AS submitted_value,
+           r.rollup_value,
+           r.rollup_n,
+           coalesce(o."value", r.rollup_value) AS value,
+           CASE WHEN o."value" IS NOT NULL THEN 'submitted' ELSE 'rollup' END AS value_source,
+           coalesce(abs(o."value" - r.rollup_value) > $tolerance * abs(r.rollup_value), false) AS disagreement
+    FROM own AS o
+    FULL OUTER JOIN rollups AS r
+      ON o.scope_code = r.scope_code AND o."indicator_id" = r."indicator_id" AND o."period" = r."period"
+)
+SELECT * FROM vals WHERE value IS NOT NULL ORDER BY region_code, indicator_id, period_end, period
+-- params: {"ind_0": "satisfaction", "indicators": ["satisfaction"], "tolerance": 0.02}

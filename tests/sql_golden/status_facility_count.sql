@@ -1,0 +1,181 @@
+-- planwatch status: generated from the definitions; values are bound parameters
+WITH
+-- 1. snapshot: rows of the manifest's batch files ingested at or before the as-of time
+submitted AS (
+    SELECT "region_code", "indicator_id", "period", "period_end", "value", "numerator", "denominator",
+           "submitted_at", "ingested_at", "source_row", "batch_id"
+    FROM read_parquet($files, union_by_name = true)
+    WHERE "ingested_at" <= $as_of AND list_contains($indicators, "indicator_id")
+),
+-- 2. latest value per region, indicator and period: latest ingested, then latest submitted, then highest row
+latest AS (
+    SELECT * FROM submitted
+    QUALIFY row_number() OVER (
+        PARTITION BY "region_code", "indicator_id", "period"
+        ORDER BY "ingested_at" DESC, "submitted_at" DESC NULLS LAST, "source_row" DESC, "batch_id" DESC) = 1
+),
+-- 3. every prefix of each row's code ('CN', then 2, 4, 6, 9, 12 digits up to the code itself)
+prefixed AS (
+    SELECT l.*, CASE WHEN n.len = 0 THEN 'CN' ELSE l."region_code"[1:n.len] END AS prefix
+    FROM latest AS l
+    JOIN (VALUES (0), (2), (4), (6), (9), (12)) AS n(len)
+      ON n.len <= length(l."region_code") AND NOT (l."region_code" = 'CN' AND n.len > 0)
+),
+-- 4. attach each row to the scope regions it belongs to: itself, an ancestor, or a group through a member
+attached AS (
+    SELECT s.code AS scope_code, p.* EXCLUDE (prefix), p."region_code" = s.code AS is_self
+    FROM prefixed AS p
+    JOIN scope AS s ON s.match = p.prefix
+),
+-- 5. roll-up contributors: rows strictly below the scope region that have no submitted row below them for the
+--    same indicator and period (the finest level submitted, branch by branch)
+has_below AS (
+    SELECT DISTINCT prefix AS code, "indicator_id", "period" FROM prefixed WHERE prefix <> "region_code"
+),
+contributors AS (
+    SELECT a.*,
+           coalesce(r.n_urban_communities, 0) AS n_urban,
+           coalesce(r.n_rural_communities, 0) AS n_rural
+    FROM attached AS a
+    LEFT JOIN regions AS r ON r.code = a."region_code"
+    ANTI JOIN has_below AS h
+      ON h.code = a."region_code" AND h."indicator_id" = a."indicator_id" AND h."period" = a."period"
+    WHERE NOT a.is_self
+),
+-- 6. roll-up value by each indicator's aggregation rule
+rollups AS (
+    SELECT scope_code, "indicator_id", "period", max("period_end") AS period_end, count(*) AS rollup_n,
+        CASE "indicator_id"
+            -- facility_count: sum
+            WHEN $ind_0 THEN sum("value")
+            ELSE CAST(NULL AS DOUBLE) END AS rollup_value
+    FROM contributors
+    GROUP BY scope_code, "indicator_id", "period"
+),
+-- 7. the region's own submission (it vouches for it, so it drives the status) next to the roll-up
+own AS (
+    SELECT scope_code, "indicator_id", "period", "period_end", "value" FROM attached WHERE is_self
+),
+vals AS (
+    SELECT coalesce(o.scope_code, r.scope_code) AS region_code,
+           coalesce(o."indicator_id", r."indicator_id") AS indicator_id,
+           coalesce(o."period", r."period") AS period,
+           coalesce(o."period_end", r.period_end) AS period_end,
+           o."value" AS submitted_value,
+           r.rollup_value,
+           r.rollup_n,
+           coalesce(o."value", r.rollup_value) AS value,
+           CASE WHEN o."value" IS NOT NULL THEN 'submitted' ELSE 'rollup' END AS value_source,
+           coalesce(abs(o."value" - r.rollup_value) > $tolerance * abs(r.rollup_value), false) AS disagreement
+    FROM own AS o
+    FULL OUTER JOIN rollups AS r
+      ON o.scope_code = r.scope_code AND o."indicator_id" = r."indicator_id" AND o."period" = r."period"
+),
+-- 8. the region's series under its governing target, up to the value cut-off (as-of date, end of target year)
+series AS (
+    SELECT v.*, a.baseline_year AS b_year, a.baseline_end AS b_end,
+           row_number() OVER (PARTITION BY v.region_code, v.indicator_id
+                              ORDER BY v.period_end DESC, v.period DESC) AS recency
+    FROM vals AS v
+    JOIN assess AS a ON a.region_code = v.region_code AND a.indicator_id = v.indicator_id
+    WHERE v.value IS NOT NULL AND v.period_end <= a.value_cutoff
+),
+-- 9. per region and indicator: latest value, previous value, baseline-year value, first value after baseline
+picked AS (
+    SELECT region_code, indicator_id,
+        any_value(period) FILTER (WHERE recency = 1) AS period,
+        any_value(period_end) FILTER (WHERE recency = 1) AS period_end,
+        any_value(value) FILTER (WHERE recency = 1) AS actual,
+        any_value(value_source) FILTER (WHERE recency = 1) AS value_source,
+        any_value(submitted_value) FILTER (WHERE recency = 1) AS submitted_value,
+        any_value(rollup_value) FILTER (WHERE recency = 1) AS rollup_value,
+        any_value(rollup_n) FILTER (WHERE recency = 1) AS rollup_n,
+        any_value(disagreement) FILTER (WHERE recency = 1) AS disagreement,
+        any_value(value) FILTER (WHERE recency = 2) AS previous_value,
+        arg_max(value, period_end) FILTER (WHERE year(period_end) = b_year) AS region_baseline,
+        arg_min(value, period_end) FILTER (WHERE period_end > b_end) AS first_value,
+        min(period_end) FILTER (WHERE period_end > b_end) AS first_period_end
+    FROM series
+    GROUP BY region_code, indicator_id
+),
+-- 10. baseline: the plan's value for the plan's own region; below it the region's own baseline-year value,
+--     else the plan-wide value; unknown -> the first observation after the baseline year
+based AS (
+    SELECT a.*, p.* EXCLUDE (region_code, indicator_id),
+        CASE WHEN a.plan_region_self AND a.plan_baseline IS NOT NULL THEN 'plan'
+             WHEN p.region_baseline IS NOT NULL THEN 'region'
+             WHEN a.plan_baseline IS NOT NULL THEN 'plan'
+             WHEN p.first_value IS NOT NULL THEN 'first_observation'
+             ELSE 'unknown' END AS baseline_source
+    FROM assess AS a
+    LEFT JOIN picked AS p ON p.region_code = a.region_code AND p.indicator_id = a.indicator_id
+),
+-- 11. path: from the baseline (end of baseline year, or the first observation) to the end of the target year;
+--     fraction in days at the value's period end and at the as-of date; elapsed years in months / 12 (cagr)
+positioned AS (
+    SELECT *,
+        CASE baseline_source WHEN 'plan' THEN plan_baseline WHEN 'region' THEN region_baseline
+             WHEN 'first_observation' THEN first_value END AS baseline,
+        baseline_source = 'first_observation' AND period_end = first_period_end AS single_observation,
+        CASE WHEN baseline_source = 'first_observation' THEN first_period_end ELSE baseline_end END AS path_start,
+        date_diff('day', path_start, period_end) / nullif(date_diff('day', path_start, path_end), 0) AS fraction,
+        date_diff('day', path_start, $as_of_date) / nullif(date_diff('day', path_start, path_end), 0)
+            AS fraction_now,
+        date_diff('month', path_start, period_end) / 12.0 AS elapsed_years,
+        date_diff('month', path_start, path_end) / 12.0 AS span_years
+    FROM based
+),
+-- measure: does the value meet the target, the progress ratio by the indicator's method, the expected value
+measured AS (
+    SELECT *,
+        -- cagr needs a growth direction: "=" targets and bands use the schedule method
+        CASE WHEN method = 'cagr' AND comparator <> '=' AND target_high IS NULL THEN 'cagr' ELSE 'schedule' END
+            AS method_used,
+        pw_holds(actual, comparator, target_value, target_high) AS met,
+        pw_dist(actual, comparator, target_value, target_high) AS gap,
+        CASE WHEN baseline IS NULL OR single_observation THEN NULL
+             WHEN method = 'cagr' AND comparator <> '=' AND target_high IS NULL
+                 THEN pw_cagr_ratio(actual, baseline, comparator, target_value, elapsed_years, span_years)
+             ELSE pw_schedule_ratio(actual, baseline, comparator, target_value, target_high, fraction) END
+            AS progress_ratio,
+        CASE WHEN baseline IS NULL OR (method = 'cagr' AND comparator <> '=' AND target_high IS NULL) THEN NULL
+             ELSE pw_expected(baseline, target_value, target_high, fraction) END AS expected
+    FROM positioned
+),
+-- classify: every branch of docs/methodology.md, in order (first match wins)
+assessed AS (
+    SELECT *,
+        CASE WHEN target_value IS NULL THEN 'not_assessable|no_target'
+             WHEN actual IS NULL THEN 'no_data|no_data'
+             WHEN final AND met THEN 'achieved|met'
+             WHEN final THEN 'not_achieved|final_gap'
+             WHEN met THEN 'achieved|met'
+             WHEN baseline IS NULL THEN 'not_assessable|no_baseline'
+             WHEN single_observation THEN 'not_assessable|single_observation'
+             WHEN pw_dist(baseline, comparator, target_value, target_high) = 0 THEN 'far_behind|maintain_failed'
+             WHEN method_used = 'cagr' AND elapsed_years <= 0 THEN 'not_assessable|before_path'
+             WHEN progress_ratio IS NULL AND method_used = 'cagr' THEN 'not_assessable|cagr_undefined'
+             WHEN progress_ratio IS NULL THEN 'not_assessable|before_path'
+             WHEN progress_ratio < 0 THEN 'far_behind|moving_away'
+             WHEN progress_ratio >= (CASE WHEN method_used = 'cagr' THEN 0.95 ELSE green END) THEN 'on_schedule|ratio'
+             WHEN progress_ratio >= (CASE WHEN method_used = 'cagr' THEN 0.60 ELSE amber END) THEN 'behind|ratio'
+             ELSE 'far_behind|ratio' END AS status_reason
+    FROM measured
+)
+-- 12. output: status, reason code, expected value now, trend between the two latest values
+SELECT *,
+    split_part(status_reason, '|', 1) AS status,
+    split_part(status_reason, '|', 2) AS reason,
+    CASE WHEN baseline IS NULL OR target_value IS NULL THEN NULL
+         ELSE pw_expected(baseline, target_value, target_high, fraction_now) END AS expected_now,
+    CASE WHEN previous_value IS NULL OR actual IS NULL THEN NULL
+         WHEN abs(actual - previous_value) <= 1e-9 * greatest(1.0, abs(previous_value)) THEN 'flat'
+         WHEN target_value IS NOT NULL AND (target_high IS NOT NULL OR comparator = '=') THEN
+             CASE WHEN pw_dist(actual, comparator, target_value, target_high)
+                       < pw_dist(previous_value, comparator, target_value, target_high)
+                  THEN 'improving' ELSE 'worsening' END
+         WHEN direction = 'lower' THEN CASE WHEN actual < previous_value THEN 'improving' ELSE 'worsening' END
+         ELSE CASE WHEN actual > previous_value THEN 'improving' ELSE 'worsening' END END AS trend
+FROM assessed
+ORDER BY region_code, indicator_id
+-- params: {"ind_0": "facility_count", "indicators": ["facility_count"], "tolerance": 0.02}

@@ -1,0 +1,94 @@
+"""Golden files of the generated SQL for a few indicators (tests/sql_golden/*.sql).
+
+Regenerate after an intended change with: PLANWATCH_REGEN_GOLDEN=1 .venv/bin/pytest tests/test_sql_golden.py
+The files show what runs: readable steps with comments, every value a bound $parameter."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from engine_fixtures import definitions, indicator, plan, target
+from warehouse import sql as sqlgen
+
+GOLDEN = Path(__file__).parent / "sql_golden"
+REGEN = os.environ.get("PLANWATCH_REGEN_GOLDEN") == "1"
+
+INDICATORS = [
+    indicator("community_workers_per_10k", "ratio", 10000.0),
+    indicator("facility_count"),
+    indicator("volunteers_per_community", "per_community", covers="rural"),
+    indicator("satisfaction", "weighted_mean"),
+]
+DEFS = definitions(INDICATORS, [plan("national_2021", "CN", [target(i["id"], 1) for i in INDICATORS])])
+
+
+def _render(kind: str, ids: list[str]) -> tuple[str, dict]:
+    params: dict = {}
+    inds = [DEFS.indicator(i) for i in ids]
+    builder = {"status": sqlgen.status_query, "series": sqlgen.series_query, "overdue": sqlgen.overdue_query}[kind]
+    return builder(DEFS, inds, params), params
+
+
+CASES = [
+    ("status_community_workers_per_10k", "status", ["community_workers_per_10k"]),
+    ("status_facility_count", "status", ["facility_count"]),
+    ("status_volunteers_per_community", "status", ["volunteers_per_community"]),
+    ("status_all_four", "status", [i["id"] for i in INDICATORS]),
+    ("series_satisfaction", "series", ["satisfaction"]),
+    ("overdue_facility_count", "overdue", ["facility_count"]),
+]
+
+
+@pytest.mark.parametrize("name,kind,ids", CASES, ids=[c[0] for c in CASES])
+def test_golden_sql(name, kind, ids):
+    query, params = _render(kind, ids)
+    text = query + "\n-- params: " + json.dumps(params, ensure_ascii=False, sort_keys=True) + "\n"
+    path = GOLDEN / f"{name}.sql"
+    if REGEN or not path.exists():
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8"), f"{path} differs; PLANWATCH_REGEN_GOLDEN=1 to accept"
+
+
+@pytest.mark.parametrize("name,kind,ids", CASES, ids=[c[0] for c in CASES])
+def test_values_are_parameters_not_literals(name, kind, ids):
+    query, params = _render(kind, ids)
+    # no indicator id and no scale appears literally in the SQL text
+    for ind in ids:
+        assert f"'{ind}'" not in query
+    assert "10000" not in query
+    # every $name used is bound (files / as_of / as_of_date are bound by the engine)
+    used = set(re.findall(r"\$([a-z_0-9]+)", query))
+    assert used - set(params) <= {"files", "as_of", "as_of_date"}
+
+
+def test_golden_sql_parses_in_duckdb():
+    query, _ = _render("status", [i["id"] for i in INDICATORS])
+    con = duckdb.connect()
+    try:
+        con.execute(sqlgen.MACROS)
+        # EXPLAIN needs the relations; an empty-shaped set is enough to bind every name
+        con.execute("CREATE TEMP TABLE scope (code VARCHAR, match VARCHAR)")
+        con.execute("CREATE TEMP TABLE regions (code VARCHAR, n_urban_communities INTEGER, n_rural_communities INTEGER)")
+        cols = ", ".join(f"{c} {t}" for c, t in [
+            ("region_code", "VARCHAR"), ("indicator_id", "VARCHAR"), ("plan_id", "VARCHAR"), ("attribute", "VARCHAR"),
+            ("method", "VARCHAR"), ("direction", "VARCHAR"), ("comparator", "VARCHAR"), ("target_value", "DOUBLE"),
+            ("target_high", "DOUBLE"), ("target_year", "INTEGER"), ("plan_baseline", "DOUBLE"),
+            ("baseline_year", "INTEGER"), ("plan_region_self", "BOOLEAN"), ("green", "DOUBLE"), ("amber", "DOUBLE"),
+            ("baseline_end", "DATE"), ("path_end", "DATE"), ("value_cutoff", "DATE"), ('"final"', "BOOLEAN")])
+        con.execute(f"CREATE TEMP TABLE assess ({cols})")
+        con.execute("CREATE TEMP TABLE batches AS SELECT '' AS batch_id, '' AS region_code, '' AS indicator_id, "
+                    "'' AS period, DATE '2020-12-31' AS period_end, 0.0 AS value, 0.0 AS numerator, "
+                    "0.0 AS denominator, TIMESTAMP '2021-01-01' AS submitted_at, "
+                    "TIMESTAMP '2021-01-01' AS ingested_at, 0 AS source_row WHERE FALSE")
+        q = query.replace("read_parquet($files, union_by_name = true)", "batches")
+        _, params = _render("status", [i["id"] for i in INDICATORS])
+        params.update({"as_of": "2024-06-30 16:00:00", "as_of_date": "2024-06-30"})
+        assert con.sql(q, params={k: v for k, v in params.items() if f"${k}" in q}).fetchall() == []
+    finally:
+        con.close()
