@@ -162,3 +162,33 @@ def test_generation_is_fast_and_refuses_a_non_empty_folder(tmp_path, small_defin
     assert result.exit_code == 1 and "not empty" in result.output
     result = CliRunner().invoke(app, ["sample", "--out", str(tmp_path / "b"), "--today", "2025-13-01"])
     assert result.exit_code == 1 and "not a date" in result.output
+
+
+def test_compacting_the_sample_changes_no_result(small_sample, tmp_path):
+    import shutil
+
+    from warehouse.periods import parse_as_of
+
+    copy = Warehouse(tmp_path / "copy")
+    shutil.copytree(small_sample.path, copy.path)
+    latest_sql = """SELECT region_code, indicator_id, period, value FROM (
+        SELECT *, row_number() OVER (PARTITION BY region_code, indicator_id, period
+                                     ORDER BY ingested_at DESC, submitted_at DESC, source_row DESC) rn
+        FROM submissions) WHERE rn = 1 ORDER BY ALL"""
+
+    def results(wh: Warehouse) -> list:
+        out = []
+        for as_of in [None, "2016-06", "2020-12", "2023-03", "2025-06"]:
+            con = duckdb.connect()
+            snap = wh.snapshot(parse_as_of(as_of))
+            snap.register(con)
+            out.append((snap.batch_ids, con.execute(latest_sql).fetchall(),
+                        con.execute("SELECT count(*), sum(value) FROM submissions").fetchall()))
+            con.close()
+        return out
+
+    before = results(copy)
+    assert copy.compact()["merged_files"] == len(small_sample.manifest()["batches"])
+    assert len(copy.manifest()["batches"]) == 1
+    assert results(copy) == before
+    assert copy.check() == []
