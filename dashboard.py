@@ -10,16 +10,16 @@ import streamlit as st
 
 from warehouse import app_state, i18n
 
-st.set_page_config(page_title="planwatch", page_icon="📊", layout="wide")
+st.set_page_config(page_title="planwatch", page_icon=":material/monitoring:", layout="wide")
 
 lang = app_state.current_lang()
 pages = [
-    st.Page("pages/overview.py", title=i18n.t("nav.overview", lang), icon="🧭", url_path="summary", default=True),
-    st.Page("pages/indicator.py", title=i18n.t("nav.indicator", lang), icon="📈", url_path="indicators"),
-    st.Page("pages/region.py", title=i18n.t("nav.region", lang), icon="🗺️", url_path="regions"),
-    st.Page("pages/rankings.py", title=i18n.t("nav.rankings", lang), icon="🏆", url_path="league-table"),
-    st.Page("pages/data_quality.py", title=i18n.t("nav.data_quality", lang), icon="🧪", url_path="quality"),
-    st.Page("pages/definitions.py", title=i18n.t("nav.definitions", lang), icon="📖", url_path="catalogue"),
+    st.Page("pages/overview.py", title=i18n.t("nav.overview", lang), icon=":material/dashboard:", url_path="summary", default=True),
+    st.Page("pages/indicator.py", title=i18n.t("nav.indicator", lang), icon=":material/show_chart:", url_path="indicators"),
+    st.Page("pages/region.py", title=i18n.t("nav.region", lang), icon=":material/location_city:", url_path="regions"),
+    st.Page("pages/rankings.py", title=i18n.t("nav.rankings", lang), icon=":material/leaderboard:", url_path="league-table"),
+    st.Page("pages/data_quality.py", title=i18n.t("nav.data_quality", lang), icon=":material/fact_check:", url_path="quality"),
+    st.Page("pages/definitions.py", title=i18n.t("nav.definitions", lang), icon=":material/menu_book:", url_path="catalogue"),
 ]
 page = st.navigation(pages)
 state = app_state.sidebar()

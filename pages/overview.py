@@ -26,7 +26,7 @@ st.caption(t("overview.subtitle", lang, plan=plan.name.get(lang), region=region_
 
 share = fmt.plan_elapsed(plan.period.start, plan.period.target, state.as_of or utc_now())
 st.progress(share, text=t("overview.elapsed", lang, start=plan.period.start, end=plan.period.target,
-                          pct=fmt.format_percent(share), when=fmt.format_date(state.as_of or utc_now(), lang)))
+                          pct=fmt.format_percent(share), when=fmt.format_date(fmt.as_of_day(state.as_of or utc_now()), lang)))
 
 status = app_state.query("status", state.region, as_of=state.as_of, plan_id=state.plan_id)
 if status.height == 0:

@@ -70,4 +70,7 @@ overdue = app_state.query("overdue", state.region, as_of=state.as_of)
 if overdue.height == 0:
     st.success(t("empty.no_overdue", lang))
 else:
-    st.dataframe(views.overdue_table(overdue, lang), hide_index=True, width="stretch")
+    codes = overdue["region_code"].unique().to_list()
+    names = {code: app_state.region_name(code, lang, defs) for code in codes}
+    st.caption(t("region.overdue_count", lang, n=overdue.height))
+    st.dataframe(views.overdue_table(overdue, defs, lang, names), hide_index=True, width="stretch")

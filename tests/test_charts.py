@@ -71,7 +71,8 @@ def test_heatmap_cells_carry_status_index_colour_and_symbol():
     heat = fig.data[0]
     assert heat.type == "heatmap"
     assert list(heat.y) == ["万州区", "涪陵区", "渝中区"]
-    assert list(heat.x) == ["Facility coverage", "Workers per 10,000"]
+    assert list(heat.x) == ["Facility co…", "Workers per…"]  # cut to 12 characters
+    assert "Facility coverage" in heat.customdata[0][0]  # full name on hover
     # 涪陵区 × staff has no status -> no_data; 渝中区 × coverage is far_behind
     assert heat.z[1][1] == fmt.STATUSES.index("no_data")
     assert heat.z[2][0] == fmt.STATUSES.index("far_behind")

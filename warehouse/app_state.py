@@ -235,9 +235,23 @@ def region_name(code: str, lang: str = "zh", defs: Definitions | None = None) ->
             return (defs or definitions()).group(code.split(":", 1)[1]).name.get(lang)
         except KeyError:
             return code
-    table = regions_table()
-    match = table.filter(pl.col("code") == code)
-    return match["name"][0] if match.height else code
+    return region_names().get(code, code)
+
+
+def region_names() -> dict[str, str]:
+    """code -> NBS name for every region of the warehouse's registry."""
+    path = warehouse_path() / "regions.parquet"
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        return {}
+    return _region_names(str(path), mtime)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _region_names(path: str, mtime_ns: int) -> dict[str, str]:
+    table = _regions_table(path, mtime_ns)
+    return dict(zip(table["code"].to_list(), table["name"].to_list()))
 
 
 @dataclass(frozen=True)
@@ -453,6 +467,9 @@ def sidebar() -> ViewState | None:
                      on_change=_store, args=("region",))
 
         months = month_options(plan)
+        linked = st.session_state.get(_KEY + "month")
+        if linked and linked not in months:  # a valid month from a link, outside the plan's span: keep it
+            months.append(linked)
         key = _widget("month", months)
         st.selectbox(i18n.t("sidebar.month", lang), months, key=key,
                      format_func=lambda m: fmt.format_month(m, lang) if m else i18n.t("sidebar.latest", lang),

@@ -118,7 +118,7 @@ def status_counts_figure(status: pl.DataFrame, lang: str = "zh") -> go.Figure:
                 hovertemplate="%{y}: %{x}<extra>" + fmt.bucket_label(bucket, lang) + "</extra>",
             )
         )
-    fig.update_layout(barmode="stack", xaxis=dict(title=i18n.t("col.count", lang), dtick=1 if len(rows) <= 20 else None))
+    fig.update_layout(barmode="stack", xaxis=dict(dtick=1 if len(rows) <= 20 else None))
     return fig
 
 
@@ -166,7 +166,7 @@ def status_heatmap(children: pl.DataFrame, lang: str = "zh") -> go.Figure:
         scale += [[i / n, fmt.COLOURS[status]], [(i + 1) / n, fmt.COLOURS[status]]]
     fig.add_trace(
         go.Heatmap(
-            z=z, x=[indicator_names[i] for i in indicators], y=[region_names[c] for c in regions],
+            z=z, x=[_short(indicator_names[i]) for i in indicators], y=[region_names[c] for c in regions],
             text=text, texttemplate="%{text}", textfont=dict(color="#FFFFFF", size=14),
             customdata=hover, hovertemplate="%{customdata}<extra></extra>",
             colorscale=scale, zmin=-0.5, zmax=n - 0.5, showscale=False, xgap=2, ygap=2, name="status",
@@ -183,12 +183,21 @@ def status_heatmap(children: pl.DataFrame, lang: str = "zh") -> go.Figure:
             )
         )
     fig.update_layout(
-        height=max(300, 120 + 26 * len(regions)),
-        xaxis=dict(side="top", tickangle=-30, showgrid=False),
+        height=max(320, 260 + 22 * len(regions)),
+        xaxis=dict(side="top", tickangle=-40, showgrid=False, automargin=True),
         yaxis=dict(autorange="reversed", showgrid=False),
-        margin=dict(t=120),
+        legend=dict(y=-0.01, yanchor="top"),
+        margin=dict(t=80),
     )
     return fig
+
+
+SHORT_LABEL = 12
+
+
+def _short(name: str, limit: int = SHORT_LABEL) -> str:
+    """Axis labels are cut to `limit` characters (the full name is in the hover text)."""
+    return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
 # ---- indicator ----

@@ -29,6 +29,8 @@ BUCKET_OF_STATUS = {
     "not_assessable": "grey",
 }
 BUCKETS = ("red", "amber", "green", "achieved", "grey")  # severity order
+# Alerts also carry "overdue" (a report not received in time); it is not an assessment status.
+BUCKET_OF_STATUS["overdue"] = "grey"
 
 # Okabe-Ito: vermillion, orange, bluish green, blue; plus two greys.
 COLOURS = {
@@ -39,6 +41,7 @@ COLOURS = {
     "achieved": "#0072B2",  # blue: done, distinct from "green, on track"
     "no_data": "#9E9E9E",
     "not_assessable": "#C8C8C8",
+    "overdue": "#CC79A7",  # Okabe-Ito reddish purple
 }
 BUCKET_COLOURS = {
     "red": COLOURS["far_behind"],
@@ -55,6 +58,7 @@ SYMBOLS = {
     "achieved": "✔",
     "no_data": "○",
     "not_assessable": "–",
+    "overdue": "⏰",
 }
 BUCKET_SYMBOLS = {"red": "▼", "amber": "▲", "green": "●", "achieved": "✔", "grey": "○"}
 
@@ -77,7 +81,7 @@ def status_label(status: str | None, lang: str = "zh") -> StatusLabel:
     """Label, colour, symbol and bucket for an engine status value (None counts as no_data)."""
     key = status or "no_data"
     if key not in COLOURS:
-        raise ValueError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
+        raise ValueError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}, overdue")
     return StatusLabel(key, i18n.t(f"status.{key}", lang), COLOURS[key], SYMBOLS[key], BUCKET_OF_STATUS[key])
 
 
@@ -90,8 +94,9 @@ def bucket_label(bucket: str, lang: str = "zh") -> str:
 
 
 def severity_rank(status: str | None) -> int:
-    """0 for the most severe status; used to sort rows."""
-    return STATUSES.index(status or "no_data")
+    """0 for the most severe status; used to sort rows (unknown values last)."""
+    key = status or "no_data"
+    return STATUSES.index(key) if key in STATUSES else len(STATUSES)
 
 
 # ---- numbers ----
@@ -174,6 +179,11 @@ def format_date(day: date | datetime | None, lang: str = "zh") -> str:
     if isinstance(day, datetime):
         day = to_cst(day).date()
     return f"{day.year}年{day.month}月{day.day}日" if lang == "zh" else day.isoformat()
+
+
+def as_of_day(as_of: datetime) -> date:
+    """The CST calendar day an as-of moment closes: 24:00 CST (00:00 of the next day) belongs to the day before."""
+    return (to_cst(as_of) - timedelta(microseconds=1)).date()
 
 
 def format_cst(moment: datetime | None, lang: str = "zh") -> str:

@@ -78,6 +78,7 @@ _STRINGS: dict[str, dict[str, str]] = {
     "status.not_achieved": {"zh": "未完成", "en": "Not achieved"},
     "status.no_data": {"zh": "无数据", "en": "No data"},
     "status.not_assessable": {"zh": "无法评估", "en": "Not assessable"},
+    "status.overdue": {"zh": "逾期未报", "en": "Overdue"},
     "bucket.achieved": {"zh": "已完成", "en": "Achieved"},
     "bucket.green": {"zh": "符合进度", "en": "On schedule"},
     "bucket.amber": {"zh": "滞后（黄）", "en": "Behind (amber)"},
@@ -163,7 +164,7 @@ _STRINGS: dict[str, dict[str, str]] = {
     "overview.binding": {"zh": "约束性指标", "en": "Binding indicators"},
     "overview.expected": {"zh": "预期性指标", "en": "Expected indicators"},
     "overview.alerts": {"zh": "最需关注的预警", "en": "Most severe alerts"},
-    "overview.alerts_more": {"zh": "另有 {n} 条预警，见地区页。", "en": "{n} more alerts: see the region page."},
+    "overview.alerts_more": {"zh": "另有 {n} 条预警未列出（含逾期未报）。", "en": "{n} more alerts not listed (incl. overdue reports)."},
     "overview.heatmap": {"zh": "下级地区状态热力图", "en": "Sub-region status heatmap"},
     "overview.leading": {"zh": "领先地区", "en": "Leading regions"},
     "overview.lagging": {"zh": "落后地区", "en": "Lagging regions"},
@@ -209,7 +210,8 @@ _STRINGS: dict[str, dict[str, str]] = {
     "region.rank": {"zh": "在同级地区中的排名", "en": "Rank among sibling regions"},
     "region.rank_composite": {"zh": "综合排名：第 {rank} / {n} 名", "en": "Composite rank: {rank} of {n}"},
     "region.rank_none": {"zh": "{region} 没有可比的同级地区。", "en": "{region} has no comparable sibling regions."},
-    "region.overdue": {"zh": "逾期未报", "en": "Overdue submissions"},
+    "region.overdue": {"zh": "逾期未报（本地区及下级）", "en": "Overdue submissions (this region and below)"},
+    "region.overdue_count": {"zh": "共 {n} 项逾期未报", "en": "{n} overdue reports"},
 }
 
 _REGISTERED: dict[str, dict[str, str]] = {}

@@ -45,12 +45,13 @@ def responsible_text(defs: Definitions, indicator_id: str, lang: str) -> str:
 
 
 def alerts_table(alerts: pl.DataFrame, defs: Definitions, lang: str, limit: int | None = None) -> pl.DataFrame:
-    """Display table of alerts: status, region, indicator, attribute, value, target, reason, departments.
-    Keeps the engine's order (most severe first); `indicator_id` and `region_code` stay for navigation."""
+    """Display table of alerts (engine.alerts: status and overdue alerts): status, region, indicator,
+    attribute, value, target, reason, departments. Keeps the engine's order (most severe first);
+    `indicator_id` and `region_code` stay for navigation."""
     rows = alerts.to_dicts()[:limit] if limit else alerts.to_dicts()
     out = []
     for r in rows:
-        unit = i18n.pick(r, "unit", lang, default="")
+        unit = indicator_unit(defs, r.get("indicator_id"), lang)
         out.append({
             "indicator_id": r.get("indicator_id"),
             "region_code": r.get("region_code"),
@@ -58,14 +59,21 @@ def alerts_table(alerts: pl.DataFrame, defs: Definitions, lang: str, limit: int 
             i18n.t("col.region", lang): r.get("region_name") or r.get("region_code"),
             i18n.t("col.indicator", lang): i18n.pick(r, "indicator", lang),
             i18n.t("col.attribute", lang): i18n.t(f"attribute.{r['attribute']}", lang) if r.get("attribute") else fmt.MISSING,
+            i18n.t("col.department", lang): i18n.pick(r, "department", lang, default="")
+            or i18n.pick(r, "lead_department", lang),
+            i18n.t("col.responsible", lang): responsible_text(defs, r.get("indicator_id", ""), lang),
             i18n.t("col.value", lang): fmt.format_value(r.get("value"), unit),
-            i18n.t("col.expected_now", lang): fmt.format_value(r.get("expected_now"), unit),
             i18n.t("col.target", lang): target_text(r, unit, lang),
             i18n.t("col.reason", lang): i18n.pick(r, "reason", lang),
-            i18n.t("col.department", lang): i18n.pick(r, "lead_department", lang),
-            i18n.t("col.responsible", lang): responsible_text(defs, r.get("indicator_id", ""), lang),
         })
-    return pl.DataFrame(out) if out else pl.DataFrame()
+    return pl.DataFrame(out, strict=False) if out else pl.DataFrame()
+
+
+def indicator_unit(defs: Definitions, indicator_id: str | None, lang: str) -> str:
+    try:
+        return defs.indicator(indicator_id or "").unit.get(lang)
+    except KeyError:
+        return ""
 
 
 def target_text(row: dict[str, Any], unit: str, lang: str) -> str:
@@ -189,8 +197,8 @@ def history_table(history: pl.DataFrame, unit: str, lang: str) -> pl.DataFrame:
             i18n.t("col.source_row", lang): r.get("source_row"),
             i18n.t("col.note", lang): r.get("note") or "",
         }
-        if "superseded" in r:
-            item[i18n.t("col.superseded", lang)] = i18n.t("yes" if r["superseded"] else "no", lang)
+        if "is_current" in r:
+            item[i18n.t("col.superseded", lang)] = i18n.t("no" if r["is_current"] else "yes", lang)
         out.append(item)
     return pl.DataFrame(out, strict=False) if out else pl.DataFrame()
 
@@ -230,19 +238,35 @@ def indicator_rank_table(status: pl.DataFrame, per_indicator: dict[str, pl.DataF
     return pl.DataFrame(out, strict=False) if out else pl.DataFrame()
 
 
-def overdue_table(overdue: pl.DataFrame, lang: str) -> pl.DataFrame:
-    """Overdue reports: region, indicator, period, due date, days overdue (whichever the engine gives)."""
+def period_label(period_end: Any, frequency: str) -> str:
+    """The period a period end denotes for a frequency: 2025-12-31 -> '2025' / '2025-Q4' / '2025-12'."""
+    if period_end is None:
+        return ""
+    if frequency == "monthly":
+        return f"{period_end.year}-{period_end.month:02d}"
+    if frequency == "quarterly":
+        return f"{period_end.year}-Q{(period_end.month - 1) // 3 + 1}"
+    return f"{period_end.year}"
+
+
+def overdue_table(overdue: pl.DataFrame, defs: Definitions, lang: str,
+                  region_names: dict[str, str] | None = None) -> pl.DataFrame:
+    """Overdue reports (engine.overdue), most overdue first: region, indicator, period, due date, days overdue."""
+    frame = overdue.sort("days_overdue", descending=True) if "days_overdue" in overdue.columns else overdue
+    names = region_names or {}
     out = []
-    for r in overdue.iter_rows(named=True):
-        item = {
-            i18n.t("col.region", lang): r.get("region_name") or r.get("region_code"),
-            i18n.t("col.indicator", lang): i18n.pick(r, "indicator", lang, default=str(r.get("indicator_id"))),
-            i18n.t("col.period", lang): fmt.format_period(r.get("period"), lang),
-        }
-        due = r.get("due_date", r.get("due"))
-        if due is not None:
-            item[i18n.t("col.due", lang)] = fmt.format_date(due, lang)
-        if r.get("days_overdue") is not None:
-            item[i18n.t("col.days_overdue", lang)] = r["days_overdue"]
-        out.append(item)
+    for r in frame.iter_rows(named=True):
+        try:
+            indicator = defs.indicator(r.get("indicator_id") or "")
+            name, frequency = indicator.name.get(lang), indicator.frequency.value
+        except KeyError:
+            name, frequency = str(r.get("indicator_id")), "annual"
+        period = r.get("period") or period_label(r.get("period_end"), frequency)
+        out.append({
+            i18n.t("col.region", lang): r.get("region_name") or names.get(r.get("region_code"), r.get("region_code")),
+            i18n.t("col.indicator", lang): name,
+            i18n.t("col.period", lang): fmt.format_period(period, lang),
+            i18n.t("col.due", lang): fmt.format_date(r.get("due_date"), lang),
+            i18n.t("col.days_overdue", lang): r.get("days_overdue"),
+        })
     return pl.DataFrame(out, strict=False) if out else pl.DataFrame()
