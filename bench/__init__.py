@@ -1,0 +1,1 @@
+"""planwatch national-scale benchmark (docs/benchmarks.md)."""

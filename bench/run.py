@@ -1,0 +1,335 @@
+"""The national-scale benchmark: one command, one table (docs/benchmarks.md).
+
+    .venv/bin/python -m bench.run [--tiers S,M,L] [--data DIR] [--regions PATH] [--repeat N]
+
+Generates (or reuses, when the tier folder already holds a finished warehouse) the tier warehouses under --data,
+then measures, per tier, the median / min / max of --repeat runs of each answer, and prints the table with the
+machine and versions. `--probe` is internal: the cold-start / peak-RSS measurement run in a fresh process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import polars as pl
+
+REPO = Path(__file__).resolve().parent.parent
+AS_OF_MONTH = (2025, 6)  # the overview's as-of month (inside the 2021-2025 plans)
+PARENT = "51"  # Sichuan: the province with the most governed indicators
+INDICATOR = "service_facility_coverage"  # the indicator page's indicator (quarterly ratio, every level)
+INGEST_ROWS = 1_000_000
+
+
+@dataclass
+class Measure:
+    name: str
+    runs: list[float] = field(default_factory=list)
+    unit: str = "s"
+    note: str = ""
+
+    def cells(self) -> tuple[str, str, str]:
+        if not self.runs:
+            return ("n/a", "", "")
+        fmt = (lambda v: f"{v:,.0f}") if self.unit in ("rows/s", "MB") else (lambda v: f"{v:.3f}")
+        return fmt(statistics.median(self.runs)), fmt(min(self.runs)), fmt(max(self.runs))
+
+
+def _timed(fn, repeat: int) -> tuple[list[float], object]:
+    out, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        out.append(time.perf_counter() - start)
+    return out, result
+
+
+def machine() -> str:
+    import duckdb
+    import pandas
+    import pyarrow
+
+    mem = 0
+    with open("/proc/meminfo") as fh:
+        for line in fh:
+            if line.startswith("MemTotal:"):
+                mem = int(line.split()[1]) // 1024
+    cpu = "?"
+    with open("/proc/cpuinfo") as fh:
+        for line in fh:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return (f"{date.today().isoformat()} · {os.cpu_count()} cores ({cpu}) · {mem / 1024:.1f} GiB · "
+            f"{platform.system()} {platform.release()} · Python {platform.python_version()} · duckdb {duckdb.__version__}"
+            f" · polars {pl.__version__} · pandas {pandas.__version__} · pyarrow {pyarrow.__version__}")
+
+
+def _definitions():
+    from warehouse.defs_loader import load_definitions
+
+    result = load_definitions(REPO / "indicator_defs.yaml")
+    if result.definitions is None:
+        raise SystemExit("indicator_defs.yaml 有错误 / has errors: planwatch defs validate")
+    return result.definitions
+
+
+def _as_of():
+    from warehouse.periods import month_end_utc
+
+    return month_end_utc(*AS_OF_MONTH)
+
+
+# ------------------------------------------------------------------ tiers
+def ensure_tier(tier: str, data: Path, regions_dir: Path, definitions, registry_cache: dict) -> tuple[Path, float | None]:
+    """The tier's warehouse folder (generated unless already complete) and the generation time (None: reused)."""
+    from bench.generate import bench_registry, generate_tier
+
+    wh = data / tier
+    if (wh / "manifest.json").exists():
+        return wh, None
+    if wh.exists():
+        shutil.rmtree(wh)  # an interrupted generation
+    start = time.perf_counter()
+    if tier == "S":
+        from warehouse.sample import generate_sample
+
+        generate_sample(wh, seed=7, today=date(2025, 12, 20), definitions=definitions)
+    else:
+        if "full" not in registry_cache:
+            registry_cache["full"] = bench_registry(regions_dir)
+        tmp = data / f".{tier}.partial"
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        generate_tier(tmp, tier, definitions, registry_cache["full"])
+        os.replace(tmp, wh)
+    return wh, time.perf_counter() - start
+
+
+# ------------------------------------------------------------------ probes
+def overview_task(engine, parent: str, as_of):
+    from bench.baselines import OverviewTask, community_counts, indicator_meta
+    from warehouse.engine import as_of_date
+
+    snap = engine.warehouse.snapshot(as_of)
+    kids = engine.children(parent)
+    cutoffs = engine._assess_frame(kids, list(engine.defs.indicators), as_of, None).select(
+        "region_code", "indicator_id", cutoff="value_cutoff")
+    return OverviewTask(files=snap.files, children=kids, as_of=as_of.replace(tzinfo=None),
+                        cutoff=as_of_date(as_of), cutoffs=cutoffs, indicators=indicator_meta(engine.defs),
+                        communities=community_counts(engine.registry))
+
+
+def engine_answer(frame: pl.DataFrame) -> pl.DataFrame:
+    """The planwatch overview frame reduced to the comparable answer (rows with a value)."""
+    from bench.baselines import _finish
+
+    return _finish(frame.filter(pl.col("value").is_not_null()).select("region_code", "indicator_id", "period", "value"))
+
+
+def compare(planwatch: pl.DataFrame, other: pl.DataFrame, rel: float = 1e-9) -> list[str]:
+    """Differences between planwatch's answer and an alternative's, on planwatch's (region, indicator) pairs."""
+    keys = ["region_code", "indicator_id"]
+    joined = planwatch.join(other, on=keys, how="left", suffix="_alt")
+    problems = []
+    for r in joined.iter_rows(named=True):
+        if r["period_alt"] is None:
+            problems.append(f"{r['region_code']} {r['indicator_id']}: missing (planwatch {r['period']} = {r['value']})")
+        elif r["period"] != r["period_alt"] or abs(r["value"] - r["value_alt"]) > rel * max(1.0, abs(r["value"])):
+            problems.append(f"{r['region_code']} {r['indicator_id']}: planwatch {r['period']} = {r['value']}, "
+                            f"alternative {r['period_alt']} = {r['value_alt']}")
+    extra = other.join(planwatch, on=keys, how="anti")
+    problems += [f"{r['region_code']} {r['indicator_id']}: only in the alternative ({r['period']} = {r['value']})"
+                 for r in extra.iter_rows(named=True)]
+    return problems
+
+
+def probe(wh: Path, parent: str) -> None:
+    """Cold start in this fresh process: build the engine, answer the overview; print timings and peak RSS."""
+    start = time.perf_counter()
+    from warehouse.engine import Engine
+
+    definitions = _definitions()
+    t_import = time.perf_counter() - start
+    engine = Engine(wh, definitions)
+    t_engine = time.perf_counter() - start
+    frame = engine.children_status(parent, as_of=_as_of())
+    t_answer = time.perf_counter() - start
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"import": t_import, "engine": t_engine, "cold": t_answer, "rows": frame.height, "rss_mb": rss_mb}))
+
+
+def run_probe(wh: Path, parent: str) -> dict:
+    proc = subprocess.run([sys.executable, "-m", "bench.run", "--probe", str(wh), "--parent", parent],
+                          cwd=REPO, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)))
+    if proc.returncode != 0:
+        raise RuntimeError(f"probe failed: {proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# ------------------------------------------------------------------ measures
+def measure_ingest(data: Path, regions_dir: Path, definitions, registry_cache: dict, repeat: int) -> Measure:
+    from bench.generate import Round, bench_registry, submission_file
+    from warehouse.storage import Warehouse, ingest_file
+
+    if "full" not in registry_cache:
+        registry_cache["full"] = bench_registry(regions_dir)
+    registry = registry_cache["full"]
+    m = Measure("ingest, validated (1M-row CSV)", unit="rows/s")
+    src = data / "ingest-1m.csv"
+    if not src.exists():
+        submission_file(src, registry, definitions, "township", Round(59, 2025, 12), n_rows=INGEST_ROWS)
+    with tempfile.TemporaryDirectory(dir=data) as tmp:
+        regions_file = Path(tmp) / "regions.parquet"
+        registry.save(regions_file)
+        for k in range(repeat):
+            wh = Warehouse(Path(tmp) / f"wh{k}")
+            wh.init(regions=regions_file)
+            start = time.perf_counter()
+            result = ingest_file(wh, src, definitions, registry)
+            seconds = time.perf_counter() - start
+            if result.status != "accepted" or result.rows_accepted != INGEST_ROWS:
+                m.note = f"unexpected: {result.summary('en')[:200]}"
+                return m
+            m.runs.append(INGEST_ROWS / seconds)
+            shutil.rmtree(wh.path)
+    return m
+
+
+def measure_tier(tier: str, wh: Path, definitions, repeat: int, skip: set[str]) -> tuple[list[Measure], dict]:
+    from bench.baselines import ALTERNATIVES
+    from warehouse.engine import Engine
+
+    as_of = _as_of()
+    facts: dict = {}
+    out: list[Measure] = []
+    cold, rss = Measure("overview cold (new process)"), Measure("dashboard peak RSS (overview)", unit="MB")
+    for _ in range(repeat):
+        p = run_probe(wh, PARENT)
+        cold.runs.append(p["cold"] - p["import"])
+        rss.runs.append(p["rss_mb"])
+        facts["probe"] = p
+    cold.note = "engine build + first answer, imports excluded"
+    engine = Engine(wh, definitions)
+    engine.children_status(PARENT, as_of=as_of)  # warm-up
+    runs, frame = _timed(lambda: engine.children_status(PARENT, as_of=as_of), repeat)
+    warm = Measure("overview warm", runs)
+    answer = engine_answer(frame)
+    facts["overview_rows"] = frame.height
+    ind = Measure("indicator page (trajectory + children)")
+    ind.runs = _timed(lambda: (engine.trajectory(PARENT, INDICATOR, as_of=as_of),
+                               engine.children_status(PARENT, as_of=as_of, indicator=INDICATOR)), repeat)[0]
+    rank = Measure("rankings (composite)")
+    rank.runs = _timed(lambda: engine.rank(PARENT, "composite", as_of=as_of), repeat)[0]
+    out += [warm, cold, ind, rank]
+    out.append(measure_export(wh, repeat=1) if "export" not in skip else Measure("monthly export (one province)", note="skipped"))
+    out.append(rss)
+    task = overview_task(engine, PARENT, as_of)
+    base = statistics.median(warm.runs)
+    for name, fn in ALTERNATIVES.items():
+        m = Measure(f"alternative ({name})")
+        if name in skip:
+            m.note = "skipped (--skip)"
+            out.append(m)
+            continue
+        m.runs, other = _timed(lambda fn=fn: fn(task), repeat)
+        problems = compare(answer, other)
+        ratio = statistics.median(m.runs) / base
+        m.note = (f"planwatch warm is {ratio:.2f}x faster" if ratio >= 1 else f"planwatch warm is {1 / ratio:.2f}x slower")
+        m.note += "; same answer" if not problems else f"; DIFFERENT answer: {len(problems)} rows, e.g. {problems[0]}"
+        out.append(m)
+    return out, facts
+
+
+def measure_export(wh: Path, repeat: int) -> Measure:
+    m = Measure("monthly export (one province)")
+    try:
+        from warehouse.export import ExportOptions, run_export
+    except ImportError:
+        m.note = "n/a (export not available)"
+        return m
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory() as tmp:
+            options = ExportOptions(month=f"{AS_OF_MONTH[0]}-{AS_OF_MONTH[1]:02d}", out_dir=Path(tmp), region=PARENT,
+                                    warehouse_dir=wh, defs_path=REPO / "indicator_defs.yaml")
+            start = time.perf_counter()
+            result = run_export(options)
+            m.runs.append(time.perf_counter() - start)
+            m.note = f"{len(result.files)} files" if result.ok else f"failed: {result}"
+    return m
+
+
+def table(rows: list[tuple[str, str, Measure]]) -> str:
+    head = ("tier", "measure", "median", "min", "max", "unit", "note")
+    body = [(t, m.name, *m.cells(), m.unit if m.runs else "", m.note) for t, _, m in rows]
+    widths = [max(len(str(r[i])) for r in [head, *body]) for i in range(len(head))]
+    lines = [" | ".join(str(c).ljust(w) for c, w in zip(head, widths)).rstrip()]
+    lines.append("-+-".join("-" * w for w in widths))
+    lines += [" | ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in body]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench.run", description="planwatch national-scale benchmark")
+    parser.add_argument("--tiers", default="S,M,L")
+    parser.add_argument("--data", type=Path, default=Path("/tmp/planwatch-bench"))
+    default_regions = REPO.parent / "shared" / "data" / "regions"
+    parser.add_argument("--regions", type=Path, default=default_regions)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--skip", default="", help="comma list of measures to skip: pandas, polars, duckdb, export, ingest")
+    parser.add_argument("--probe", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--parent", default=PARENT, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.probe:
+        probe(args.probe, args.parent)
+        return 0
+    tiers = [t.strip().upper() for t in args.tiers.split(",") if t.strip()]
+    bad = [t for t in tiers if t not in ("S", "M", "L")]
+    if bad:
+        print(f"未知档位 / unknown tier(s): {', '.join(bad)} (S, M, L)", file=sys.stderr)
+        return 2
+    if any(t in ("M", "L") for t in tiers) and not (args.regions / "streets.csv").exists():
+        print(f"找不到区划代码 / NBS region CSVs not found: {args.regions} (use --regions)", file=sys.stderr)
+        return 2
+    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    args.data.mkdir(parents=True, exist_ok=True)
+    definitions = _definitions()
+    cache: dict = {}
+    rows: list[tuple[str, str, Measure]] = []
+    print(machine(), flush=True)
+    if "ingest" not in skip and any(t in ("M", "L") for t in tiers):
+        rows.append(("-", "ingest", measure_ingest(args.data, args.regions, definitions, cache, args.repeat)))
+    for tier in tiers:
+        wh, generated = ensure_tier(tier, args.data, args.regions, definitions, cache)
+        manifest = json.loads((wh / "manifest.json").read_text(encoding="utf-8"))
+        n_rows = sum(int(e["rows"]) for e in manifest["batches"])
+        size = sum(f.stat().st_size for f in (wh / "batches").glob("*.parquet")) / 2**20
+        gen = Measure("warehouse generation", [generated] if generated is not None else [],
+                      note=f"{n_rows:,} rows, {len(manifest['batches'])} batches, {size:,.0f} MB"
+                           + ("" if generated is not None else " (reused)"))
+        rows.append((tier, "gen", gen))
+        print(f"[{tier}] {gen.note}", flush=True)
+        measures, _ = measure_tier(tier, wh, definitions, args.repeat, skip)
+        rows += [(tier, m.name, m) for m in measures]
+        print(table([r for r in rows if r[0] == tier]), flush=True)
+    print()
+    print(f"overview = Engine.children_status({PARENT!r}) as of {AS_OF_MONTH[0]}-{AS_OF_MONTH[1]:02d}; "
+          f"indicator page: {INDICATOR}; median/min/max of {args.repeat} runs")
+    print(table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
