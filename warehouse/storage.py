@@ -419,8 +419,9 @@ class Warehouse:
     def log_entries(self) -> pl.DataFrame:
         """Every ingest attempt, oldest first; ingested_at is an aware UTC datetime."""
         self._require()
-        records = [{col: e.get(col) for col in LOG_COLUMNS if col != "ingested_at"} for e in self._read_log()]
-        times = [_parse_iso(e["ingested_at"]) if e.get("ingested_at") else None for e in self._read_log()]
+        entries = self._read_log()
+        records = [{col: e.get(col) for col in LOG_COLUMNS if col != "ingested_at"} for e in entries]
+        times = [_parse_iso(e["ingested_at"]) if e.get("ingested_at") else None for e in entries]
         schema = {c: t for c, t in LOG_COLUMNS.items() if c != "ingested_at"}
         frame = pl.DataFrame(records, schema=schema, orient="row") if records else pl.DataFrame(schema=schema)
         frame = frame.with_columns(pl.Series("ingested_at", times, dtype=pl.Datetime("us", "UTC")))
