@@ -221,3 +221,30 @@ def test_unknown_inputs_give_clear_errors(engine):
         engine.status("50", indicator="nope")
     with pytest.raises(EngineError, match="未知规划"):
         engine.status("50", plan_id="nope")
+
+
+# ---------------------------------------------------------------- CLI
+def test_cli_status_json_and_rank_csv(engine, tmp_path):
+    import json
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from warehouse.cli import _register, app
+
+    _register()
+    defs_file = tmp_path / "defs.yaml"
+    defs_file.write_text(yaml.safe_dump(engine.defs.model_dump(mode="json"), allow_unicode=True), encoding="utf-8")
+    wh = str(engine.warehouse.path)
+    runner = CliRunner()
+    out = runner.invoke(app, ["status", "--region", "500102", "--indicator", "rate", "--as-of", "2024-06",
+                              "--format", "json", "--warehouse", wh, "--defs", str(defs_file)])
+    assert out.exit_code == 0, out.output
+    rows = json.loads(out.stdout)
+    assert [(r["status"], r["plan_id"], r["value"]) for r in rows] == [("far_behind", "chongqing_2021", 50.0)]
+    ranked = runner.invoke(app, ["rank", "--parent", "50", "--indicator", "rate", "--as-of", "2024-06",
+                                 "--format", "csv", "--warehouse", wh, "--defs", str(defs_file)])
+    assert ranked.exit_code == 0, ranked.output
+    assert ranked.stdout.splitlines()[1].startswith("1,500101,")
+    bad = runner.invoke(app, ["status", "--region", "999", "--warehouse", wh, "--defs", str(defs_file)])
+    assert bad.exit_code == 2 and "未知地区代码" in bad.output and "Traceback" not in bad.output

@@ -86,6 +86,9 @@ class Engine:
                 raise EngineError(f"数据仓库缺少区划表 / warehouse has no regions.parquet: {path}")
             registry = RegionRegistry.load(path)
         self.registry = registry
+        frame = registry.frame
+        self._levels = dict(zip(frame["code"].to_list(), frame["level"].to_list()))
+        self._depth_cache: dict[str, float] = {}
         self._defs_hash = hashlib.sha256(definitions.model_dump_json().encode()).hexdigest()[:12]
 
     # ------------------------------------------------------------ cache key
@@ -100,9 +103,9 @@ class Engine:
     def level(self, code: str) -> str:
         if code.startswith("group:"):
             return "group"
-        region = self.registry.get(code)
-        if region is not None:
-            return region.level
+        known = self._levels.get(code)
+        if known is not None:
+            return known
         return "country" if code == COUNTRY else LEVEL_BY_LENGTH.get(len(code), "unknown")
 
     def region_name(self, code: str) -> str:
@@ -124,7 +127,10 @@ class Engine:
             return code
         normal = self.registry.normalize_code(code)
         if normal is None:
-            hints = ", ".join(r.code for r in self.registry.suggest(code)) or "—"
+            try:
+                hints = ", ".join(r.code for r in self.registry.suggest(code)) or "—"
+            except Exception:  # noqa: BLE001 - suggestions are a courtesy; the error below is what matters
+                hints = "—"
             raise EngineError(f"未知地区代码 / unknown region code: {code!r}（相近 / did you mean: {hints}）")
         return normal
 
@@ -163,6 +169,11 @@ class Engine:
 
     # ------------------------------------------------------------ governing plan
     def _plan_depth(self, plan: Plan) -> float:
+        if plan.id not in self._depth_cache:
+            self._depth_cache[plan.id] = self._compute_plan_depth(plan)
+        return self._depth_cache[plan.id]
+
+    def _compute_plan_depth(self, plan: Plan) -> float:
         region = plan.region
         if region.startswith("group:"):
             group = self.defs.group(region.split(":", 1)[1])
@@ -207,24 +218,28 @@ class Engine:
     def _chain(self, start: Plan, fallbacks: list[Plan]) -> list[Plan]:
         """The plan, its parents, then the other eligible plans (most specific first)."""
         chain: list[Plan] = []
+        seen: set[str] = set()
         plan: Plan | None = start
-        while plan is not None and plan not in chain:
+        while plan is not None and plan.id not in seen:
             chain.append(plan)
+            seen.add(plan.id)
             try:
                 plan = self.defs.plan(plan.parent) if plan.parent else None
             except KeyError:
                 plan = None
-        chain.extend(p for p in fallbacks if p not in chain)
+        chain.extend(p for p in fallbacks if p.id not in seen)
         return chain
 
-    def _resolve(self, code: str, indicator_id: str, as_of: datetime, plan_id: str | None):
-        eligible = self._eligible_plans(code, as_of)
+    def _plan_chain(self, code: str, as_of: datetime, plan_id: str | None) -> list[Plan]:
+        """Plans to look in, in order, for the region's targets."""
         if plan_id is not None:
-            chain = self._chain(self.defs.plan(plan_id), [])
-        elif eligible:
-            chain = self._chain(eligible[0], eligible[1:])
-        else:
-            return None
+            return self._chain(self.defs.plan(plan_id), [])
+        eligible = self._eligible_plans(code, as_of)
+        return self._chain(eligible[0], eligible[1:]) if eligible else []
+
+    def _resolve(self, code: str, indicator_id: str, as_of: datetime, plan_id: str | None, chain=None):
+        if chain is None:
+            chain = self._plan_chain(code, as_of, plan_id)
         for plan in chain:
             for target in plan.targets:
                 if target.indicator == indicator_id and self._applies(plan, target, code):
@@ -274,8 +289,9 @@ class Engine:
         day = as_of_date(moment)
         rows = []
         for code in codes:
+            chain = self._plan_chain(code, moment, plan_id)
             for ind in indicators:
-                resolved = self._resolve(code, ind.id, moment, plan_id)
+                resolved = self._resolve(code, ind.id, moment, plan_id, chain)
                 if resolved is None:
                     continue
                 plan, target = resolved

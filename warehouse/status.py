@@ -278,7 +278,10 @@ _STATUS_ZH = {
 
 
 def _pct(x: float | None) -> str:
-    return "—" if x is None else f"{x * 100:.0f}%"
+    """Whole percent, rounded down (79.9 % prints 79 %, so "below 80 %" never reads "80 %, below 80 %")."""
+    import math
+
+    return "—" if x is None else f"{math.floor(x * 100 + 1e-9):.0f}%"
 
 
 def _num(x: float | None) -> str:
