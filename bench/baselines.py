@@ -266,7 +266,8 @@ def overview_pandas(task: OverviewTask) -> pl.DataFrame:
     vals["value"] = vals["value"].astype("float64").fillna(vals["rollup"].astype("float64"))
     vals["period_end"] = vals["period_end"].fillna(vals["period_end_r"])
     vals = vals.merge(task.cutoffs.to_pandas().rename(columns={"region_code": "child"}), on=["child", "indicator_id"])
-    vals = vals[vals["value"].notna() & (vals["period_end"] <= vals["cutoff"])].sort_values(["period_end", "period"])
+    vals["period_end"] = pd.to_datetime(vals["period_end"])
+    vals = vals[vals["value"].notna() & (vals["period_end"] <= pd.to_datetime(vals["cutoff"]))].sort_values(["period_end", "period"])
     answer = vals.groupby(["child", "indicator_id"], as_index=False).last()[["child", "indicator_id", "period", "value"]]
     return _finish(pl.from_pandas(answer.rename(columns={"child": "region_code"})))
 
