@@ -14,7 +14,8 @@ ALERT_SCHEMA = {
     "severity": pl.Int32, "kind": pl.String, "region_code": pl.String, "region_name": pl.String,
     "level": pl.String, "indicator_id": pl.String, "indicator_zh": pl.String, "indicator_en": pl.String,
     "attribute": pl.String, "plan_id": pl.String, "status": pl.String, "period": pl.String,
-    "period_end": pl.Date, "value": pl.Float64, "target_value": pl.Float64, "progress_ratio": pl.Float64,
+    "period_end": pl.Date, "value": pl.Float64, "comparator": pl.String, "target_value": pl.Float64,
+    "target_year": pl.Int32, "progress_ratio": pl.Float64,
     "reason_zh": pl.String, "reason_en": pl.String, "department_zh": pl.String, "department_en": pl.String,
     "n_overdue_periods": pl.Int64,
 }
@@ -30,7 +31,8 @@ def build_alerts(engine, status: pl.DataFrame, overdue: pl.DataFrame) -> pl.Data
             "region_name": r["region_name"], "level": r["level"], "indicator_id": r["indicator_id"],
             "indicator_zh": r["indicator_zh"], "indicator_en": r["indicator_en"], "attribute": r["attribute"],
             "plan_id": r["plan_id"], "status": r["status"], "period": r["period"], "period_end": r["period_end"],
-            "value": r["value"], "target_value": r["target_value"], "progress_ratio": r["progress_ratio"],
+            "value": r["value"], "comparator": r["comparator"], "target_value": r["target_value"],
+            "target_year": r["target_year"], "progress_ratio": r["progress_ratio"],
             "reason_zh": r["reason_zh"], "reason_en": r["reason_en"],
             "department_zh": r["lead_department_zh"], "department_en": r["lead_department_en"],
             "n_overdue_periods": None,
@@ -53,7 +55,7 @@ def build_alerts(engine, status: pl.DataFrame, overdue: pl.DataFrame) -> pl.Data
                 "region_name": name, "level": engine.level(r["region_code"]), "indicator_id": ind.id,
                 "indicator_zh": ind.name.zh, "indicator_en": ind.name.en, "attribute": r["attribute"],
                 "plan_id": r["plan_id"], "status": "overdue", "period": None, "period_end": r["period_end"],
-                "value": None, "target_value": None, "progress_ratio": None,
+                "value": None, "comparator": None, "target_value": None, "target_year": None, "progress_ratio": None,
                 "reason_zh": f"{name}「{ind.name.zh}」截至 {end} 的数据应于 {due} 前报送，已逾期 {r['days_overdue']} 天{more_zh}",
                 "reason_en": (f"{name}: “{ind.name.en or ind.name.zh}” for the period ending {end} was due by {due}, "
                               f"{r['days_overdue']} days overdue{more_en}"),
