@@ -248,3 +248,37 @@ def test_cli_status_json_and_rank_csv(engine, tmp_path):
     assert ranked.stdout.splitlines()[1].startswith("1,500101,")
     bad = runner.invoke(app, ["status", "--region", "999", "--warehouse", wh, "--defs", str(defs_file)])
     assert bad.exit_code == 2 and "未知地区代码" in bad.output and "Traceback" not in bad.output
+
+
+# ---------------------------------------------------------------- periods, methods, direction
+def test_monthly_value_lower_is_better_cagr_and_rank(tmp_path):
+    inds = [
+        indicator("wait_days", frequency="monthly", direction="lower"),
+        indicator("growth", method="cagr"),
+    ]
+    defs = definitions(inds, [plan("national_2021", "CN", [
+        target("wait_days", 10, comparator="<=", baseline=20, applies_at=("total", "county")),
+        target("growth", 200, baseline=100, applies_at=("total", "county")),
+    ])])
+    wh = make_warehouse(tmp_path / "w")
+    add_batch(wh, [
+        {"region_code": "500101", "indicator_id": "wait_days", "period": "2024-06", "value": 14},
+        {"region_code": "500102", "indicator_id": "wait_days", "period": "2024-06", "value": 12},
+        {"region_code": "500110", "indicator_id": "wait_days", "period": "2024-06", "value": 14},
+        {"region_code": "500101", "indicator_id": "growth", "period": "2023", "value": 130},
+    ], "2024-07-10")
+    eng = Engine(tmp_path / "w", defs)
+    row = _row(eng.status("500101", as_of=utc("2024-07")), "500101", "wait_days")
+    # assessed at the end of June 2024: f = 1277/1826; ratio = (10 - 4) / (10 f)
+    f = 1277 / 1826
+    assert row["period"] == "2024-06" and row["expected_value"] == pytest.approx(20 - 10 * f, rel=1e-12)
+    assert row["progress_ratio"] == pytest.approx(6 / (10 * f), rel=1e-12)
+    # expected now = end of July 2024: 1308 days
+    assert row["expected_now"] == pytest.approx(20 - 10 * 1308 / 1826, rel=1e-12)
+    # cagr: 3 years of 5: R = (1.3^(1/3) - 1) / (2^(1/5) - 1)
+    growth = _row(eng.status("500101", as_of=utc("2024-07")), "500101", "growth")
+    assert growth["method_used"] == "cagr"
+    assert growth["progress_ratio"] == pytest.approx((1.3 ** (1 / 3) - 1) / (2 ** 0.2 - 1), rel=1e-12)
+    # lower is better: 12 ranks first, the two 14s share second place
+    ranks = {r["region_code"]: r["rank"] for r in eng.rank("50", "wait_days", as_of=utc("2024-07")).iter_rows(named=True)}
+    assert (ranks["500102"], ranks["500101"], ranks["500110"]) == (1, 2, 2)
