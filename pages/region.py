@@ -35,7 +35,7 @@ for indicator_id in status["indicator_id"].unique().to_list():
     sparklines[indicator_id] = [v for v in trajectory["actual"].to_list() if v is not None] if trajectory.height else []
 table = views.status_table(status, lang, sparklines)
 st.dataframe(
-    table.drop("indicator_id"), hide_index=True, width="stretch",
+    table.drop("indicator_id"), hide_index=True, width="stretch", height=36 * (table.height + 1) + 4,
     column_config={
         t("col.progress", lang): st.column_config.ProgressColumn(
             t("col.progress", lang), min_value=0.0, max_value=1.5, format="percent",

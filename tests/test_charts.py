@@ -102,7 +102,7 @@ def test_trajectory_has_actual_expected_baseline_target():
     assert list(by_meta["actual"].y) == [70.0, None, 85.0]  # gaps stay gaps
     assert by_meta["expected"].line.dash == "dash"
     assert by_meta["target"].x[0] == date(2025, 12, 31) and by_meta["target"].y[0] == 100.0
-    assert by_meta["target"].text[0] == ">=100%"
+    assert by_meta["target"].text[0] == "≥100%"
     assert by_meta["baseline"].x[0] == date(2020, 12, 31)
     assert fig.layout.title.text.startswith("覆盖率")
 

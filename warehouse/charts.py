@@ -253,7 +253,7 @@ def trajectory_figure(trajectory: pl.DataFrame, status_row: dict[str, Any] | Non
         )
     target_value, target_year = _num(row.get("target_value")), row.get("target_year")
     if target_value is not None and target_year is not None:
-        comparator = row.get("comparator") or ""
+        comparator = fmt.comparator_sign(row.get("comparator"))
         fig.add_trace(
             go.Scatter(
                 x=[_year_end(target_year)], y=[target_value], mode="markers+text", meta="target",
@@ -262,7 +262,9 @@ def trajectory_figure(trajectory: pl.DataFrame, status_row: dict[str, Any] | Non
                 text=[f"{comparator}{fmt.format_value(target_value, unit)}"], textposition="top center",
             )
         )
-    fig.update_layout(yaxis=dict(title=unit or None), xaxis=dict(type="date"), height=420)
+    # ticks at year ends, labelled by the year-end month, so an annual value sits on its own label
+    fig.update_layout(yaxis=dict(title=unit or None), height=420,
+                      xaxis=dict(type="date", tick0="2000-12-31", dtick="M12", tickformat="%Y-%m"))
     return fig
 
 
@@ -345,9 +347,11 @@ def ranked_bar_figure(children: pl.DataFrame, indicator: str | None = None, lang
         )
     )
     _add_target_line(fig, with_values, lang, unit, vertical=True)
+    top = max([abs(v) for v in values] + [abs(_num(r.get("target_value")) or 0.0) for r in with_values])
     fig.update_layout(
         height=max(300, 100 + 26 * len(ordered)),
-        yaxis=dict(autorange="reversed", showgrid=False), xaxis=dict(title=unit or None),
+        yaxis=dict(autorange="reversed", showgrid=False),
+        xaxis=dict(title=unit or None, range=[min(0.0, min(values)) * 1.25, top * 1.25 or 1.0]),
     )
     return fig
 

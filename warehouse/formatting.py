@@ -144,6 +144,14 @@ def format_percent(share: float | None, digits: int = 0) -> str:
     return f"{share * 100:.{digits}f}%"
 
 
+COMPARATOR_SIGNS = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "=": "="}
+
+
+def comparator_sign(comparator: str | None) -> str:
+    """'>=' -> '≥', '<=' -> '≤' (as plans print them)."""
+    return COMPARATOR_SIGNS.get(comparator or "", comparator or "")
+
+
 # ---- periods and times ----
 
 _EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

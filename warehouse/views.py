@@ -81,7 +81,7 @@ def target_text(row: dict[str, Any], unit: str, lang: str) -> str:
     value = row.get("target_value")
     if value is None:
         return fmt.MISSING
-    comparator = row.get("comparator") or ""
+    comparator = fmt.comparator_sign(row.get("comparator"))
     year = row.get("target_year")
     when = f"（{fmt.format_period(str(year), lang)}）" if year and lang == "zh" else f" ({year})" if year else ""
     return f"{comparator}{fmt.format_value(value, unit)}{when}"
