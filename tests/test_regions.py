@@ -72,6 +72,12 @@ def test_suggest_and_search(sample):
     assert sample.search("")["code"].to_list() == []
 
 
+def test_suggest_odd_lengths_never_offer_the_country_code(sample):
+    # a 3-digit code is nearest to the 2-digit level, which also holds "CN"
+    suggestions = [r.code for r in sample.suggest("999")]
+    assert suggestions and "CN" not in suggestions and all(c.isdigit() and len(c) == 2 for c in suggestions)
+
+
 def test_names_match():
     assert names_match("重庆", "重庆市") and names_match("渝中区", "渝中区") and names_match("渝中", "渝中区")
     assert not names_match("江北区", "渝中区")

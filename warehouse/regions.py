@@ -350,6 +350,7 @@ class RegionRegistry:
                 if hi - lo >= k or p == 0:
                     pool = codes[lo:hi][:5000]
                     break
+        pool = [c for c in pool if c.isdigit()]  # "CN" shares the 2-character length of province codes
         return sorted(pool, key=lambda c: (_levenshtein(target, c), abs(int(c) - int(target[: len(c)] or 0))))[:k]
 
     def _suggest_by_name(self, name: str, code_hint: str | None, k: int) -> list[str]:
