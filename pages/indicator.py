@@ -35,7 +35,8 @@ if row is not None:
     c2.metric(t("col.value", lang), fmt.format_value(row.get("value"), unit),
               help=fmt.format_period(row.get("period"), lang))
     c3.metric(t("col.expected_now", lang), fmt.format_value(row.get("expected_now"), unit))
-    c4.metric(t("col.target", lang), views.target_text(row, unit, lang))
+    c4.metric(t("col.target", lang), views.target_text(row, unit, lang, with_year=False),
+              help=fmt.format_period(str(row["target_year"]), lang) if row.get("target_year") else None)
     reason = pick(row, "reason", lang, default="")
     if reason:
         st.markdown(f"{label.symbol} {reason}")

@@ -76,13 +76,13 @@ def indicator_unit(defs: Definitions, indicator_id: str | None, lang: str) -> st
         return ""
 
 
-def target_text(row: dict[str, Any], unit: str, lang: str) -> str:
-    """"≥90% (2025年)" from comparator, target_value, target_year."""
+def target_text(row: dict[str, Any], unit: str, lang: str, with_year: bool = True) -> str:
+    """"≥90%（2025年）" from comparator, target_value, target_year."""
     value = row.get("target_value")
     if value is None:
         return fmt.MISSING
     comparator = fmt.comparator_sign(row.get("comparator"))
-    year = row.get("target_year")
+    year = row.get("target_year") if with_year else None
     when = f"（{fmt.format_period(str(year), lang)}）" if year and lang == "zh" else f" ({year})" if year else ""
     return f"{comparator}{fmt.format_value(value, unit)}{when}"
 
