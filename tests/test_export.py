@@ -46,6 +46,13 @@ def _data_fields(manifest: dict) -> dict:
     return {k: v for k, v in manifest.items() if k != "created"}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_browser():
+    """One kaleido browser for the whole module (each export would otherwise start its own)."""
+    with export.render_session():
+        yield
+
+
 @pytest.fixture(scope="module")
 def setup(sample_warehouse, tmp_path_factory):
     """A private copy of the sample warehouse (a correction is ingested into it) and the plan's indicators."""
@@ -75,16 +82,18 @@ def exports(setup):
     steps = []
     first = export.run_export(_options(setup, first_dir), progress=lambda d, t, label: steps.append((d, t, label)))
 
-    # the correction: a new value for the first indicator's latest period, ingested two months after the month
+    # the correction: a county's latest value of the first indicator halved (numerator too, for ratio roll-ups),
+    # ingested two months after the month
     wh = Warehouse(setup["wh"])
     indicator = setup["indicators"][0]
     rows = (
         wh.snapshot(parse_as_of(MONTH)).scan()
-        .filter((pl.col("region_code") == REGION) & (pl.col("indicator_id") == indicator))
-        .sort("period_end", "ingested_at").collect().tail(1)
+        .filter(pl.col("region_code").str.starts_with(REGION) & (pl.col("region_code").str.len_chars() == 6)
+                & (pl.col("indicator_id") == indicator))
+        .sort("period_end", "region_code", "ingested_at").collect().tail(1)
     )
-    assert rows.height == 1, f"no submitted value for {REGION}/{indicator} to correct"
-    corrected = rows.with_columns((pl.col("value") * 0.5).alias("value"), pl.lit("correction").alias("note"))
+    assert rows.height == 1, f"no county value under {REGION} for {indicator} to correct"
+    corrected = rows.with_columns(pl.col("value") * 0.5, pl.col("numerator") * 0.5, pl.lit("correction").alias("note"))
     later = parse_as_of(MONTH) + timedelta(days=60)
     wh.write_batch(corrected.drop("batch_id", "ingested_at"), {"sha256": "c0ffee" * 10 + "abcd", "ingested_at": later})
 
@@ -109,7 +118,7 @@ def test_files_exist_with_stable_names(exports, setup):
 def test_pngs_decode_with_the_expected_size(exports):
     result = exports["first"]
     pngs = [f for f in result.files if f.format == "png"]
-    assert len(pngs) == 2 + N_INDICATORS + 2
+    assert len(pngs) == 1 + N_INDICATORS + 2
     for f in pngs:
         width, height = _png_size(result.out_dir / f.name)
         assert width == export.IMAGE_WIDTH * export.IMAGE_SCALE
@@ -127,7 +136,7 @@ def test_pdf_has_the_expected_pages(exports, setup):
     result = exports["first"]
     engine = Engine(setup["wh"], setup["definitions"])
     alerts = engine.alerts(REGION, as_of=parse_as_of(MONTH), plan_id=PLAN)
-    alerts = alerts.filter(pl.col("indicator_id").is_in(list(setup["indicators"])))
+    alerts = alerts.filter(pl.col("indicator_id").is_in(list(setup["indicators"]))).head(export.ALERTS_IN_REPORT)
     summary_pages = math.ceil(N_INDICATORS / report_pdf.SUMMARY_ROWS_PER_PAGE)
     alert_pages = max(1, math.ceil(alerts.height / report_pdf.ALERT_ROWS_PER_PAGE))
     chart_pages = 1 + N_INDICATORS + 2
@@ -138,7 +147,12 @@ def test_pdf_has_the_expected_pages(exports, setup):
     box = reader.pages[0].mediabox
     assert round(float(box.width)) == 842 and round(float(box.height)) == 596
     cover = reader.pages[0].extract_text()
-    assert "重庆市" in cover and "2025年12月" in cover and setup["definitions"].plan(PLAN).name.zh[:6] in cover
+    assert "重庆市" in cover and "500000" in cover and PLAN in cover
+    assert setup["definitions"].plan(PLAN).name.zh[:6] in cover
+    summary = reader.pages[1].extract_text()
+    first = setup["indicators"][0]
+    row = engine.status(REGION, as_of=parse_as_of(MONTH), plan_id=PLAN).filter(pl.col("indicator_id") == first).row(0, named=True)
+    assert f"{row['progress_ratio'] * 100:.0f}%" in summary  # numbers in the tables are real, copyable text
 
 
 def _font_names(reader: PdfReader) -> set[str]:
@@ -193,21 +207,15 @@ def test_latest_shows_the_correction(exports):
 
 def test_cjk_glyphs_are_not_tofu():
     """Two different Chinese characters must render differently: missing glyphs all draw the same box."""
-    import kaleido
     import plotly.graph_objects as go
 
-    kaleido.start_sync_server(mathjax=False, silence_warnings=True)
-    try:
-        images = []
-        for char in ("城", "区"):
-            fig = go.Figure()
-            fig.update_xaxes(visible=False)
-            fig.update_yaxes(visible=False)
-            fig.add_annotation(text=char, x=0.5, y=0.5, showarrow=False,
-                               font=dict(size=120, family=report_pdf.FONT_FAMILY))
-            images.append(export._render(fig, "png", 200, 200))
-    finally:
-        kaleido.stop_sync_server(silence_warnings=True)
+    images = []
+    for char in ("城", "区"):
+        fig = go.Figure()
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
+        fig.add_annotation(text=char, x=0.5, y=0.5, showarrow=False, font=dict(size=120, family=report_pdf.FONT_FAMILY))
+        images.append(export._render(fig, "png", 200, 200))
     assert images[0] != images[1]
 
 
@@ -260,7 +268,8 @@ def test_dashboard_zip_has_the_same_files(setup):
     from types import SimpleNamespace
 
     view = SimpleNamespace(plan_id=PLAN, region=REGION, month=MONTH, lang="en")
-    name, blob = export.export_view_zip(view, warehouse_dir=setup["wh"], defs_path=DEFS)
+    name, blob = export.export_view_zip(view, warehouse_dir=setup["wh"], defs_path=DEFS,
+                                        indicators=setup["indicators"][:1])
     assert name == f"planwatch_{MONTH}_500000_{PLAN}.zip"
     with zipfile.ZipFile(io.BytesIO(blob)) as archive:
         names = set(archive.namelist())

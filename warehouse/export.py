@@ -12,6 +12,7 @@ fails is recorded in `ExportResult.failures` and in the manifest; the other file
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -21,7 +22,7 @@ import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -40,9 +41,33 @@ IMAGE_WIDTH = 1200
 IMAGE_HEIGHT = 675
 IMAGE_SCALE = 2
 MANIFEST_NAME = "manifest.json"
+# The report lists the most severe alerts (a province has hundreds among its districts); the note on the
+# alerts page gives the total, and the dashboard lists them all.
+ALERTS_IN_REPORT = 45
 
-# One export at a time per process: the kaleido server is a process-wide singleton.
-_RENDER_LOCK = threading.Lock()
+# The kaleido server is a process-wide singleton: one render session at a time per process (re-entrant, so a
+# caller exporting several batches can hold one browser across them).
+_RENDER_LOCK = threading.RLock()
+_session_depth = 0
+
+
+@contextlib.contextmanager
+def render_session() -> Iterator[None]:
+    """One headless browser (kaleido's sync server, MathJax off) for everything rendered inside; nested
+    sessions reuse the outer one. The server is stopped when the outermost session ends."""
+    global _session_depth
+    import kaleido
+
+    with _RENDER_LOCK:
+        if _session_depth == 0:
+            kaleido.start_sync_server(mathjax=False, silence_warnings=True)
+        _session_depth += 1
+        try:
+            yield
+        finally:
+            _session_depth -= 1
+            if _session_depth == 0:
+                kaleido.stop_sync_server(silence_warnings=True)
 
 
 class ExportError(Exception):
@@ -153,14 +178,27 @@ class ExportData:
     defs_sha256: str
 
 
+# DuckDB sums in parallel, so a roll-up can differ in its last bit from one query to the next
+# (55.07501201039957 vs ...59). Figures are built from values rounded to this many significant digits,
+# far below anything shown and far above the noise.
+SIGNIFICANT_DIGITS = 10
+
+
+def _canonical(frame: pl.DataFrame) -> pl.DataFrame:
+    floats = [c for c, t in frame.schema.items() if t in (pl.Float64, pl.Float32)]
+    return frame.with_columns(pl.col(floats).round_sig_figs(SIGNIFICANT_DIGITS)) if floats and frame.height else frame
+
+
 def _sorted(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
-    """Rows in a fixed order so figures built from them are byte-identical run to run."""
+    """Rows in a fixed order and floats rounded, so figures built from them are byte-identical run to run."""
+    frame = _canonical(frame)
     present = [k for k in keys if k in frame.columns]
     return frame.sort(present, nulls_last=True, maintain_order=True) if present and frame.height else frame
 
 
 def _in_plan_order(frame: pl.DataFrame, plan, keys: list[str]) -> pl.DataFrame:
     """Sort by `keys`, then indicators in the plan's table order (engine row order is not guaranteed)."""
+    frame = _canonical(frame)
     if frame.height == 0 or "indicator_id" not in frame.columns:
         return frame
     order = {t.indicator: i for i, t in enumerate(plan.targets)}
@@ -291,7 +329,7 @@ def collect(options: ExportOptions, now: datetime | None = None) -> ExportData:
         lang=options.lang,
         status=_in_plan_order(status, plan, []),
         children=_in_plan_order(children, plan, ["region_code"]),  # as the dashboard: regions by code
-        alerts=_sorted(alerts, ["severity", "region_code", "indicator_id"]),
+        alerts=_sorted(alerts, ["severity", "progress_ratio", "region_code", "indicator_id"]),
         ranking=_sorted(ranking, ["rank", "region_code"]),
         trajectories=trajectories,
         indicators=indicators,
@@ -376,16 +414,26 @@ def _summary_rows(data: ExportData) -> tuple[list[list[str]], list[str]]:
 
 
 def _alert_rows(data: ExportData) -> tuple[list[list[str]], list[str]]:
-    """The dashboard's alerts table (views.alerts_table), reduced to what fits a page."""
+    """The dashboard's alerts table (views.alerts_table) for the most severe ALERTS_IN_REPORT alerts,
+    reduced to what fits a page."""
     from warehouse import i18n, views
 
     lang = data.lang
-    table = views.alerts_table(data.alerts, data.definitions, lang)
+    alerts = data.alerts.head(ALERTS_IN_REPORT)
+    table = views.alerts_table(alerts, data.definitions, lang)
     if table.height == 0:
         return [], []
-    keys = ["col.status", "col.region", "col.indicator", "col.reason", "col.department"]
-    rows = [[str(r[i18n.t(k, lang)] or formatting.MISSING) for k in keys] for r in table.iter_rows(named=True)]
-    colours = [_tint(formatting.status_label(s, lang).colour) for s in data.alerts["status"].to_list()]
+    keys = ["col.status", "col.region", "col.indicator", "col.reason"]
+    rows = []
+    for shown, raw in zip(table.iter_rows(named=True), alerts.iter_rows(named=True)):
+        row = [str(shown[i18n.t(k, lang)] or formatting.MISSING) for k in keys]
+        # the engine names the column lead_department_* (status) or department_* (alerts)
+        department = shown.get(i18n.t("col.department", lang))
+        if not department or department == formatting.MISSING:
+            department = i18n.pick(raw, "department", lang)
+        row.append(department)
+        rows.append(row)
+    colours = [_tint(formatting.status_label(s, lang).colour) for s in alerts["status"].to_list()]
     return rows, colours
 
 
@@ -436,8 +484,11 @@ def report_figures(data: ExportData) -> list[tuple[str, go.Figure]]:
         pages.append((f"summary_{i + 1}", fig))
     rows, colours = _alert_rows(data)
     header = [report_pdf.text(k, lang) for k in ("col_status", "col_region", "col_indicator", "col_reason", "col_department")]
+    alerts_title = report_pdf.text("alerts", lang)
+    if data.alerts.height > len(rows):
+        alerts_title += report_pdf.text("alerts_shown", lang).format(n=len(rows), total=data.alerts.height)
     for i, fig in enumerate(report_pdf.table_figures(
-        report_pdf.text("alerts", lang), header, rows, lang, report_pdf.ALERT_ROWS_PER_PAGE,
+        alerts_title, header, rows, lang, report_pdf.ALERT_ROWS_PER_PAGE,
         [1.1, 1.2, 2.2, 4.0, 1.6], colours, 0, empty_text=report_pdf.text("no_alerts", lang),
     )):
         pages.append((f"alerts_{i + 1}", fig))
@@ -454,8 +505,21 @@ def _render(fig: go.Figure, fmt: str, width: int, height: int, scale: float = 1)
 
     sized = go.Figure(fig)
     sized.update_layout(width=width, height=height)
+    for i, trace in enumerate(sized.data):  # fixed trace ids: plotly.js otherwise draws random ones into SVG
+        if trace.uid is None:
+            trace.uid = f"t{i}"
     opts = dict(format=fmt, width=width, height=height, scale=scale)
     return kaleido.calc_fig_sync(sized.to_plotly_json(), opts=opts)
+
+
+def stable_svg(blob: bytes, uid: str) -> bytes:
+    """plotly.js names the SVG's clip paths and defs after a random 6-hex-digit id per plot
+    (`defs-532678`, `clip532678xy`); replace it with `uid` so the same figure gives the same SVG bytes."""
+    text = blob.decode("utf-8")
+    found = re.search(r'id="defs-([0-9a-f]{6})"', text)
+    if found:
+        text = re.sub(rf'(defs-|[#"]clip|[#"]legend){found[1]}', lambda m: m[1] + uid, text)
+    return text.encode("utf-8")
 
 
 def _write(path: Path, blob: bytes) -> None:
@@ -497,44 +561,40 @@ def write_export(data: ExportData, options: ExportOptions, progress: ProgressHoo
         if progress:
             progress(done, total, label)
 
-    import kaleido
-
-    with _RENDER_LOCK:
-        kaleido.start_sync_server(mathjax=False, silence_warnings=True)
-        try:
-            for job in jobs:
-                stem = file_stem(data.month_label, data.region, job.chart)
-                meta = {"chart": job.chart, "title": job.title, "data_sha256": None, "files": []}
-                charts_meta.append(meta)
-                try:
-                    fig = job.build()
-                    meta["data_sha256"] = figure_data_sha256(fig)
-                    height = image_height(fig)
-                    for fmt in image_formats:
-                        scale = IMAGE_SCALE if fmt == "png" else 1
-                        blob = _render(fig, fmt, IMAGE_WIDTH, height, scale)
-                        name = f"{stem}.{fmt}"
-                        _write(out_dir / name, blob)
-                        result.files.append(ExportedFile(name, "chart", fmt, sha256_bytes(blob), len(blob),
-                                                         job.chart, meta["data_sha256"],
-                                                         IMAGE_WIDTH * scale, height * scale))
-                        meta["files"].append(name)
-                    if want_pdf:
-                        # one A4 landscape page (longer when the chart needs it)
-                        page_height = max(report_pdf.PAGE_HEIGHT, int(fig.layout.height or 0))
-                        chart_pdfs.append(_render(fig, "pdf", report_pdf.PAGE_WIDTH, page_height))
-                except Exception as exc:  # one chart failing must not stop the batch
-                    result.failures.append({"item": job.chart, "error": f"{type(exc).__name__}: {exc}"})
-                    meta["error"] = f"{type(exc).__name__}: {exc}"
-                step(job.chart)
-            for name, fig in report_pages:
-                try:
-                    page_pdfs.append(_render(fig, "pdf", report_pdf.PAGE_WIDTH, report_pdf.PAGE_HEIGHT))
-                except Exception as exc:
-                    result.failures.append({"item": f"report:{name}", "error": f"{type(exc).__name__}: {exc}"})
-                step(name)
-        finally:
-            kaleido.stop_sync_server(silence_warnings=True)
+    with render_session():
+        for job in jobs:
+            stem = file_stem(data.month_label, data.region, job.chart)
+            meta = {"chart": job.chart, "title": job.title, "data_sha256": None, "files": []}
+            charts_meta.append(meta)
+            try:
+                fig = job.build()
+                meta["data_sha256"] = figure_data_sha256(fig)
+                height = image_height(fig)
+                for fmt in image_formats:
+                    scale = IMAGE_SCALE if fmt == "png" else 1
+                    blob = _render(fig, fmt, IMAGE_WIDTH, height, scale)
+                    if fmt == "svg":
+                        blob = stable_svg(blob, meta["data_sha256"][:6])
+                    name = f"{stem}.{fmt}"
+                    _write(out_dir / name, blob)
+                    result.files.append(ExportedFile(name, "chart", fmt, sha256_bytes(blob), len(blob),
+                                                     job.chart, meta["data_sha256"],
+                                                     IMAGE_WIDTH * scale, height * scale))
+                    meta["files"].append(name)
+                if want_pdf:
+                    # one A4 landscape page (longer when the chart needs it)
+                    page_height = max(report_pdf.PAGE_HEIGHT, int(fig.layout.height or 0))
+                    chart_pdfs.append(_render(fig, "pdf", report_pdf.PAGE_WIDTH, page_height))
+            except Exception as exc:  # one chart failing must not stop the batch
+                result.failures.append({"item": job.chart, "error": f"{type(exc).__name__}: {exc}"})
+                meta["error"] = f"{type(exc).__name__}: {exc}"
+            step(job.chart)
+        for name, fig in report_pages:
+            try:
+                page_pdfs.append(_render(fig, "pdf", report_pdf.PAGE_WIDTH, report_pdf.PAGE_HEIGHT))
+            except Exception as exc:
+                result.failures.append({"item": f"report:{name}", "error": f"{type(exc).__name__}: {exc}"})
+            step(name)
         if want_pdf:
             name = f"{file_stem(data.month_label, data.region, 'report')}.pdf"
             try:
@@ -623,7 +683,8 @@ def zip_file_name(month: str | None, region: str, plan_id: str) -> str:
     return f"planwatch_{month or 'latest'}_{region_file_code(region)}_{plan_id}.zip"
 
 
-def export_view_zip(view: Any, warehouse_dir: Path | None = None, defs_path: Path | None = None) -> tuple[str, bytes]:
+def export_view_zip(view: Any, warehouse_dir: Path | None = None, defs_path: Path | None = None,
+                    indicators: tuple[str, ...] | None = None) -> tuple[str, bytes]:
     """The dashboard's "download export" for its current view (app_state.ViewState: plan_id, region, month,
     lang). A view without a month ("latest") exports everything known now under the current month's name.
     Returns (file name, zip bytes)."""
@@ -631,5 +692,6 @@ def export_view_zip(view: Any, warehouse_dir: Path | None = None, defs_path: Pat
 
     month = view.month or utc_now().astimezone(CST).strftime("%Y-%m")
     blob = export_zip_bytes(month, region=view.region, plan_id=view.plan_id, lang=view.lang,
-                            latest=view.month is None, warehouse_dir=warehouse_dir, defs_path=defs_path)
+                            latest=view.month is None, warehouse_dir=warehouse_dir, defs_path=defs_path,
+                            indicators=indicators)
     return zip_file_name(view.month, view.region, view.plan_id), blob
