@@ -9,6 +9,7 @@ charts themselves come from warehouse.charts, shared with the dashboard.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,8 +23,12 @@ PAGE_HEIGHT = 794
 # numbers set in it cannot be copied or searched; Chinese falls through to Noto Sans CJK SC.
 FONT_FAMILY = "DejaVu Sans, Noto Sans CJK SC, sans-serif"
 
-SUMMARY_ROWS_PER_PAGE = 14
-ALERT_ROWS_PER_PAGE = 9
+SUMMARY_ROWS_PER_PAGE = 12
+ALERT_ROWS_PER_PAGE = 11
+# plotly tables do not wrap text without spaces (Chinese): cells are wrapped here, at most this many lines
+MAX_CELL_LINES = 3
+CELL_FONT_SIZE = 12
+_TABLE_WIDTH = PAGE_WIDTH - 2 * 48
 
 _TEXT = {
     "report_title": ("城乡社区服务体系建设规划指标月度快照", "Community service plan indicators: monthly snapshot"),
@@ -125,6 +130,40 @@ def _pages(rows: Sequence, per_page: int) -> list[Sequence]:
     return [rows[i : i + per_page] for i in range(0, len(rows), per_page)]
 
 
+def _char_width(ch: str) -> float:
+    """Width of a character in ems: CJK and full-width forms 1, everything else about half."""
+    return 1.0 if ord(ch) >= 0x2E80 else 0.6
+
+
+def wrap_cell(text: str, width_em: float, max_lines: int = MAX_CELL_LINES) -> str:
+    """Break `text` into lines of at most `width_em` ems joined by <br> (between CJK characters anywhere,
+    Latin text at spaces); more than `max_lines` lines end in "…"."""
+    lines, line, used = [], "", 0.0
+    for token in re.findall(r"[\u2e80-\uffff]|[^\s\u2e80-\uffff]+|\s+", str(text)):
+        width = sum(_char_width(ch) for ch in token)
+        if used + width > width_em and line.strip():
+            lines.append(line.rstrip())
+            line, used = "", 0.0
+            if token.isspace():
+                continue
+        if width > width_em:  # a word longer than the column: split it
+            for ch in token:
+                if used + _char_width(ch) > width_em and line:
+                    lines.append(line)
+                    line, used = "", 0.0
+                line += ch
+                used += _char_width(ch)
+            continue
+        line += token
+        used += width
+    if line.strip():
+        lines.append(line.rstrip())
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] = lines[-1][:-1] + "…"
+    return "<br>".join(lines)
+
+
 def table_figures(
     title: str,
     header: list[str],
@@ -145,7 +184,9 @@ def table_figures(
     for n, chunk in enumerate(chunks, start=1):
         page_no = text("page", lang).format(n=n, m=len(chunks))
         page_title = title if len(chunks) == 1 else (f"{title} ({page_no})" if lang == "en" else f"{title}（{page_no}）")
-        columns = [[row[c] for row in chunk] for c in range(len(header))]
+        total = sum(column_widths)
+        capacity = [max(2.0, w / total * _TABLE_WIDTH / CELL_FONT_SIZE - 1.2) for w in column_widths]
+        columns = [[wrap_cell(row[c], capacity[c]) for row in chunk] for c in range(len(header))]
         fills = []
         for c in range(len(header)):
             if colour_column is not None and c == colour_column and row_colours:
@@ -157,7 +198,7 @@ def table_figures(
                 columnwidth=column_widths,
                 header=dict(values=[f"<b>{h}</b>" for h in header], fill_color="#0072B2",
                             font=dict(color="white", size=14), align="left", height=34),
-                cells=dict(values=columns, fill_color=fills, align="left", font=dict(size=13), height=30),
+                cells=dict(values=columns, fill_color=fills, align="left", font=dict(size=CELL_FONT_SIZE), height=28),
             )
         )
         if not chunk and empty_text:
