@@ -46,7 +46,7 @@ case "${1:-}" in
     install_python
     ensure_sample
     shift
-    exec .venv/bin/streamlit run dashboard.py --browser.gatherUsageStats false "$@"
+    exec .venv/bin/planwatch dashboard "$@"
     ;;
   test)
     install_system

@@ -36,6 +36,19 @@ def version() -> None:
     typer.echo(__version__)
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def dashboard(ctx: typer.Context) -> None:
+    """Start the dashboard (extra options go to Streamlit, e.g. `--server.port 8502`).
+
+    The warehouse is $PLANWATCH_WAREHOUSE (default: the bundled sample) and the definitions $PLANWATCH_DEFS.
+
+    Example: planwatch dashboard --server.port 8502 --server.headless true
+    """
+    from warehouse.serve import run_dashboard
+
+    run_dashboard(list(ctx.args))
+
+
 def _register() -> None:
     from warehouse import cli_defs, cli_engine, cli_export, cli_regions, cli_warehouse
 
