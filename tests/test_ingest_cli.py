@@ -16,7 +16,7 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from conftest import SMALL_DEFS_YAML
+from sample_settings import SMALL_DEFS_YAML
 from warehouse.cli import _register, app
 from warehouse.paths import sample_regions_path
 from warehouse.regions import RegionRegistry

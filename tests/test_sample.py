@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from conftest import SAMPLE_TODAY
+from sample_settings import SAMPLE_TODAY
 from warehouse.cli import _register, app
 from warehouse.periods import parse_period
 from warehouse.sample import SampleError, generate_sample
