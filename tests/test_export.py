@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import math
+import re
 import shutil
 import struct
 import zipfile
@@ -17,7 +17,7 @@ import pytest
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
-from warehouse import export, report_pdf
+from warehouse import export, formatting, report_pdf
 from warehouse.defs_loader import load_definitions
 from warehouse.engine import Engine
 from warehouse.paths import REPO_ROOT
@@ -133,26 +133,38 @@ def test_svg_keeps_chinese_text(exports):
 
 
 def test_pdf_has_the_expected_pages(exports, setup):
+    """Cover, the summary table pages, the alert pages, then one page per chart; table pages say "第 n/m 页"."""
     result = exports["first"]
     engine = Engine(setup["wh"], setup["definitions"])
-    alerts = engine.alerts(REGION, as_of=parse_as_of(MONTH), plan_id=PLAN)
-    alerts = alerts.filter(pl.col("indicator_id").is_in(list(setup["indicators"]))).head(export.ALERTS_IN_REPORT)
-    summary_pages = math.ceil(N_INDICATORS / report_pdf.SUMMARY_ROWS_PER_PAGE)
-    alert_pages = max(1, math.ceil(alerts.height / report_pdf.ALERT_ROWS_PER_PAGE))
-    chart_pages = 1 + N_INDICATORS + 2
     reader = PdfReader(result.out_dir / f"{MONTH}_500000_report.pdf")
-    assert len(reader.pages) == 1 + summary_pages + alert_pages + chart_pages
+    texts = [page.extract_text() for page in reader.pages]
+    summary = [i for i, t in enumerate(texts) if "指标状态汇总" in t]
+    alerts = [i for i, t in enumerate(texts) if "预警及原因" in t]
+    assert summary == [1], "two indicators fit one summary page"
+    assert alerts == list(range(2, 2 + len(alerts))) and alerts
+    m = len(alerts)
+    for n, i in enumerate(alerts, start=1):  # text extraction spaces CJK out: compare without whitespace
+        assert m == 1 or f"第{n}/{m}" in re.sub(r"\s", "", texts[i])
+    chart_pages = 1 + N_INDICATORS + 2
+    assert len(reader.pages) == 1 + len(summary) + len(alerts) + chart_pages
     assert result.manifest["report_pages"] == len(reader.pages)
+    # every alert shown (the 45 most severe at most) appears on the alert pages, in order
+    all_alerts = engine.alerts(REGION, as_of=parse_as_of(MONTH), plan_id=PLAN)
+    shown = all_alerts.filter(pl.col("indicator_id").is_in(list(setup["indicators"])))
+    expected_rows = min(shown.height, export.ALERTS_IN_REPORT)
+    alert_text = "".join(texts[i] for i in alerts)
+    symbols = sum(alert_text.count(export.printable(s)) for s in set(formatting.SYMBOLS.values()))
+    assert symbols == expected_rows  # one status symbol per alert row
     # A4 landscape (842 x 596 pt)
     box = reader.pages[0].mediabox
     assert round(float(box.width)) == 842 and round(float(box.height)) == 596
     cover = reader.pages[0].extract_text()
     assert "重庆市" in cover and "500000" in cover and PLAN in cover
     assert setup["definitions"].plan(PLAN).name.zh[:6] in cover
-    summary = reader.pages[1].extract_text()
+    summary_text = texts[1]
     first = setup["indicators"][0]
     row = engine.status(REGION, as_of=parse_as_of(MONTH), plan_id=PLAN).filter(pl.col("indicator_id") == first).row(0, named=True)
-    assert f"{row['progress_ratio'] * 100:.0f}%" in summary  # numbers in the tables are real, copyable text
+    assert f"{row['progress_ratio'] * 100:.0f}%" in summary_text  # numbers in the tables are real, copyable text
 
 
 def _font_names(reader: PdfReader) -> set[str]:
@@ -205,18 +217,27 @@ def test_latest_shows_the_correction(exports):
     assert len(exports["latest"].manifest["batch_ids"]) == len(exports["first"].manifest["batch_ids"]) + 1
 
 
-def test_cjk_glyphs_are_not_tofu():
-    """Two different Chinese characters must render differently: missing glyphs all draw the same box."""
+def _glyph_png(text: str) -> bytes:
     import plotly.graph_objects as go
 
-    images = []
-    for char in ("城", "区"):
-        fig = go.Figure()
-        fig.update_xaxes(visible=False)
-        fig.update_yaxes(visible=False)
-        fig.add_annotation(text=char, x=0.5, y=0.5, showarrow=False, font=dict(size=120, family=report_pdf.FONT_FAMILY))
-        images.append(export._render(fig, "png", 200, 200))
-    assert images[0] != images[1]
+    fig = go.Figure()
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.add_annotation(text=text, x=0.5, y=0.5, showarrow=False, font=dict(size=80, family=report_pdf.FONT_FAMILY))
+    return export._render(fig, "png", 120, 120)
+
+
+def test_cjk_glyphs_are_not_tofu():
+    """Two different Chinese characters must render differently: missing glyphs all draw the same box."""
+    assert _glyph_png("城") != _glyph_png("区")
+
+
+def test_every_status_symbol_in_the_report_has_a_glyph():
+    """A character with no glyph renders exactly like a private-use code point (the 'tofu' box)."""
+    tofu = _glyph_png("\U0010fffd")
+    assert _glyph_png("\ue000") == tofu  # the detector itself: two unmapped code points look the same
+    for symbol in set(formatting.SYMBOLS.values()):
+        assert _glyph_png(export.printable(symbol)) != tofu, f"no glyph for status symbol {symbol!r}"
 
 
 def test_cli_bad_region_is_a_clear_error(setup, tmp_path):

@@ -31,7 +31,7 @@ def export(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from warehouse.export import ExportError, ExportOptions, run_export
+    from warehouse.export import ExportError, ExportOptions, collect, write_export
     from warehouse.periods import CST, utc_now
 
     console = Console(stderr=True)
@@ -52,19 +52,19 @@ def export(
         defs_path=defs,
         indicators=tuple(i.strip() for i in indicators.split(",") if i.strip()) if indicators else None,
     )
+    try:
+        data = collect(options)  # a bad request stops here, before anything is written
+    except ExportError as exc:
+        console.print(f"[red]错误 / error:[/red] {exc}")
+        raise typer.Exit(2) from None
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=False) as progress:
+                  console=console) as progress:
         task = progress.add_task("导出 / exporting", total=None)
 
         def on_step(done: int, total: int, label: str) -> None:
             progress.update(task, completed=done, total=total, description=f"导出 / exporting: {label}")
 
-        try:
-            result = run_export(options, progress=on_step)
-        except ExportError as exc:
-            progress.stop()
-            console.print(f"[red]错误 / error:[/red] {exc}")
-            raise typer.Exit(2) from None
+        result = write_export(data, options, progress=on_step)
     for failure in result.failures:
         console.print(f"[red]失败 / failed:[/red] {failure['item']}: {failure['error']}")
     console.print(

@@ -44,6 +44,16 @@ MANIFEST_NAME = "manifest.json"
 # The report lists the most severe alerts (a province has hundreds among its districts); the note on the
 # alerts page gives the total, and the dashboard lists them all.
 ALERTS_IN_REPORT = 45
+# Symbols the dashboard uses that the server's fonts (Noto CJK, DejaVu) cannot draw: the browser of a reader
+# falls back to an emoji font, headless Chromium here draws an empty box. Replaced in the report tables.
+GLYPH_FALLBACKS = {"⏰": "◷"}
+
+
+def printable(text: str) -> str:
+    """`text` with symbols that have no glyph in the export's fonts replaced (see GLYPH_FALLBACKS)."""
+    for missing, replacement in GLYPH_FALLBACKS.items():
+        text = text.replace(missing, replacement)
+    return text
 
 # The kaleido server is a process-wide singleton: one render session at a time per process (re-entrant, so a
 # caller exporting several batches can hold one browser across them).
@@ -232,7 +242,8 @@ def _normalise_region(raw: str, registry) -> str:
         if registry is not None:
             suggestions = registry.suggest(text)
             if suggestions:
-                hint = f"；可能是 / did you mean: {', '.join(str(s) for s in suggestions)}"
+                names = [f"{getattr(s, 'code', s)} {getattr(s, 'name', '')}".strip() for s in suggestions]
+                hint = f"；可能是 / did you mean: {', '.join(names)}"
         raise ExportError(f"未知地区代码 / unknown region code: {raw!r}{hint}")
     return code
 
@@ -407,7 +418,7 @@ def _summary_rows(data: ExportData) -> tuple[list[list[str]], list[str]]:
             formatting.format_period(r.get("period"), lang),
             target,
             formatting.format_progress(r.get("progress_ratio")),
-            label.text,
+            printable(label.text),
         ])
         colours.append(_tint(label.colour))
     return rows, colours
@@ -426,7 +437,7 @@ def _alert_rows(data: ExportData) -> tuple[list[list[str]], list[str]]:
     keys = ["col.status", "col.region", "col.indicator", "col.reason"]
     rows = []
     for shown, raw in zip(table.iter_rows(named=True), alerts.iter_rows(named=True)):
-        row = [str(shown[i18n.t(k, lang)] or formatting.MISSING) for k in keys]
+        row = [printable(str(shown[i18n.t(k, lang)] or formatting.MISSING)) for k in keys]
         # the engine names the column lead_department_* (status) or department_* (alerts)
         department = shown.get(i18n.t("col.department", lang))
         if not department or department == formatting.MISSING:
@@ -478,7 +489,7 @@ def report_figures(data: ExportData) -> list[tuple[str, go.Figure]]:
     header = [report_pdf.text(k, lang) for k in
               ("col_indicator", "col_attribute", "col_value", "col_period", "col_target", "col_progress", "col_status")]
     for i, fig in enumerate(report_pdf.table_figures(
-        report_pdf.text("status_summary", lang), header, rows, lang, report_pdf.SUMMARY_ROWS_PER_PAGE,
+        report_pdf.text("status_summary", lang), header, rows, lang,
         [3.2, 0.9, 1.4, 1.1, 1.6, 0.8, 1.3], colours, 6,
     )):
         pages.append((f"summary_{i + 1}", fig))
@@ -488,7 +499,7 @@ def report_figures(data: ExportData) -> list[tuple[str, go.Figure]]:
     if data.alerts.height > len(rows):
         alerts_title += report_pdf.text("alerts_shown", lang).format(n=len(rows), total=data.alerts.height)
     for i, fig in enumerate(report_pdf.table_figures(
-        alerts_title, header, rows, lang, report_pdf.ALERT_ROWS_PER_PAGE,
+        alerts_title, header, rows, lang,
         [1.1, 1.2, 2.2, 4.0, 1.6], colours, 0, empty_text=report_pdf.text("no_alerts", lang),
     )):
         pages.append((f"alerts_{i + 1}", fig))

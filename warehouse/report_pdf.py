@@ -23,8 +23,11 @@ PAGE_HEIGHT = 794
 # numbers set in it cannot be copied or searched; Chinese falls through to Noto Sans CJK SC.
 FONT_FAMILY = "DejaVu Sans, Noto Sans CJK SC, sans-serif"
 
-SUMMARY_ROWS_PER_PAGE = 12
-ALERT_ROWS_PER_PAGE = 11
+# Table pages are filled up to a height budget (rows grow with wrapped lines); px at 96 dpi, measured on
+# Chromium's rendering of 12 px cells: one line 28 px, each further line about 18 px.
+ROWS_HEIGHT_BUDGET = 580
+_ROW_BASE = 10
+_LINE_HEIGHT = 18
 # plotly tables do not wrap text without spaces (Chinese): cells are wrapped here, at most this many lines
 MAX_CELL_LINES = 3
 CELL_FONT_SIZE = 12
@@ -124,10 +127,23 @@ def cover_figure(info: CoverInfo, lang: str) -> go.Figure:
     return _base_layout(fig, None)
 
 
-def _pages(rows: Sequence, per_page: int) -> list[Sequence]:
-    if not rows:
-        return [rows]
-    return [rows[i : i + per_page] for i in range(0, len(rows), per_page)]
+def _row_height(cells: Sequence[str]) -> int:
+    lines = max((cell.count("<br>") + 1 for cell in cells), default=1)
+    return max(28, _ROW_BASE + _LINE_HEIGHT * lines)
+
+
+def paginate(wrapped_rows: Sequence[Sequence[str]], budget: int = ROWS_HEIGHT_BUDGET) -> list[list]:
+    """Split already-wrapped rows into pages whose rows fit the page height."""
+    pages: list[list] = [[]]
+    used = 0
+    for row in wrapped_rows:
+        height = _row_height(row)
+        if pages[-1] and used + height > budget:
+            pages.append([])
+            used = 0
+        pages[-1].append(row)
+        used += height
+    return pages
 
 
 def _char_width(ch: str) -> float:
@@ -169,24 +185,24 @@ def table_figures(
     header: list[str],
     rows: list[list[str]],
     lang: str,
-    per_page: int,
     column_widths: list[float],
     row_colours: list[str] | None = None,
     colour_column: int | None = None,
     empty_text: str | None = None,
 ) -> list[go.Figure]:
-    """A table split over as many pages as needed (plotly tables do not paginate themselves).
+    """A table split over as many pages as its wrapped rows need (plotly tables do not paginate themselves).
 
     `row_colours[i]` tints the `colour_column` cell of row i (the status colour)."""
-    chunks = _pages(rows, per_page)
+    total = sum(column_widths)
+    capacity = [max(2.0, w / total * _TABLE_WIDTH / CELL_FONT_SIZE - 1.2) for w in column_widths]
+    wrapped = [[wrap_cell(row[c], capacity[c]) for c in range(len(header))] for row in rows]
+    chunks = paginate(wrapped)
     figures = []
     start = 0
     for n, chunk in enumerate(chunks, start=1):
         page_no = text("page", lang).format(n=n, m=len(chunks))
         page_title = title if len(chunks) == 1 else (f"{title} ({page_no})" if lang == "en" else f"{title}（{page_no}）")
-        total = sum(column_widths)
-        capacity = [max(2.0, w / total * _TABLE_WIDTH / CELL_FONT_SIZE - 1.2) for w in column_widths]
-        columns = [[wrap_cell(row[c], capacity[c]) for row in chunk] for c in range(len(header))]
+        columns = [[row[c] for row in chunk] for c in range(len(header))]
         fills = []
         for c in range(len(header)):
             if colour_column is not None and c == colour_column and row_colours:
