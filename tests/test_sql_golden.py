@@ -64,7 +64,7 @@ def test_values_are_parameters_not_literals(name, kind, ids):
     assert "10000" not in query
     # every $name used is bound (files / as_of / as_of_date are bound by the engine)
     used = set(re.findall(r"\$([a-z_0-9]+)", query))
-    assert used - set(params) <= {"files", "as_of", "as_of_date"}
+    assert used - set(params) <= {"files", "as_of", "as_of_date", *sqlgen.SCOPE_PARAMS}
 
 
 def test_golden_sql_parses_in_duckdb():
@@ -89,6 +89,7 @@ def test_golden_sql_parses_in_duckdb():
         q = query.replace("read_parquet($files, union_by_name = true)", "batches")
         _, params = _render("status", [i["id"] for i in INDICATORS])
         params.update({"as_of": "2024-06-30 16:00:00", "as_of_date": "2024-06-30"})
+        sqlgen.bind_scope(params, ["50", "5101"], "2024-06-30")
         assert con.sql(q, params={k: v for k, v in params.items() if f"${k}" in q}).fetchall() == []
     finally:
         con.close()

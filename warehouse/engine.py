@@ -387,7 +387,9 @@ class Engine:
         query = sqlgen.status_query(self.defs, used, params)
         params["as_of"] = moment.replace(tzinfo=None)
         params["as_of_date"] = as_of_date(moment)
-        con, files = self._connect(moment, assess, self._scope_frame(codes))
+        scope = self._scope_frame(codes)
+        sqlgen.bind_scope(params, scope["match"].to_list(), assess["value_cutoff"].max())
+        con, files = self._connect(moment, assess, scope)
         raw = self._run(con, query, params, files)
         return self._finish(raw)
 
@@ -490,7 +492,9 @@ class Engine:
         params: dict = {}
         query = sqlgen.series_query(self.defs, [ind], params)
         params["as_of"] = moment.replace(tzinfo=None)
-        con, files = self._connect(moment, None, self._scope_frame([code]))
+        scope = self._scope_frame([code])
+        sqlgen.bind_scope(params, scope["match"].to_list(), as_of_date(moment))
+        con, files = self._connect(moment, None, scope)
         series = self._run(con, query, params, files)
         series = series.filter(pl.col("period_end") <= as_of_date(moment))
         expected = [None] * series.height
@@ -541,7 +545,9 @@ class Engine:
         query = sqlgen.overdue_query(self.defs, used, params)
         params["as_of"] = moment.replace(tzinfo=None)
         params["as_of_date"] = as_of_date(moment)
-        con, files = self._connect(moment, assess, self._scope_frame(codes))
+        scope = self._scope_frame(codes)
+        sqlgen.bind_scope(params, scope["match"].to_list(), assess["value_cutoff"].max())
+        con, files = self._connect(moment, assess, scope)
         return self._run(con, query, params, files)
 
     def alerts(self, region: str, as_of=None, plan_id=None) -> pl.DataFrame:

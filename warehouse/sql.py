@@ -162,6 +162,35 @@ def rollup_case(indicators: list[Indicator], params: dict) -> str:
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------- scope narrowing
+# Parameters of the first step's scope filter, bound by the engine through `bind_scope`.
+SCOPE_PARAMS = ("period_cutoff", "all_regions", "code_lo", "code_hi",
+                "prefix_2", "prefix_4", "prefix_6", "prefix_9", "prefix_12")
+PREFIX_LENGTHS = (2, 4, 6, 9, 12)
+COUNTRY_CODE = "CN"
+# True for a row whose code is under one of the scope's match codes (see bind_scope)
+SCOPE_FILTER = """($all_regions OR ("region_code" >= $code_lo AND "region_code" < $code_hi
+           AND (list_contains($prefix_2, "region_code"[1:2]) OR list_contains($prefix_4, "region_code"[1:4])
+                OR list_contains($prefix_6, "region_code"[1:6]) OR list_contains($prefix_9, "region_code"[1:9])
+                OR list_contains($prefix_12, "region_code"[1:12]))))"""
+
+
+def bind_scope(params: dict, matches: list[str], period_cutoff) -> None:
+    """Bind the scope filter of step 1: rows whose code starts with one of `matches` (the `scope` relation's
+    match codes; 'CN' means every row) and whose period ends on or before `period_cutoff` (a date).
+
+    Only the rows the later steps can attach to the scope pass, so the results are those of the unfiltered
+    query: a row under a scope code, the rows below it (roll-up contributors, `has_below`) are under it too."""
+    codes = sorted(set(matches))
+    params["period_cutoff"] = period_cutoff
+    params["all_regions"] = COUNTRY_CODE in codes or not codes
+    # codes are digits and ':' sorts right after '9': every code starting with P lies in [P, P + ':')
+    params["code_lo"] = codes[0] if codes else ""
+    params["code_hi"] = max(c + ":" for c in codes) if codes else ""
+    for n in PREFIX_LENGTHS:
+        params[f"prefix_{n}"] = [c for c in codes if len(c) == n]
+
+
 # ---------------------------------------------------------------- values
 def values_ctes(defs: Definitions, indicators: list[Indicator], params: dict, files_param: str = "files") -> str:
     """CTEs `latest` (latest value per region, indicator, period as of $as_of) and `vals` (each scope region's
@@ -169,12 +198,16 @@ def values_ctes(defs: Definitions, indicators: list[Indicator], params: dict, fi
     params["tolerance"] = float(defs.defaults.rollup_tolerance)
     params["indicators"] = [ind.id for ind in indicators]
     return f"""\
--- 1. snapshot: rows of the manifest's batch files ingested at or before the as-of time
+-- 1. snapshot: rows of the manifest's batch files ingested at or before the as-of time, narrowed first to the
+--    scope (the rows of the scope's codes and their descendants: a code range for row-group pruning, then the
+--    exact prefixes by length) and to periods ending by the latest value cut-off
 submitted AS (
     SELECT "region_code", "indicator_id", "period", "period_end", "value", "numerator", "denominator",
            "submitted_at", "ingested_at", "source_row", "batch_id"
     FROM read_parquet(${files_param}, union_by_name = true)
     WHERE "ingested_at" <= $as_of AND list_contains($indicators, "indicator_id")
+      AND "period_end" <= $period_cutoff
+      AND {SCOPE_FILTER}
 ),
 -- 2. latest value per region, indicator and period: latest ingested, then latest submitted, then highest row
 latest AS (
@@ -241,7 +274,8 @@ vals AS (
 
 def status_query(defs: Definitions, indicators: list[Indicator], params: dict) -> str:
     """The whole status query: values, baseline, path position, progress, status, trend.
-    Params to bind besides those filled here: files, as_of (naive UTC timestamp), as_of_date (CST date)."""
+    Params to bind besides those filled here: files, as_of (naive UTC timestamp), as_of_date (CST date) and the
+    scope filter (`bind_scope`)."""
     return f"""\
 -- planwatch status: generated from the definitions; values are bound parameters
 WITH

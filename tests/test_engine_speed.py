@@ -1,0 +1,89 @@
+"""The engine's speed paths give the answers of the plain method (issue 7).
+
+- Step 1 of the generated SQL narrows the rows to the scope's code prefixes and the value cut-off before the
+  de-duplication window; the reference is the same SQL with the narrowing switched off (every region, no
+  cut-off), run on the real sample warehouse.
+- The scope predicate is checked code by code against Python's prefix rule.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from warehouse import sql as sqlgen
+from warehouse.defs_loader import require_definitions
+from warehouse.engine import Engine
+from warehouse.paths import default_defs_path
+from warehouse.periods import parse_as_of
+
+CODES = ["CN", "11", "1101", "110105", "50", "5001", "500110", "500110004", "500110004001", "500110100",
+         "500229", "51", "5101", "510104", "5107", "5132", "513201", "5133", "5134", "5199", "519901", "52",
+         "5", "510", "51999999"]  # canonical codes are digits
+
+
+@pytest.mark.parametrize("matches", [
+    ["51", "5101"],  # a code and one of its descendants: the range must reach the end of 51
+    ["5132", "5133", "5134"],  # a group of cities
+    ["500110004", "500110100"],  # a group of townships
+    ["5001", "500110", "5107"],  # mixed lengths
+    ["CN"],
+    ["CN", "51"],
+    ["500110004001"],
+])
+def test_scope_filter_keeps_exactly_the_codes_under_the_matches(matches):
+    params: dict = {}
+    sqlgen.bind_scope(params, matches, date(2025, 6, 30))
+    used = {k: v for k, v in params.items() if f"${k}" in sqlgen.SCOPE_FILTER}
+    con = duckdb.connect()
+    try:
+        con.register("codes", pl.DataFrame({"region_code": CODES}).to_arrow())
+        kept = {r[0] for r in con.execute(f"SELECT region_code FROM codes WHERE {sqlgen.SCOPE_FILTER}", used).fetchall()}
+    finally:
+        con.close()
+    expected = set(CODES) if "CN" in matches else {c for c in CODES if any(c.startswith(m) for m in matches)}
+    assert kept == expected
+
+
+_BIND_SCOPE = sqlgen.bind_scope
+
+
+def _unnarrowed(params: dict, matches: list[str], period_cutoff) -> None:
+    """The reference: bind the scope filter so that it keeps every row."""
+    _BIND_SCOPE(params, ["CN"], date(9999, 12, 31))
+
+
+@pytest.fixture(scope="module")
+def defs():
+    return require_definitions(default_defs_path())
+
+
+CALLS = [
+    ("children_status", ("50",), {}),
+    ("children_status", ("51",), {}),
+    ("children_status", ("CN",), {"indicator": "service_facility_coverage"}),
+    ("status", ("group:wansheng",), {}),
+    ("status", ("500110",), {}),
+    ("descendants_status", ("5001",), {}),
+    ("trajectory", ("50", "service_facility_coverage"), {}),
+    ("overdue", ("500110",), {}),
+    ("alerts", ("5002",), {}),
+    ("rank", ("50", "composite"), {}),
+]
+
+
+@pytest.mark.parametrize("as_of", ["2024-06", "2025-06", None])
+def test_narrowed_queries_equal_the_unnarrowed_reference(sample_warehouse, defs, monkeypatch, as_of):
+    moment = parse_as_of(as_of) if as_of else parse_as_of("2025-11")
+    fast = Engine(sample_warehouse, defs)
+    got = [getattr(fast, name)(*args, as_of=moment, **kw) for name, args, kw in CALLS]
+    monkeypatch.setattr(sqlgen, "bind_scope", _unnarrowed)
+    slow = Engine(sample_warehouse, defs)
+    for (name, args, kw), frame in zip(CALLS, got):
+        reference = getattr(slow, name)(*args, as_of=moment, **kw)
+        assert reference.height > 0 or name == "overdue", (name, args)
+        assert_frame_equal(frame, reference)
