@@ -99,7 +99,8 @@ def exports(setup):
 
     again = export.run_export(_options(setup, setup["root"] / "again"))
     latest = export.run_export(_options(setup, setup["root"] / "latest", latest=True, formats=("png",)))
-    return {"first": first, "again": again, "latest": latest, "steps": steps, "indicator": indicator}
+    return {"first": first, "again": again, "latest": latest, "steps": steps, "indicator": indicator,
+            "corrected_period": rows["period"].item()}
 
 
 def test_files_exist_with_stable_names(exports, setup):
@@ -215,6 +216,17 @@ def test_latest_shows_the_correction(exports):
     assert latest[f"indicator_{exports['indicator']}"] != first[f"indicator_{exports['indicator']}"]
     assert exports["latest"].manifest["as_of"] is None
     assert len(exports["latest"].manifest["batch_ids"]) == len(exports["first"].manifest["batch_ids"]) + 1
+
+
+def test_the_correction_changes_only_latest_data(exports, setup):
+    """The data behind the charts: the month's trajectory ignores the correction, --latest shows it."""
+    ind = exports["indicator"]
+    month = export.collect(_options(setup, setup["root"] / "unused")).trajectories[ind]
+    latest = export.collect(_options(setup, setup["root"] / "unused", latest=True)).trajectories[ind]
+    period = exports["corrected_period"]
+    before = month.filter(pl.col("period") == period)["actual"].item()
+    after = latest.filter(pl.col("period") == period)["actual"].item()
+    assert after < before  # a county's value halved lowers the roll-up
 
 
 def _glyph_png(text: str) -> bytes:

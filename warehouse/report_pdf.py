@@ -59,8 +59,8 @@ _TEXT = {
     "col_region": ("地区", "Region"),
     "col_reason": ("原因", "Reason"),
     "col_department": ("牵头部门", "Lead department"),
-    "binding": ("约束性", "binding"),
-    "expected": ("预期性", "expected"),
+    "binding": ("约束性", "Binding"),
+    "expected": ("预期性", "Expected"),
     "counts": ("状态分布", "Status counts"),
 }
 
