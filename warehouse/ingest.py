@@ -21,7 +21,7 @@ import polars as pl
 
 from warehouse.definitions import AggregationRule, Definitions
 from warehouse.periods import CST, parse_period, period_end_utc, utc_now
-from warehouse.regions import LEVEL_ZH, RegionRegistry, canonical_code, display_code, names_match
+from warehouse.regions import LEVEL_BY_LENGTH, LEVEL_ZH, RegionRegistry, canonical_code, display_code, names_match
 
 # ---- the contract: fields and the headers that name them ----
 FIELDS = [
@@ -183,11 +183,55 @@ def _read_csv(path: Path) -> RawTable:
         text, encoding = text[1:], "utf-8-sig"
     first_line = text.split("\n", 1)[0]
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
+    if '"' not in text:
+        table = _split_plain_csv(text, delimiter, path.name, encoding)
+        if table is not None:
+            return table
     try:
         records = [(i, cells) for i, cells in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1)]
     except csv.Error as exc:
         raise SubmissionFileError(f"{path.name}: CSV 格式错误：{exc}", f"{path.name}: malformed CSV: {exc}") from None
     return _records_to_table(records, path.name, encoding)
+
+
+# What Python's str.strip() removes (str.isspace); polars' strip_chars() without argument misses \x1c-\x1f.
+_SPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+          "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+_CSV_FIELD_LIMIT = 131072  # csv.field_size_limit(): longer fields are a csv.Error in the general reader
+
+
+def _split_plain_csv(text: str, delimiter: str, name: str, encoding: str | None) -> RawTable | None:
+    """Vectorised reader for CSV text without any quote character: then a record is a line (csv.reader ends
+    a line at \\n, \\r\\n or \\r) and its cells are the line split on the delimiter, so the result is exactly
+    what csv.reader + _records_to_table give. None when a line is too long for that equivalence."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = pl.DataFrame({"line": pl.Series(text.split("\n"), dtype=pl.String)}).with_row_index("_row", offset=1)
+    if lines["line"].str.len_bytes().max() > _CSV_FIELD_LIMIT:
+        return None
+    # a record is blank when every cell is blank, i.e. the line holds only spaces and delimiters
+    lines = lines.filter(pl.col("line").str.strip_chars(_SPACE + delimiter) != "")
+    if lines.height == 0:
+        raise SubmissionFileError(f"{name}: 文件是空的", f"{name}: the file is empty")
+    headers = [h.strip() for h in lines["line"][0].split(delimiter)]
+    while headers and headers[-1] == "":
+        headers.pop()
+    width = len(headers)
+    data = lines.slice(1).with_columns(_cells=pl.col("line").str.split(delimiter))
+    extra = pl.col("_cells").list.slice(width).list.join(delimiter).str.strip_chars(_SPACE + delimiter)
+    overflow = data.filter(pl.col("_cells").list.len() > width).filter(extra != "")
+    if overflow.height:
+        r, cells = overflow["_row"][0], overflow["_cells"][0].to_list()
+        col = next(j for j in range(width, len(cells)) if cells[j].strip())
+        raise SubmissionFileError(
+            f"{name} 第 {r} 行第 {col + 1} 列有数据 {cells[col]!r}，但该列没有表头",
+            f"{name} row {r}, column {col + 1} holds {cells[col]!r} but the column has no header",
+        )
+    frame = data.select(
+        pl.col("_row").cast(pl.Int64),
+        *[pl.col("_cells").list.get(j, null_on_oob=True).fill_null("").alias(f"c{j}") for j in range(width)],
+    )
+    return RawTable(frame=frame, headers=headers, encoding=encoding)
 
 
 def _cell_text(value: object, number_format: str | None) -> str:
@@ -320,9 +364,17 @@ def _number_text(expr: pl.Expr) -> pl.Expr:
 
 
 def normalise_numbers(frame: pl.DataFrame, column: str) -> pl.DataFrame:
-    """Adds <column>_num (Float64), <column>_missing, <column>_bad (non-numeric), <column>_pct, <column>_dp."""
+    """Adds <column>_num (Float64), <column>_missing, <column>_bad (non-numeric), <column>_pct, <column>_dp.
+
+    Derived once per distinct text and joined back: a file repeats few distinct values, and the regular
+    expressions are the costly part."""
+    distinct = frame.select(pl.col(column).unique())
+    return frame.join(_number_columns(distinct, column), on=column, how="left", nulls_equal=True)
+
+
+def _number_columns(distinct: pl.DataFrame, column: str) -> pl.DataFrame:
     text = _number_text(pl.col(column))
-    return frame.with_columns(_t=text).with_columns(
+    return distinct.with_columns(_t=text).with_columns(
         **{
             f"{column}_pct": pl.col("_t").str.ends_with("%"),
             "_n": pl.col("_t").str.strip_suffix("%"),
@@ -356,57 +408,71 @@ def _parse_timestamp(text: str) -> datetime | None:
 
 # ---------------------------------------------------------------- validation
 class _Collector:
-    """Collects rejection entries (frames with REJECTION_SCHEMA)."""
+    """Collects the checks (a mask, the column, the reason) in order; `frame(df)` evaluates every mask in one
+    pass over the final frame and builds the rejection entries from the few rows that fail."""
 
     def __init__(self, headers: dict[str, str]):
         self.headers = headers
-        self.parts: list[pl.DataFrame] = []
+        self.items: list[tuple | pl.DataFrame] = []
 
-    def add(self, frame: pl.DataFrame, mask: pl.Expr, field_name: str, zh: pl.Expr | str, en: pl.Expr | str,
+    def add(self, mask: pl.Expr, field_name: str, zh: pl.Expr | str, en: pl.Expr | str,
             severity: str = "error", value: pl.Expr | None = None) -> None:
-        hits = frame.filter(mask.fill_null(False))
-        if hits.height == 0:
-            return
+        self.items.append((mask, field_name, zh, en, severity, value))
+
+    def add_rows(self, hits: pl.DataFrame, field_name: str, zh: pl.Expr, en: pl.Expr, value: pl.Expr) -> None:
+        """Entries for every row of `hits` (a frame of its own, e.g. the duplicated rows)."""
+        self.items.append(self._entries(hits, field_name, zh, en, "error", value))
+
+    def _entries(self, hits: pl.DataFrame, field_name: str, zh: pl.Expr | str, en: pl.Expr | str,
+                 severity: str, value: pl.Expr | None) -> pl.DataFrame:
         zh_expr = pl.lit(zh) if isinstance(zh, str) else zh
         en_expr = pl.lit(en) if isinstance(en, str) else en
-        self.parts.append(
-            hits.select(
-                row=pl.col("_row").cast(pl.Int64),
-                column=pl.lit(self.headers.get(field_name, field_name)),
-                value=(value if value is not None else pl.col(field_name)).cast(pl.String),
-                reason_zh=zh_expr.cast(pl.String),
-                reason_en=en_expr.cast(pl.String),
-                severity=pl.lit(severity),
-            )
+        return hits.select(
+            row=pl.col("_row").cast(pl.Int64),
+            column=pl.lit(self.headers.get(field_name, field_name)),
+            value=(value if value is not None else pl.col(field_name)).cast(pl.String),
+            reason_zh=zh_expr.cast(pl.String),
+            reason_en=en_expr.cast(pl.String),
+            severity=pl.lit(severity),
         )
 
-    def frame(self) -> pl.DataFrame:
-        if not self.parts:
+    def frame(self, df: pl.DataFrame) -> pl.DataFrame:
+        checks = [(i, item) for i, item in enumerate(self.items) if isinstance(item, tuple)]
+        masks = {f"_check{i}": item[0].fill_null(False) for i, item in checks}
+        failing = df.with_columns(**masks).filter(pl.any_horizontal([pl.col(m) for m in masks])) if masks else df.clear()
+        parts = []
+        for i, item in enumerate(self.items):
+            if isinstance(item, pl.DataFrame):
+                parts.append(item)
+                continue
+            _, field_name, zh, en, severity, value = item
+            hits = failing.filter(pl.col(f"_check{i}"))
+            if hits.height:
+                parts.append(self._entries(hits, field_name, zh, en, severity, value))
+        parts = [part for part in parts if part.height]
+        if not parts:
             return pl.DataFrame(schema=REJECTION_SCHEMA)
-        return pl.concat(self.parts).sort("row", "severity", maintain_order=True)
+        return pl.concat(parts).sort("row", "severity", maintain_order=True)
 
 
 def _region_lookup(frame: pl.DataFrame, registry: RegionRegistry, definitions: Definitions) -> pl.DataFrame:
-    """One row per distinct (region_code, region_name): canonical code, level, official name, problem text."""
-    groups = {g.id: g for g in definitions.region_groups}
-    out = []
-    for raw, name in frame.select("region_code", "region_name").unique().iter_rows():
-        entry = {"region_code": raw, "region_name": name, "_code": None, "_level": None,
-                 "_code_zh": None, "_code_en": None, "_name_zh": None, "_name_en": None}
+    """One row per distinct (region_code, region_name): canonical code, level, official name, problem text.
+
+    Codes are resolved by a join against the registry frame; the problem texts (with suggestions) are built in
+    Python only for the pairs that have a problem."""
+    pairs = frame.select("region_code", "region_name").unique()
+    codes = _resolve_codes(pairs["region_code"].drop_nulls().unique(), registry, definitions)
+    pairs = pairs.join(codes, on="region_code", how="left")
+    problems = []
+    for raw, name, code, official in pairs.filter(
+        pl.col("_code").is_null()
+        | (pl.col("region_name").is_not_null() & pl.col("region_name").ne_missing(pl.col("_official")))
+    ).select("region_code", "region_name", "_code", "_official").iter_rows():
+        entry = {"region_code": raw, "region_name": name, "_code_zh": None, "_code_en": None,
+                 "_name_zh": None, "_name_en": None}
         if raw is None:
             entry["_code_zh"], entry["_code_en"] = "地区代码为空", "region code is empty"
-            out.append(entry)
-            continue
-        official = None
-        if raw.lower().startswith("group:") and raw.split(":", 1)[1] in groups:
-            group = groups[raw.split(":", 1)[1]]
-            entry["_code"], entry["_level"], official = f"group:{group.id}", "group", group.name.zh
-        else:
-            code = registry.normalize_code(raw)
-            if code is not None:
-                region = registry.get(code)
-                entry["_code"], entry["_level"], official = code, region.level, region.name
-        if entry["_code"] is None:
+        elif code is None:
             hints = registry.suggest(raw, name=name, k=3)
             hint_text = "、".join(f"{display_code(r.code)} {r.name}" for r in hints)
             hint_text_en = ", ".join(f"{display_code(r.code)} {r.name}" for r in hints)
@@ -415,16 +481,56 @@ def _region_lookup(frame: pl.DataFrame, registry: RegionRegistry, definitions: D
                 f"；可能是：{hint_text}" if hints else "")
             entry["_code_en"] = ("not a valid division code" if shape else "region code not in the region registry") + (
                 f"; did you mean: {hint_text_en}" if hints else "")
-        elif name is not None and not names_match(name, official):
-            hints = [r for r in registry.suggest("", name=name, k=1) if r.code != entry["_code"]]
+        elif not names_match(name, official):
+            hints = [r for r in registry.suggest("", name=name, k=1) if r.code != code]
             hint = f"；名称“{name}”对应的代码可能是 {display_code(hints[0].code)} {hints[0].name}" if hints else ""
             hint_en = f"; the name {name!r} may be {display_code(hints[0].code)} {hints[0].name}" if hints else ""
-            entry["_name_zh"] = f"地区名称与代码不符：代码 {display_code(entry['_code'])} 是“{official}”{hint}"
-            entry["_name_en"] = f"region name does not match the code: {display_code(entry['_code'])} is {official}{hint_en}"
-        out.append(entry)
-    return pl.DataFrame(out, schema={"region_code": pl.String, "region_name": pl.String, "_code": pl.String,
-                                     "_level": pl.String, "_code_zh": pl.String, "_code_en": pl.String,
-                                     "_name_zh": pl.String, "_name_en": pl.String})
+            entry["_name_zh"] = f"地区名称与代码不符：代码 {display_code(code)} 是“{official}”{hint}"
+            entry["_name_en"] = f"region name does not match the code: {display_code(code)} is {official}{hint_en}"
+        problems.append(entry)
+    problem_frame = pl.DataFrame(problems, schema={
+        "region_code": pl.String, "region_name": pl.String, "_code_zh": pl.String, "_code_en": pl.String,
+        "_name_zh": pl.String, "_name_en": pl.String})
+    return pairs.join(problem_frame, on=["region_code", "region_name"], how="left", nulls_equal=True).select(
+        "region_code", "region_name", "_code", "_level", "_code_zh", "_code_en", "_name_zh", "_name_en")
+
+
+def _strip_zero_groups(code: pl.Expr) -> pl.Expr:
+    """canonical_code for ASCII-digit codes of a division length that are not all zeros: drop all-zero
+    trailing level groups, 12 -> 9 -> 6 -> 4 -> 2 digits."""
+    for length, cut in ((12, 9), (9, 6), (6, 4), (4, 2)):
+        code = (pl.when((code.str.len_bytes() == length) & (code.str.slice(cut) == "0" * (length - cut)))
+                .then(code.str.slice(0, cut)).otherwise(code))
+    return code
+
+
+def _resolve_codes(raw_codes: pl.Series, registry: RegionRegistry, definitions: Definitions) -> pl.DataFrame:
+    """region_code (as submitted) -> _code (canonical code in the registry or group:<id>, else null), _level,
+    _official (the registry's name, or the group's)."""
+    distinct = pl.DataFrame({"region_code": raw_codes}, schema={"region_code": pl.String})
+    plain = (pl.col("region_code").str.contains(r"^[0-9]+$") & ~pl.col("region_code").str.contains(r"^0+$")
+             & pl.col("region_code").str.len_bytes().is_in(list(LEVEL_BY_LENGTH)))
+    fast = distinct.filter(plain).with_columns(_canon=_strip_zero_groups(pl.col("region_code")),
+                                               _group=pl.lit(None, pl.String), _group_name=pl.lit(None, pl.String))
+    groups = {g.id: g for g in definitions.region_groups}
+    others = []
+    for raw in distinct.filter(~plain)["region_code"].to_list():
+        group = groups.get(raw.split(":", 1)[1]) if raw.lower().startswith("group:") else None
+        if group is not None:
+            others.append((raw, None, f"group:{group.id}", group.name.zh))
+        else:
+            others.append((raw, canonical_code(raw), None, None))
+    slow = pl.DataFrame(others, schema=fast.schema, orient="row")
+    known = registry.frame.select(_canon=pl.col("code"), _reg_level=pl.col("level"), _reg_name=pl.col("name"),
+                                  _known=pl.lit(True)).unique("_canon", keep="last", maintain_order=True)
+    resolved = pl.concat([fast, slow]).join(known, on="_canon", how="left")
+    in_registry = pl.col("_known").fill_null(False)
+    return resolved.select(
+        "region_code",
+        _code=pl.coalesce("_group", pl.when(in_registry).then(pl.col("_canon"))),
+        _level=pl.when(pl.col("_group").is_not_null()).then(pl.lit("group")).otherwise(pl.col("_reg_level")),
+        _official=pl.coalesce("_group_name", "_reg_name"),
+    )
 
 
 def _indicator_frame(definitions: Definitions) -> pl.DataFrame:
@@ -500,9 +606,9 @@ def _validate(raw: pl.DataFrame, definitions: Definitions, registry: RegionRegis
     df = raw.join(_region_lookup(raw, registry, definitions), on=["region_code", "region_name"], how="left", nulls_equal=True)
 
     # -- regions
-    out.add(df, pl.col("_code").is_null(), "region_code", pl.col("_code_zh"), pl.col("_code_en"),
+    out.add(pl.col("_code").is_null(), "region_code", pl.col("_code_zh"), pl.col("_code_en"),
             value=pl.col("region_code").fill_null(""))
-    out.add(df, pl.col("_name_zh").is_not_null(), "region_name", pl.col("_name_zh"), pl.col("_name_en"))
+    out.add(pl.col("_name_zh").is_not_null(), "region_name", pl.col("_name_zh"), pl.col("_name_en"))
 
     # -- indicators
     indicators = _indicator_frame(definitions)
@@ -515,14 +621,15 @@ def _validate(raw: pl.DataFrame, definitions: Definitions, registry: RegionRegis
                             "_ind_en_err": [p[1] for p in problems.values()]}, schema={"indicator_id": pl.String,
                             "_ind_zh_err": pl.String, "_ind_en_err": pl.String})
     df = df.join(ind_map, on="indicator_id", how="left")
-    out.add(df, pl.col("indicator_id").is_null(), "indicator_id", "指标代码为空", "indicator is empty", value=pl.lit(""))
-    out.add(df, pl.col("_ind_zh_err").is_not_null(), "indicator_id", pl.col("_ind_zh_err"), pl.col("_ind_en_err"))
+    out.add(pl.col("indicator_id").is_null(), "indicator_id", "指标代码为空", "indicator is empty", value=pl.lit(""))
+    out.add(pl.col("_ind_zh_err").is_not_null(), "indicator_id", pl.col("_ind_zh_err"), pl.col("_ind_en_err"))
 
     # -- level of the region vs the indicator's reported_at
+    reported = [f"{ind.id}|{lv.value}" for ind in definitions.indicators for lv in ind.reported_at]
     level_bad = (pl.col("_ind").is_not_null() & pl.col("_level").is_not_null() & (pl.col("_level") != "group")
-                 & ~pl.col("_levels").str.split(",").list.contains(pl.col("_level")))
+                 & ~pl.concat_str("_ind", "_level", separator="|").is_in(reported))
     level_zh = pl.col("_level").replace_strict(LEVEL_ZH, default=pl.col("_level"))
-    out.add(df, level_bad, "region_code",
+    out.add(level_bad, "region_code",
             pl.format("指标 {} 不在{}填报（填报级别：{}）", pl.col("_ind"), level_zh, pl.col("_levels_zh")),
             pl.format("indicator {} is not reported at {} level (reported at: {})", pl.col("_ind"), pl.col("_level"),
                       pl.col("_levels").str.replace_all(",", ", ")))
@@ -539,37 +646,37 @@ def _validate(raw: pl.DataFrame, definitions: Definitions, registry: RegionRegis
     pframe = pl.DataFrame(periods, schema={"period": pl.String, "_label": pl.String, "_pend": pl.Date,
                                            "_kind": pl.String, "_future": pl.Boolean})
     df = df.join(pframe, on="period", how="left")
-    out.add(df, pl.col("period").is_null(), "period", "统计期为空", "period is empty", value=pl.lit(""))
-    out.add(df, pl.col("period").is_not_null() & pl.col("_label").is_null(), "period",
+    out.add(pl.col("period").is_null(), "period", "统计期为空", "period is empty", value=pl.lit(""))
+    out.add(pl.col("period").is_not_null() & pl.col("_label").is_null(), "period",
             "统计期格式不正确，应为 2024、2024-Q3 或 2024-07（若 Excel 把 2024-07 变成了日期，请把该列设为文本）",
             "malformed period; expected 2024, 2024-Q3 or 2024-07 (if Excel turned 2024-07 into a date, format the column as text)")
     freq_bad = pl.col("_kind").is_not_null() & pl.col("_freq").is_not_null() & (pl.col("_kind") != pl.col("_freq"))
-    out.add(df, freq_bad, "period",
+    out.add(freq_bad, "period",
             pl.format("统计期与指标频率不符：{}是{}指标，应填如 {} 的统计期", pl.col("_ind"),
                       pl.col("_freq").replace_strict(_FREQ_ZH), pl.col("_freq").replace_strict(_PERIOD_EXAMPLE)),
             pl.format("period does not match the indicator's frequency: {} is {}, expected a period like {}",
                       pl.col("_ind"), pl.col("_freq"), pl.col("_freq").replace_strict(_PERIOD_EXAMPLE)))
     now_cst = now.astimezone(CST).strftime("%Y-%m-%d %H:%M")
-    out.add(df, pl.col("_future").fill_null(False), "period",
+    out.add(pl.col("_future").fill_null(False), "period",
             f"统计期尚未结束（现在是北京时间 {now_cst}）", f"the period has not ended yet (now: {now_cst} China Standard Time)")
 
     # -- values
     for col in ("value", "numerator", "denominator"):
         df = normalise_numbers(df, col)
-        out.add(df, pl.col(f"{col}_bad"), col, f"{FIELD_ZH[col]}不是数字", f"{col} is not a number")
-        out.add(df, pl.col(f"{col}_pct") & pl.col(f"{col}_num").is_not_null() & ~pl.col("_pct_unit").fill_null(True), col,
+        out.add(pl.col(f"{col}_bad"), col, f"{FIELD_ZH[col]}不是数字", f"{col} is not a number")
+        out.add(pl.col(f"{col}_pct") & pl.col(f"{col}_num").is_not_null() & ~pl.col("_pct_unit").fill_null(True), col,
                 pl.format("该指标的单位不是 %，不能填百分数（{}）", pl.col("_ind")),
                 pl.format("the indicator's unit is not %; a percentage cannot be given ({})", pl.col("_ind")))
     has_num, has_den = pl.col("numerator_num").is_not_null(), pl.col("denominator_num").is_not_null()
     is_ratio = pl.col("_rule") == AggregationRule.ratio.value
-    out.add(df, has_num ^ has_den, "numerator" if "numerator" in headers else "denominator",
+    out.add(has_num ^ has_den, "numerator" if "numerator" in headers else "denominator",
             "分子和分母须同时填写", "numerator and denominator must be given together",
             value=pl.col("numerator").fill_null("") + pl.lit(" / ") + pl.col("denominator").fill_null(""))
-    out.add(df, has_num & (pl.col("numerator_num") < 0), "numerator", "分子不能为负数", "numerator cannot be negative")
-    out.add(df, has_den & (pl.col("denominator_num") <= 0), "denominator", "分母必须大于 0",
+    out.add(has_num & (pl.col("numerator_num") < 0), "numerator", "分子不能为负数", "numerator cannot be negative")
+    out.add(has_den & (pl.col("denominator_num") <= 0), "denominator", "分母必须大于 0",
             "denominator must be greater than 0")
     num_gt_den = is_ratio & pl.col("_capped") & has_num & has_den & (pl.col("numerator_num") > pl.col("denominator_num"))
-    out.add(df, num_gt_den, "numerator",
+    out.add(num_gt_den, "numerator",
             pl.format("分子大于分母（{} > {}），比率不能超过 100%", pl.col("numerator"), pl.col("denominator")),
             pl.format("numerator is greater than the denominator ({} > {}); the rate cannot exceed 100%",
                       pl.col("numerator"), pl.col("denominator")),
@@ -578,58 +685,58 @@ def _validate(raw: pl.DataFrame, definitions: Definitions, registry: RegionRegis
     use_computed = is_ratio & has_num & has_den & (pl.col("denominator_num") > 0)
     df = df.with_columns(_computed=pl.when(use_computed).then(computed))
     tolerance = 0.5 * pl.lit(10.0).pow(-pl.col("value_dp").cast(pl.Float64)) + 1e-9
-    out.add(df, pl.col("_computed").is_not_null() & pl.col("value_num").is_not_null()
+    out.add(pl.col("_computed").is_not_null() & pl.col("value_num").is_not_null()
             & ((pl.col("value_num") - pl.col("_computed")).abs() > tolerance), "value",
             pl.format("数值与分子/分母不一致：按分子/分母计算为 {}，已采用计算值", pl.col("_computed").round(4)),
             pl.format("value disagrees with numerator/denominator: computed {}; the computed value is used",
                       pl.col("_computed").round(4)), severity="warning")
     df = df.with_columns(_value=pl.coalesce("_computed", "value_num"))
     needs_value = ~is_ratio & has_num & has_den & pl.col("value_num").is_null() & ~pl.col("value_bad")
-    out.add(df, needs_value.fill_null(False) & pl.col("_rule").is_not_null(), "value",
+    out.add(needs_value.fill_null(False) & pl.col("_rule").is_not_null(), "value",
             pl.format("该指标（汇总规则 {}）须填写数值", pl.col("_rule")),
             pl.format("this indicator (aggregation {}) needs a value", pl.col("_rule")), value=pl.lit(""))
     missing = (pl.col("_value").is_null() & ~pl.col("value_bad") & ~pl.col("numerator_bad") & ~pl.col("denominator_bad")
                & ~has_num & ~has_den)
     df = df.with_columns(_missing=missing)
-    out.add(df, pl.col("_missing"), "value", "数值缺失（不按 0 处理），该行未存储", "value is missing (not taken as 0); the row is not stored",
+    out.add(pl.col("_missing"), "value", "数值缺失（不按 0 处理），该行未存储", "value is missing (not taken as 0); the row is not stored",
             severity="warning", value=pl.col("value").fill_null(""))
     count_rule = pl.col("_rule").is_in(["sum", "ratio", "per_community"])
     negative = count_rule & pl.col("_min").is_null() & (pl.col("_value") < 0) & ~(has_num & (pl.col("numerator_num") < 0))
-    out.add(df, negative, "value", "数值不能为负数（计数类指标）", "value cannot be negative for a count")
+    out.add(negative, "value", "数值不能为负数（计数类指标）", "value cannot be negative for a count")
     below = pl.col("_min").is_not_null() & (pl.col("_value") < pl.col("_min"))
     above = pl.col("_max").is_not_null() & (pl.col("_value") > pl.col("_max")) & ~num_gt_den.fill_null(False)
     shown = pl.when(pl.col("_computed").is_not_null()).then(pl.col("_computed").round(4).cast(pl.String)).otherwise(pl.col("value"))
-    out.add(df, below, "value", pl.format("数值 {} 小于下限 {}", shown, pl.col("_min_s")),
+    out.add(below, "value", pl.format("数值 {} 小于下限 {}", shown, pl.col("_min_s")),
             pl.format("value {} is below the minimum {}", shown, pl.col("_min_s")), value=shown)
-    out.add(df, above, "value", pl.format("数值 {} 大于上限 {}", shown, pl.col("_max_s")),
+    out.add(above, "value", pl.format("数值 {} 大于上限 {}", shown, pl.col("_max_s")),
             pl.format("value {} is above the maximum {}", shown, pl.col("_max_s")), value=shown)
 
     # -- duplicates within the file
     key = ["_code", "_ind", "_label"]
     keyed = df.filter(pl.all_horizontal(pl.col(k).is_not_null() for k in key))
-    dups = keyed.with_columns(_rows=pl.col("_row").implode().over(key), _n=pl.len().over(key)).filter(pl.col("_n") > 1)
+    dups = keyed.filter(pl.struct(key).is_duplicated()).sort("_row")
     if dups.height:
-        dups = dups.with_columns(
-            _others=pl.col("_rows").list.eval(pl.element().cast(pl.String)).list.join("、"),
-            _others_en=pl.col("_rows").list.eval(pl.element().cast(pl.String)).list.join(", "),
+        dups = dups.with_columns(_rows=pl.col("_row").cast(pl.String).implode().over(key)).with_columns(
+            _others=pl.col("_rows").list.join("、"),
+            _others_en=pl.col("_rows").list.join(", "),
         )
         key_headers = "+".join(headers.get(f, f) for f in ("region_code", "indicator_id", "period"))
         out.headers = {**headers, "_key": key_headers}
-        out.add(dups, pl.lit(True), "_key",
-                pl.format("同一地区、指标、统计期重复出现（第 {} 行）", pl.col("_others")),
-                pl.format("duplicate region, indicator and period (rows {})", pl.col("_others_en")),
-                value=pl.format("{} / {} / {}", pl.col("_code"), pl.col("_ind"), pl.col("_label")))
+        out.add_rows(dups, "_key",
+                     pl.format("同一地区、指标、统计期重复出现（第 {} 行）", pl.col("_others")),
+                     pl.format("duplicate region, indicator and period (rows {})", pl.col("_others_en")),
+                     value=pl.format("{} / {} / {}", pl.col("_code"), pl.col("_ind"), pl.col("_label")))
 
     # -- submitted_at (metadata: a bad timestamp is a warning and the ingest time is used)
     stamps = {t: _parse_timestamp(t) for t in df["submitted_at"].drop_nulls().unique().to_list()}
     sframe = pl.DataFrame({"submitted_at": list(stamps), "_sat": list(stamps.values())},
                           schema={"submitted_at": pl.String, "_sat": pl.Datetime("us", "UTC")})
     df = df.join(sframe, on="submitted_at", how="left")
-    out.add(df, pl.col("submitted_at").is_not_null() & pl.col("_sat").is_null(), "submitted_at",
+    out.add(pl.col("submitted_at").is_not_null() & pl.col("_sat").is_null(), "submitted_at",
             "填报时间无法识别（应为 2025-01-15 或 2025-01-15 10:30），已改用导入时间",
             "submitted_at not understood (expected 2025-01-15 or 2025-01-15 10:30); the ingest time is used", severity="warning")
 
-    rejections = out.frame()
+    rejections = out.frame(df)
     error_rows = rejections.filter(pl.col("severity") == "error")["row"].unique()
     ok = df.filter(~pl.col("_row").is_in(error_rows.implode()) & ~pl.col("_missing"))
     rows = ok.select(
