@@ -13,13 +13,13 @@ from warehouse import app_state, i18n
 st.set_page_config(page_title="planwatch", page_icon=":material/monitoring:", layout="wide")
 
 lang = app_state.current_lang()
-# The overview is the default page, at the root URL. The other URL paths deliberately differ from the file
-# names in pages/: Streamlit still knows the legacy "pages/ folder" mode, and a request whose path matches a
+# The overview is the default page, served at the root URL. URL paths deliberately differ from the file
+# names in pages/ (even the default page's internal one): Streamlit still knows the legacy "pages/ folder" mode, and a request whose path matches a
 # file name there (e.g. /overview for pages/overview.py) can be served by running that file alone, without
 # this script. That happens in AppTest on every rerun; for the real server `planwatch dashboard`
 # (warehouse/serve.py) switches the legacy mode off before the first request.
 pages = [
-    st.Page("pages/overview.py", title=i18n.t("nav.overview", lang), icon=":material/dashboard:", default=True),
+    st.Page("pages/overview.py", title=i18n.t("nav.overview", lang), icon=":material/dashboard:", url_path="summary", default=True),
     st.Page("pages/indicator.py", title=i18n.t("nav.indicator", lang), icon=":material/show_chart:", url_path="indicators"),
     st.Page("pages/region.py", title=i18n.t("nav.region", lang), icon=":material/location_city:", url_path="regions"),
     st.Page("pages/rankings.py", title=i18n.t("nav.rankings", lang), icon=":material/leaderboard:", url_path="league-table"),
