@@ -87,3 +87,48 @@ def test_narrowed_queries_equal_the_unnarrowed_reference(sample_warehouse, defs,
         reference = getattr(slow, name)(*args, as_of=moment, **kw)
         assert reference.height > 0 or name == "overdue", (name, args)
         assert_frame_equal(frame, reference)
+
+
+# ---------------------------------------------------------------- result cache
+def _small_engine(tmp_path):
+    from engine_fixtures import add_batch, definitions, indicator, make_warehouse, plan, target
+
+    wh = make_warehouse(tmp_path / "wh")
+    add_batch(wh, [
+        {"region_code": "500101", "indicator_id": "svc", "period": "2023", "value": 60},
+        {"region_code": "500102", "indicator_id": "svc", "period": "2023", "value": 40},
+    ], "2024-02-01")
+    defs = definitions([indicator("svc")], [plan("national_2021", "CN", [target("svc", 100, baseline=50, applies_at=("total", "city", "county"))])])
+    return wh, Engine(tmp_path / "wh", defs)
+
+
+def _svc(frame, region):
+    return frame.filter(pl.col("region_code") == region)["value"].to_list()
+
+
+def test_cache_serves_warm_calls_and_follows_new_batches(tmp_path):
+    from engine_fixtures import add_batch
+
+    wh, engine = _small_engine(tmp_path)
+    first = engine.status("5001", as_of=parse_as_of("2024-06"))
+    assert _svc(first, "5001") == [100.0]  # roll-up of 60 + 40
+    assert engine.status("5001", as_of=parse_as_of("2024-06")) is first  # served from the cache
+    # the same CST day at another instant reads the same rows: same entry
+    assert engine.status("5001", as_of=parse_as_of("2024-06-30")) is first
+    add_batch(wh, [{"region_code": "500101", "indicator_id": "svc", "period": "2023", "value": 90}], "2024-03-01")
+    after = engine.status("5001", as_of=parse_as_of("2024-06"))
+    assert after is not first and _svc(after, "5001") == [130.0]  # new manifest version: recomputed
+    # an as-of before the correction still sees the first value, also when asked after it
+    assert _svc(engine.status("5001", as_of=parse_as_of("2024-02-15")), "5001") == [100.0]
+    assert _svc(engine.children_status("5001", as_of=parse_as_of("2024-06")), "500101") == [90.0]
+    traj = engine.trajectory("500101", "svc", as_of=parse_as_of("2024-06"))
+    assert traj["actual"].to_list() == [90.0]
+
+
+def test_cache_can_be_switched_off(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLANWATCH_NO_CACHE", "1")
+    _, engine = _small_engine(tmp_path)
+    first = engine.status("5001", as_of=parse_as_of("2024-06"))
+    again = engine.status("5001", as_of=parse_as_of("2024-06"))
+    assert again is not first
+    assert_frame_equal(first, again)

@@ -10,6 +10,9 @@ the reason sentences of the result rows; it never loops over the submitted data.
 from __future__ import annotations
 
 import hashlib
+import os
+import threading
+from collections import OrderedDict
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -42,6 +45,45 @@ STATUS_COLUMNS = [
     "target_high", "method", "method_used", "expected_value", "baseline_date", "reason", "rollup_n",
     "previous_value", "green", "amber", "direction",
 ]
+
+
+class ResultCache:
+    """A small thread-safe LRU of query results within one process (Streamlit reruns on threads).
+
+    Keys hold everything a result depends on: the query and its arguments, the manifest version and the batch
+    ids visible at the as-of time (the rows' ingested_at is their batch's, so these fix the rows read), and the
+    as-of day in China Standard Time (plan in force, value cut-off, final). The definitions are fixed per
+    Engine. Frames are shared, so callers must not modify them in place (polars operations return new frames).
+    Set PLANWATCH_NO_CACHE=1 to switch it off (e.g. to time the queries themselves)."""
+
+    def __init__(self, max_entries: int = 64, max_rows: int = 500_000):
+        self.max_entries = max_entries
+        self.max_rows = max_rows  # larger frames are not kept (memory)
+        self.enabled = os.environ.get("PLANWATCH_NO_CACHE") != "1"
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        if not self.enabled:
+            return None
+        with self._lock:
+            frame = self._items.get(key)
+            if frame is not None:
+                self._items.move_to_end(key)
+            return frame
+
+    def put(self, key, frame: pl.DataFrame) -> pl.DataFrame:
+        if self.enabled and frame.height <= self.max_rows:
+            with self._lock:
+                self._items[key] = frame
+                self._items.move_to_end(key)
+                while len(self._items) > self.max_entries:
+                    self._items.popitem(last=False)
+        return frame
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
 
 
 class EngineError(ValueError):
@@ -90,6 +132,7 @@ class Engine:
         self._levels = dict(zip(frame["code"].to_list(), frame["level"].to_list()))
         self._depth_cache: dict[str, float] = {}
         self._defs_hash = hashlib.sha256(definitions.model_dump_json().encode()).hexdigest()[:12]
+        self.cache = ResultCache()
 
     # ------------------------------------------------------------ cache key
     def version(self) -> str:
@@ -341,9 +384,13 @@ class Engine:
         return pl.DataFrame(pairs, schema={"code": pl.String, "match": pl.String}, orient="row")
 
     # ------------------------------------------------------------ running queries
-    def _connect(self, moment: datetime, assess: pl.DataFrame | None, scope: pl.DataFrame | None):
+    @staticmethod
+    def _data_key(snapshot, moment: datetime) -> tuple:
+        """What a result depends on besides the arguments (see ResultCache)."""
+        return snapshot.version, tuple(snapshot.batch_ids), as_of_date(moment)
+
+    def _connect(self, snapshot, assess: pl.DataFrame | None, scope: pl.DataFrame | None):
         """A fresh connection with the relations and macros the generated SQL expects; returns (con, files)."""
-        snapshot = self.warehouse.snapshot(moment)
         con = duckdb.connect()
         try:
             con.execute("SET TimeZone = 'UTC'")  # TIMESTAMP columns hold UTC; keep any TIMESTAMPTZ cast in UTC
@@ -378,6 +425,14 @@ class Engine:
     def _status_frame(self, codes: list[str], as_of, plan_id, indicator) -> pl.DataFrame:
         self._check_plan(plan_id)
         moment = _as_of_moment(as_of)
+        snapshot = self.warehouse.snapshot(moment)
+        key = ("status", tuple(codes), plan_id, indicator, self._data_key(snapshot, moment))
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        return self.cache.put(key, self._compute_status(codes, moment, snapshot, plan_id, indicator))
+
+    def _compute_status(self, codes: list[str], moment: datetime, snapshot, plan_id, indicator) -> pl.DataFrame:
         indicators = self._indicators(indicator, plan_id)
         assess = self._assess_frame(codes, indicators, moment, plan_id)
         if assess.height == 0:
@@ -389,7 +444,7 @@ class Engine:
         params["as_of_date"] = as_of_date(moment)
         scope = self._scope_frame(codes)
         sqlgen.bind_scope(params, scope["match"].to_list(), assess["value_cutoff"].max())
-        con, files = self._connect(moment, assess, scope)
+        con, files = self._connect(snapshot, assess, scope)
         raw = self._run(con, query, params, files)
         return self._finish(raw)
 
@@ -489,14 +544,7 @@ class Engine:
         ind = self._check_indicator(indicator)
         moment = _as_of_moment(as_of)
         status = self._status_frame([code], moment, plan_id, indicator)
-        params: dict = {}
-        query = sqlgen.series_query(self.defs, [ind], params)
-        params["as_of"] = moment.replace(tzinfo=None)
-        scope = self._scope_frame([code])
-        sqlgen.bind_scope(params, scope["match"].to_list(), as_of_date(moment))
-        con, files = self._connect(moment, None, scope)
-        series = self._run(con, query, params, files)
-        series = series.filter(pl.col("period_end") <= as_of_date(moment))
+        series = self._series(code, ind, moment)
         expected = [None] * series.height
         if status.height and status["baseline_value"][0] is not None and status["target_value"][0] is not None:
             row = status.row(0, named=True)
@@ -518,12 +566,28 @@ class Engine:
             "rollup_value": series["rollup_value"],
         })
 
+    def _series(self, code: str, ind: Indicator, moment: datetime) -> pl.DataFrame:
+        """Every period's effective value for one region and indicator up to the as-of date (cached)."""
+        snapshot = self.warehouse.snapshot(moment)
+        key = ("series", code, ind.id, self._data_key(snapshot, moment))
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        params: dict = {}
+        query = sqlgen.series_query(self.defs, [ind], params)
+        params["as_of"] = moment.replace(tzinfo=None)
+        scope = self._scope_frame([code])
+        sqlgen.bind_scope(params, scope["match"].to_list(), as_of_date(moment))
+        con, files = self._connect(snapshot, None, scope)
+        series = self._run(con, query, params, files)
+        return self.cache.put(key, series.filter(pl.col("period_end") <= as_of_date(moment)))
+
     def history(self, region: str, indicator: str, as_of=None) -> pl.DataFrame:
         """Every submission for the region and indicator known at as_of, superseded ones included."""
         code = self._check_region(region)
         self._check_indicator(indicator)
         moment = _as_of_moment(as_of)
-        con, files = self._connect(moment, None, None)
+        con, files = self._connect(self.warehouse.snapshot(moment), None, None)
         params = {"as_of": moment.replace(tzinfo=None), "region": code, "indicator": indicator}
         return self._run(con, sqlgen.history_query(), params, files)
 
@@ -533,6 +597,11 @@ class Engine:
         self._check_plan(plan_id)
         code = self._check_region(region)
         moment = _as_of_moment(as_of)
+        snapshot = self.warehouse.snapshot(moment)
+        key = ("overdue", code, plan_id, self._data_key(snapshot, moment))
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
         codes = [code] + ([] if code.startswith("group:") else self.registry.descendants(code)["code"].to_list())
         indicators = self._indicators(None, plan_id)
         assess = self._assess_frame(codes, indicators, moment, plan_id).filter(pl.col("reported"))
@@ -547,15 +616,20 @@ class Engine:
         params["as_of_date"] = as_of_date(moment)
         scope = self._scope_frame(codes)
         sqlgen.bind_scope(params, scope["match"].to_list(), assess["value_cutoff"].max())
-        con, files = self._connect(moment, assess, scope)
-        return self._run(con, query, params, files)
+        con, files = self._connect(snapshot, assess, scope)
+        return self.cache.put(key, self._run(con, query, params, files))
 
     def alerts(self, region: str, as_of=None, plan_id=None) -> pl.DataFrame:
         from warehouse.alerts import build_alerts
 
-        frame = self.descendants_status(region, as_of=as_of, plan_id=plan_id)
-        late = self.overdue(region, as_of=as_of, plan_id=plan_id)
-        return build_alerts(self, frame, late)
+        moment = _as_of_moment(as_of)
+        key = ("alerts", self._check_region(region), plan_id, self._data_key(self.warehouse.snapshot(moment), moment))
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        frame = self.descendants_status(region, as_of=moment, plan_id=plan_id)
+        late = self.overdue(region, as_of=moment, plan_id=plan_id)
+        return self.cache.put(key, build_alerts(self, frame, late))
 
     def rank(self, parent: str, indicator_or_composite: str, as_of=None, plan_id=None) -> pl.DataFrame:
         from warehouse.rankings import rank
