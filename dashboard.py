@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from warehouse import app_state, i18n
+from warehouse.export_button import export_control
 
 st.set_page_config(page_title="planwatch", page_icon=":material/monitoring:", layout="wide")
 
@@ -30,4 +31,5 @@ page = st.navigation(pages)
 state = app_state.sidebar()
 if state is None:
     st.stop()
+export_control(state)
 page.run()

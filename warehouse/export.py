@@ -44,16 +44,6 @@ MANIFEST_NAME = "manifest.json"
 # The report lists the most severe alerts (a province has hundreds among its districts); the note on the
 # alerts page gives the total, and the dashboard lists them all.
 ALERTS_IN_REPORT = 45
-# Symbols the dashboard uses that the server's fonts (Noto CJK, DejaVu) cannot draw: the browser of a reader
-# falls back to an emoji font, headless Chromium here draws an empty box. Replaced in the report tables.
-GLYPH_FALLBACKS = {"⏰": "◷"}
-
-
-def printable(text: str) -> str:
-    """`text` with symbols that have no glyph in the export's fonts replaced (see GLYPH_FALLBACKS)."""
-    for missing, replacement in GLYPH_FALLBACKS.items():
-        text = text.replace(missing, replacement)
-    return text
 
 # The kaleido server is a process-wide singleton: one render session at a time per process (re-entrant, so a
 # caller exporting several batches can hold one browser across them).
@@ -418,7 +408,7 @@ def _summary_rows(data: ExportData) -> tuple[list[list[str]], list[str]]:
             formatting.format_period(r.get("period"), lang),
             target,
             formatting.format_progress(r.get("progress_ratio")),
-            printable(label.text),
+            label.text,
         ])
         colours.append(_tint(label.colour))
     return rows, colours
@@ -437,7 +427,7 @@ def _alert_rows(data: ExportData) -> tuple[list[list[str]], list[str]]:
     keys = ["col.status", "col.region", "col.indicator", "col.reason"]
     rows = []
     for shown, raw in zip(table.iter_rows(named=True), alerts.iter_rows(named=True)):
-        row = [printable(str(shown[i18n.t(k, lang)] or formatting.MISSING)) for k in keys]
+        row = [str(shown[i18n.t(k, lang)] or formatting.MISSING) for k in keys]
         # the engine names the column lead_department_* (status) or department_* (alerts)
         department = shown.get(i18n.t("col.department", lang))
         if not department or department == formatting.MISSING:

@@ -58,7 +58,7 @@ SYMBOLS = {
     "achieved": "✔",
     "no_data": "○",
     "not_assessable": "–",
-    "overdue": "⏰",
+    "overdue": "◷",  # has a glyph in Noto CJK (the export renders with the server's fonts)
 }
 BUCKET_SYMBOLS = {"red": "▼", "amber": "▲", "green": "●", "achieved": "✔", "grey": "○"}
 
