@@ -266,11 +266,3 @@ def test_read_table_keeps_text_and_spreadsheet_rows(tmp_path):
     wb.save(tmp_path / "t.xlsx")
     table = read_table(tmp_path / "t.xlsx")
     assert table.frame.rows() == [(2, "0500", "1.5"), (4, "500000", "00123")]
-
-
-@pytest.mark.parametrize("name", ["submission_template.csv", "submission_template.xlsx"])
-def test_shipped_templates_ingest_cleanly(name, defs, registry):
-    prepared = prepare_submission(REPO_SAMPLE / name, defs, registry, now=NOW)
-    assert prepared.file_error is None and prepared.n_rejected == 0 and prepared.n_warnings == 0
-    assert prepared.rows.select("region_code", "indicator_id", "value").rows() == [
-        ("500103", "volunteers", 1234.0), ("50", "service_coverage", 90.0)]
