@@ -166,6 +166,9 @@ def _records_to_table(records: list[tuple[int, list[str]]], name: str, encoding:
 
 def _read_csv(path: Path) -> RawTable:
     raw = path.read_bytes()
+    table = _read_plain_utf8_csv(raw, path.name)
+    if table is not None:
+        return table
     text, encoding = None, None
     for candidate in ("utf-8", "gb18030"):
         try:
@@ -181,7 +184,7 @@ def _read_csv(path: Path) -> RawTable:
         )
     if text.startswith("\ufeff"):
         text, encoding = text[1:], "utf-8-sig"
-    first_line = text.split("\n", 1)[0]
+    first_line = text[:text.find("\n")] if "\n" in text else text
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
     if '"' not in text:
         table = _split_plain_csv(text, delimiter, path.name, encoding)
@@ -194,44 +197,80 @@ def _read_csv(path: Path) -> RawTable:
     return _records_to_table(records, path.name, encoding)
 
 
+# Three CSV readers give the same table: polars' reader for quote-free UTF-8 files whose lines it reads one to
+# one (the common case, multi-threaded), a line split for other quote-free text, and csv.reader for the rest.
 # What Python's str.strip() removes (str.isspace); polars' strip_chars() without argument misses \x1c-\x1f.
 _SPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
           "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
-_CSV_FIELD_LIMIT = 131072  # csv.field_size_limit(): longer fields are a csv.Error in the general reader
+_CSV_FIELD_LIMIT = 131072  # csv.field_size_limit(): longer fields are a csv.Error in csv.reader
+
+
+def _read_plain_utf8_csv(raw: bytes, name: str) -> RawTable | None:
+    """polars' CSV reader, used only where it provably splits like csv.reader: UTF-8 (polars refuses anything
+    else), no quote character, no line end other than \\n or \\r\\n, one row per line (checked by counting
+    lines), no field longer than csv.reader allows. None otherwise (the caller falls back)."""
+    body, encoding = (raw[3:], "utf-8-sig") if raw.startswith(b"\xef\xbb\xbf") else (raw, "utf-8")
+    if not body or b'"' in body or (b"\r" in body and body.count(b"\r") != body.count(b"\r\n")):
+        return None
+    end = body.find(b"\n")
+    first_line = body if end < 0 else body[:end]
+    delimiter = "\t" if b"\t" in first_line and b"," not in first_line else ","
+    try:
+        cells = pl.read_csv(body, has_header=False, infer_schema=False, quote_char=None, separator=delimiter)
+    except pl.exceptions.PolarsError:  # ragged lines, invalid UTF-8, ...
+        return None
+    lines = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
+    longest = cells.select(pl.all().str.len_bytes().max()).max_horizontal().item() or 0
+    if cells.height != lines or longest > _CSV_FIELD_LIMIT:
+        return None
+    cells = cells.select(
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("_row"),
+        *[pl.col(c).fill_null("").alias(f"c{j}") for j, c in enumerate(cells.columns)],
+    )
+    return _table_from_cells(cells, name, encoding)
 
 
 def _split_plain_csv(text: str, delimiter: str, name: str, encoding: str | None) -> RawTable | None:
-    """Vectorised reader for CSV text without any quote character: then a record is a line (csv.reader ends
-    a line at \\n, \\r\\n or \\r) and its cells are the line split on the delimiter, so the result is exactly
-    what csv.reader + _records_to_table give. None when a line is too long for that equivalence."""
+    """Reader for CSV text without any quote character: then a record is a line (csv.reader ends a line at
+    \\n, \\r\\n or \\r) and its cells are the line split on the delimiter. None when a line is too long."""
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = pl.DataFrame({"line": pl.Series(text.split("\n"), dtype=pl.String)}).with_row_index("_row", offset=1)
+    lines = pl.DataFrame({"line": pl.Series(text.split("\n"), dtype=pl.String)})
     if lines["line"].str.len_bytes().max() > _CSV_FIELD_LIMIT:
         return None
-    # a record is blank when every cell is blank, i.e. the line holds only spaces and delimiters
-    lines = lines.filter(pl.col("line").str.strip_chars(_SPACE + delimiter) != "")
-    if lines.height == 0:
+    lines = lines.select(
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("_row"), _cells=pl.col("line").str.split(delimiter)
+    )
+    width = lines["_cells"].list.len().max()
+    cells = lines.select(
+        "_row", *[pl.col("_cells").list.get(j, null_on_oob=True).fill_null("").alias(f"c{j}") for j in range(width)]
+    )
+    return _table_from_cells(cells, name, encoding)
+
+
+def _table_from_cells(cells: pl.DataFrame, name: str, encoding: str | None) -> RawTable:
+    """What _records_to_table does, vectorised. cells: _row (the record number) and c0..c{k-1} (text, "" where
+    the record is shorter)."""
+    columns = [c for c in cells.columns if c != "_row"]
+    blank = {c: pl.col(c).str.strip_chars_start(_SPACE) == "" for c in columns}  # (faster than strip_chars)
+    cells = cells.filter(~pl.all_horizontal(list(blank.values())))
+    if cells.height == 0:
         raise SubmissionFileError(f"{name}: 文件是空的", f"{name}: the file is empty")
-    headers = [h.strip() for h in lines["line"][0].split(delimiter)]
+    headers = [h.strip() for h in cells.row(0)[1:]]
     while headers and headers[-1] == "":
         headers.pop()
     width = len(headers)
-    data = lines.slice(1).with_columns(_cells=pl.col("line").str.split(delimiter))
-    extra = pl.col("_cells").list.slice(width).list.join(delimiter).str.strip_chars(_SPACE + delimiter)
-    overflow = data.filter(pl.col("_cells").list.len() > width).filter(extra != "")
-    if overflow.height:
-        r, cells = overflow["_row"][0], overflow["_cells"][0].to_list()
-        col = next(j for j in range(width, len(cells)) if cells[j].strip())
-        raise SubmissionFileError(
-            f"{name} 第 {r} 行第 {col + 1} 列有数据 {cells[col]!r}，但该列没有表头",
-            f"{name} row {r}, column {col + 1} holds {cells[col]!r} but the column has no header",
-        )
-    frame = data.select(
-        pl.col("_row").cast(pl.Int64),
-        *[pl.col("_cells").list.get(j, null_on_oob=True).fill_null("").alias(f"c{j}") for j in range(width)],
-    )
-    return RawTable(frame=frame, headers=headers, encoding=encoding)
+    data = cells.slice(1)
+    if len(columns) > width:
+        overflow = data.filter(pl.any_horizontal([~blank[c] for c in columns[width:]]))
+        if overflow.height:
+            r, *values = overflow.row(0)
+            col = next(j for j in range(width, len(values)) if values[j].strip())
+            raise SubmissionFileError(
+                f"{name} 第 {r} 行第 {col + 1} 列有数据 {values[col]!r}，但该列没有表头",
+                f"{name} row {r}, column {col + 1} holds {values[col]!r} but the column has no header",
+            )
+    return RawTable(frame=data.select("_row", *columns[:width]), headers=headers, encoding=encoding)
 
 
 def _cell_text(value: object, number_format: str | None) -> str:
@@ -352,10 +391,10 @@ def map_headers(headers: list[str], name: str) -> dict[str, int]:
 
 
 # ---------------------------------------------------------------- normalisation helpers
-def _clean(expr: pl.Expr) -> pl.Expr:
-    """Strip spaces (incl. full-width); empty -> null."""
-    text = expr.str.strip_chars(" \t\r\n\u3000\ufeff")
-    return pl.when(text == "").then(None).otherwise(text)
+def _clean(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """Strip spaces (incl. full-width) from `columns`; empty -> null. Two passes, so each column is stripped once."""
+    stripped = frame.with_columns(pl.col(c).str.strip_chars(" \t\r\n\u3000\ufeff") for c in columns)
+    return stripped.with_columns(pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c) for c in columns)
 
 
 def _number_text(expr: pl.Expr) -> pl.Expr:
@@ -592,9 +631,9 @@ def prepare_submission(path: str | Path, definitions: Definitions, registry: Reg
         return PreparedSubmission(source_file=path.name, rows=pl.DataFrame(schema=BATCH_COLUMNS),
                                   rejections=rejection, file_error=str(exc))
     headers = {f: table.headers[j] for f, j in mapping.items()}
-    raw = table.frame.select(
-        "_row", *[(_clean(pl.col(f"c{mapping[f]}")) if f in mapping else pl.lit(None, pl.String)).alias(f) for f in FIELDS]
-    )
+    raw = _clean(table.frame.select(
+        "_row", *[(pl.col(f"c{mapping[f]}") if f in mapping else pl.lit(None, pl.String)).alias(f) for f in FIELDS]
+    ), [f for f in FIELDS if f in mapping])
     prepared = _validate(raw, definitions, registry, now, headers, path.name, submitted_by)
     prepared.encoding = table.encoding
     return prepared
@@ -713,7 +752,7 @@ def _validate(raw: pl.DataFrame, definitions: Definitions, registry: RegionRegis
 
     # -- duplicates within the file
     key = ["_code", "_ind", "_label"]
-    keyed = df.filter(pl.all_horizontal(pl.col(k).is_not_null() for k in key))
+    keyed = df.select("_row", *key).filter(pl.all_horizontal(pl.col(k).is_not_null() for k in key))
     dups = keyed.filter(pl.struct(key).is_duplicated()).sort("_row")
     if dups.height:
         dups = dups.with_columns(_rows=pl.col("_row").cast(pl.String).implode().over(key)).with_columns(
@@ -738,8 +777,9 @@ def _validate(raw: pl.DataFrame, definitions: Definitions, registry: RegionRegis
 
     rejections = out.frame(df)
     error_rows = rejections.filter(pl.col("severity") == "error")["row"].unique()
-    ok = df.filter(~pl.col("_row").is_in(error_rows.implode()) & ~pl.col("_missing"))
-    rows = ok.select(
+    has_error = pl.col("_row").is_in(error_rows.implode())
+    rows = df.select(
+        _keep=~has_error & ~pl.col("_missing"),
         region_code=pl.col("_code"),
         indicator_id=pl.col("_ind"),
         period=pl.col("_label"),
@@ -752,8 +792,8 @@ def _validate(raw: pl.DataFrame, definitions: Definitions, registry: RegionRegis
         submitted_at=pl.coalesce(pl.col("_sat"), pl.lit(now).cast(pl.Datetime("us", "UTC"))),
         source_file=pl.lit(source_file),
         source_row=pl.col("_row").cast(pl.Int32),
-    ).sort("source_row").cast(BATCH_COLUMNS)
-    n_missing = df.filter(pl.col("_missing") & ~pl.col("_row").is_in(error_rows.implode())).height
+    ).filter("_keep").drop("_keep").sort("source_row").cast(BATCH_COLUMNS)
+    n_missing = df.select((pl.col("_missing") & ~has_error).sum()).item()
     return PreparedSubmission(
         source_file=source_file,
         rows=rows,
