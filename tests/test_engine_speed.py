@@ -132,3 +132,73 @@ def test_cache_can_be_switched_off(tmp_path, monkeypatch):
     again = engine.status("5001", as_of=parse_as_of("2024-06"))
     assert again is not first
     assert_frame_equal(first, again)
+
+
+# ---------------------------------------------------------------- versions table (warehouse/current.py)
+def test_versions_table_gives_the_answers_of_the_batches(sample_warehouse, defs, tmp_path):
+    import shutil
+
+    from warehouse import current
+    from warehouse.storage import Warehouse
+
+    copy = tmp_path / "wh"
+    shutil.copytree(sample_warehouse, copy)
+    wh = Warehouse(copy)
+    with wh.lock():
+        pointer = current.rebuild(wh)
+    assert pointer["rows"] > 0 and (copy / pointer["file"]).is_file()
+    snap = wh.snapshot()
+    src = current.sources(wh, snap)
+    assert src.versions is not None and src.delta == []  # every batch covered
+    # an as-of inside the history: the table serves it, only batches visible then are counted
+    early = wh.snapshot(parse_as_of("2024-06"))
+    assert current.sources(wh, early).delta == []
+    for as_of in ("2024-06", "2025-06"):
+        moment = parse_as_of(as_of)
+        fast, plain = Engine(copy, defs), Engine(sample_warehouse, defs)
+        for name, args, kw in CALLS:
+            assert_frame_equal(getattr(fast, name)(*args, as_of=moment, **kw),
+                               getattr(plain, name)(*args, as_of=moment, **kw))
+
+
+def test_versions_table_keeps_ties_and_corrections_and_reads_new_batches(tmp_path):
+    from engine_fixtures import add_batch, utc
+
+    from warehouse import current
+
+    wh, engine = _small_engine(tmp_path)
+    # one batch, one key three times: the latest submitted_at wins, then the highest source row
+    add_batch(wh, [
+        {"region_code": "500101", "indicator_id": "svc", "period": "2024-02", "value": 1, "submitted_at": utc("2024-03-01"), "source_row": 9},
+        {"region_code": "500101", "indicator_id": "svc", "period": "2024-02", "value": 2, "submitted_at": utc("2024-03-02"), "source_row": 3},
+        {"region_code": "500101", "indicator_id": "svc", "period": "2024-02", "value": 3, "submitted_at": utc("2024-03-02"), "source_row": 4},
+    ], "2024-04-01")
+    add_batch(wh, [{"region_code": "500101", "indicator_id": "svc", "period": "2024-02", "value": 5}], "2024-05-01")
+    moments = [parse_as_of(m) for m in ("2024-03-15", "2024-04-15", "2024-05-15")]
+
+    def answers():
+        fresh = Engine(wh.path, engine.defs)
+        return [fresh.trajectory("500101", "svc", as_of=m) for m in moments]
+
+    before = answers()
+    assert [f["actual"].to_list() for f in before] == [[60.0], [60.0, 3.0], [60.0, 5.0]]
+    with wh.lock():
+        current.rebuild(wh)
+    # the table keeps one row per key and ingest instant, with the instant it was superseded
+    table = pl.read_parquet(wh.path / current._read_pointer(wh.path)["file"])
+    row_feb = table.filter(pl.col("period") == "2024-02").sort("ingested_at")
+    assert row_feb["value"].to_list() == [3.0, 5.0]
+    assert row_feb["superseded_at"].to_list() == [row_feb["ingested_at"][1], None]
+    for got, ref in zip(answers(), before):
+        assert_frame_equal(got, ref)
+    # a batch after the table: read from its file next to the table
+    add_batch(wh, [{"region_code": "500101", "indicator_id": "svc", "period": "2024-02", "value": 7}], "2024-06-01")
+    src = current.sources(wh, wh.snapshot())
+    assert src.versions is not None and len(src.delta) == 1
+    late = Engine(wh.path, engine.defs).trajectory("500101", "svc", as_of=parse_as_of("2024-06-15"))
+    assert late["actual"].to_list() == [60.0, 7.0]
+    # compaction rebuilds the table: everything covered again, same answers
+    wh.compact(grace_seconds=0)
+    assert current.sources(wh, wh.snapshot()).delta == []
+    again = Engine(wh.path, engine.defs).trajectory("500101", "svc", as_of=parse_as_of("2024-06-15"))
+    assert_frame_equal(again, late)

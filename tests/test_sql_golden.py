@@ -82,11 +82,12 @@ def test_golden_sql_parses_in_duckdb():
             ("baseline_year", "INTEGER"), ("plan_region_self", "BOOLEAN"), ("green", "DOUBLE"), ("amber", "DOUBLE"),
             ("baseline_end", "DATE"), ("path_end", "DATE"), ("value_cutoff", "DATE"), ('"final"', "BOOLEAN")])
         con.execute(f"CREATE TEMP TABLE assess ({cols})")
-        con.execute("CREATE TEMP TABLE batches AS SELECT '' AS batch_id, '' AS region_code, '' AS indicator_id, "
+        con.execute("CREATE TEMP TABLE snapshot_rows AS SELECT '' AS batch_id, '' AS region_code, '' AS indicator_id, "
                     "'' AS period, DATE '2020-12-31' AS period_end, 0.0 AS value, 0.0 AS numerator, "
                     "0.0 AS denominator, TIMESTAMP '2021-01-01' AS submitted_at, "
-                    "TIMESTAMP '2021-01-01' AS ingested_at, 0 AS source_row WHERE FALSE")
-        q = query.replace("read_parquet($files, union_by_name = true)", "batches")
+                    "TIMESTAMP '2021-01-01' AS ingested_at, 0 AS source_row, "
+                    "TIMESTAMP '2021-01-01' AS superseded_at WHERE FALSE")
+        q = query
         _, params = _render("status", [i["id"] for i in INDICATORS])
         params.update({"as_of": "2024-06-30 16:00:00", "as_of_date": "2024-06-30"})
         sqlgen.bind_scope(params, ["50", "5101"], "2024-06-30")

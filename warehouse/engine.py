@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from warehouse import current
 from warehouse import sql as sqlgen
 from warehouse import status as st
 from warehouse.definitions import Definitions, Indicator, Plan, PlanTarget
@@ -402,6 +403,7 @@ class Engine:
             con.register("assess", assess.to_arrow())
         if scope is not None:
             con.register("scope", scope.to_arrow())
+        con.execute(current.view_sql(current.sources(self.warehouse, snapshot)))
         if not snapshot.files:
             empty = pl.DataFrame(schema=BATCH_SCHEMA)
             path = None

@@ -9,6 +9,7 @@ Relations the engine registers before running a query:
   code, a group `group:<id>` through each member code (one row per member).
 - `assess(...)`: one row per scope region and indicator with its governing plan target (ASSESS_COLUMNS).
 - `regions`: the region registry (regions.parquet schema).
+- `snapshot_rows`: the rows to read (warehouse/current.py `view_sql`): batch columns + superseded_at.
 """
 
 from __future__ import annotations
@@ -192,20 +193,22 @@ def bind_scope(params: dict, matches: list[str], period_cutoff) -> None:
 
 
 # ---------------------------------------------------------------- values
-def values_ctes(defs: Definitions, indicators: list[Indicator], params: dict, files_param: str = "files") -> str:
+def values_ctes(defs: Definitions, indicators: list[Indicator], params: dict) -> str:
     """CTEs `latest` (latest value per region, indicator, period as of $as_of) and `vals` (each scope region's
     submitted value next to the roll-up of its descendants)."""
     params["tolerance"] = float(defs.defaults.rollup_tolerance)
     params["indicators"] = [ind.id for ind in indicators]
     return f"""\
--- 1. snapshot: rows of the manifest's batch files ingested at or before the as-of time, narrowed first to the
---    scope (the rows of the scope's codes and their descendants: a code range for row-group pruning, then the
---    exact prefixes by length) and to periods ending by the latest value cut-off
+-- 1. snapshot: rows ingested at or before the as-of time and not superseded by then (`snapshot_rows`: the
+--    versions table, warehouse/current.py, and batch files it does not cover, whose superseded_at is NULL),
+--    narrowed first to the scope (the rows of the scope's codes and their descendants: a code range for
+--    row-group pruning, then the exact prefixes by length) and to periods ending by the latest value cut-off
 submitted AS (
     SELECT "region_code", "indicator_id", "period", "period_end", "value", "numerator", "denominator",
            "submitted_at", "ingested_at", "source_row", "batch_id"
-    FROM read_parquet(${files_param}, union_by_name = true)
-    WHERE "ingested_at" <= $as_of AND list_contains($indicators, "indicator_id")
+    FROM snapshot_rows
+    WHERE "ingested_at" <= $as_of AND ("superseded_at" IS NULL OR "superseded_at" > $as_of)
+      AND list_contains($indicators, "indicator_id")
       AND "period_end" <= $period_cutoff
       AND {SCOPE_FILTER}
 ),
@@ -274,7 +277,7 @@ vals AS (
 
 def status_query(defs: Definitions, indicators: list[Indicator], params: dict) -> str:
     """The whole status query: values, baseline, path position, progress, status, trend.
-    Params to bind besides those filled here: files, as_of (naive UTC timestamp), as_of_date (CST date) and the
+    Params to bind besides those filled here: as_of (naive UTC timestamp), as_of_date (CST date) and the
     scope filter (`bind_scope`)."""
     return f"""\
 -- planwatch status: generated from the definitions; values are bound parameters

@@ -371,11 +371,11 @@ class Warehouse:
                     self._write_log(dict(info, message="restored after an interrupted ingest"))
 
     # ---- originals and log ----
-    def store_original(self, path: str | os.PathLike) -> str:
-        """Copy the file under originals/<sha256><ext> (idempotent); return its sha256."""
+    def store_original(self, path: str | os.PathLike, sha: str | None = None) -> str:
+        """Copy the file under originals/<sha256><ext> (idempotent); return its sha256 (`sha`: already known)."""
         self._require()
         src = Path(path)
-        sha = sha256_file(src)
+        sha = sha or sha256_file(src)
         target = self._dir("originals") / f"{sha}{src.suffix.lower()}"
         if not target.exists():
             tmp = self._dir(".tmp") / f"{target.name}.{os.getpid()}"
@@ -478,6 +478,7 @@ class Warehouse:
             if len(entries) <= 1:
                 if deleted:
                     self._commit_manifest(manifest)
+                _rebuild_current(self)
                 return {"merged_files": 0, "rows": sum(e["rows"] for e in entries), "deleted": deleted}
             files = [str(self.path / e["file"]) for e in entries]
             merged = (
@@ -512,6 +513,7 @@ class Warehouse:
             ]
             manifest["retired"].extend({"file": e["file"], "retired_at": _iso(moment)} for e in entries)
             self._commit_manifest(manifest)
+            _rebuild_current(self)
             return {"merged_files": len(entries), "rows": merged.height, "deleted": deleted}
 
     def _delete_retired(self, manifest: dict, moment: datetime, grace_seconds: float) -> int:
@@ -598,6 +600,13 @@ class Warehouse:
             if f"batches/{path.name}" not in referenced:
                 problems.append(Problem("warning", f"batches/{path.name}", "未登记的文件（下次写入时删除） / unreferenced file (removed at next write)"))
         return problems
+
+
+def _rebuild_current(wh: Warehouse) -> None:
+    """Refresh the engine's versions table (warehouse/current.py) after compaction, under the writer lock."""
+    from warehouse import current
+
+    current.rebuild(wh)
 
 
 def conform(rows: pl.DataFrame, batch_id: str | None = None, ingested_at: datetime | None = None) -> pl.DataFrame:
@@ -769,7 +778,7 @@ def ingest_file(
         valid = _valid_rows(prepared) if not prepared.file_error else None
         store = valid is not None and valid.height > 0 and (result.rows_rejected == 0 or accept_valid_rows)
         ext = src.suffix.lower()
-        wh.store_original(src)
+        wh.store_original(src, sha=sha)
         rejections = _rejection_frame(prepared)
         rejection_rel = None
         if rejections is not None:

@@ -1,13 +1,15 @@
 -- planwatch overdue: expected periods without a value after their due date
 WITH
--- 1. snapshot: rows of the manifest's batch files ingested at or before the as-of time, narrowed first to the
---    scope (the rows of the scope's codes and their descendants: a code range for row-group pruning, then the
---    exact prefixes by length) and to periods ending by the latest value cut-off
+-- 1. snapshot: rows ingested at or before the as-of time and not superseded by then (`snapshot_rows`: the
+--    versions table, warehouse/current.py, and batch files it does not cover, whose superseded_at is NULL),
+--    narrowed first to the scope (the rows of the scope's codes and their descendants: a code range for
+--    row-group pruning, then the exact prefixes by length) and to periods ending by the latest value cut-off
 submitted AS (
     SELECT "region_code", "indicator_id", "period", "period_end", "value", "numerator", "denominator",
            "submitted_at", "ingested_at", "source_row", "batch_id"
-    FROM read_parquet($files, union_by_name = true)
-    WHERE "ingested_at" <= $as_of AND list_contains($indicators, "indicator_id")
+    FROM snapshot_rows
+    WHERE "ingested_at" <= $as_of AND ("superseded_at" IS NULL OR "superseded_at" > $as_of)
+      AND list_contains($indicators, "indicator_id")
       AND "period_end" <= $period_cutoff
       AND ($all_regions OR ("region_code" >= $code_lo AND "region_code" < $code_hi
            AND (list_contains($prefix_2, "region_code"[1:2]) OR list_contains($prefix_4, "region_code"[1:4])

@@ -1,0 +1,154 @@
+"""The versions table: a compact copy of the batch rows the engine can ever pick, sorted by region code (issue 7).
+
+The engine's value of a (region, indicator, period) as of a time is the row ingested last at or before that time,
+ties broken by submitted_at, source_row and batch_id (warehouse/sql.py, step 2). Rows of one key ingested at the
+same instant are visible together, so only the first of them in that order can ever be picked. The table keeps
+that row per (region, indicator, period, ingested_at) and adds `superseded_at`: when the key's next kept row was
+ingested (NULL for the newest). The row in force as of T is then the one with ingested_at <= T < superseded_at.
+
+Files (written under the writer lock, by compaction; readers never need the lock):
+
+    <wh>/current/versions-<manifest version>.parquet   sorted by region_code, indicator_id, period, ingested_at
+    <wh>/current/current.json                          {"file", "manifest_version", "batch_ids", "rows", "built_at"}
+
+Readers (`sources`) take the table for the batches it covers and read the manifest files holding any other
+visible batch directly ("delta"); the engine keeps its latest-row window over the union, so a table that is
+behind the manifest, or absent, gives the same answers, only slower.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from warehouse.periods import utc_now
+
+FOLDER = "current"
+POINTER = "current.json"
+ROW_GROUP_SIZE = 122_880
+
+KEY = ('"region_code"', '"indicator_id"', '"period"')
+COLUMNS = ('"region_code"', '"indicator_id"', '"period"', '"period_end"', '"value"', '"numerator"', '"denominator"',
+           '"submitted_at"', '"ingested_at"', '"source_row"', '"batch_id"')
+
+
+@dataclass(frozen=True)
+class Sources:
+    """What a reader scans for one snapshot: the versions file (or None) and the batch files it does not cover."""
+
+    versions: str | None
+    delta: list[str]
+
+
+def _quote(path: str) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def rebuild(wh) -> dict:
+    """Write the versions table for the warehouse's current manifest (call under the writer lock).
+    Returns the pointer written. Older tables are removed except the previous one (a reader may hold it)."""
+    manifest = wh.manifest()
+    folder = wh.path / FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    files = [str((wh.path / e["file"]).resolve()) for e in manifest["batches"]]
+    batch_ids = sorted(b["batch_id"] for e in manifest["batches"] for b in wh._entry_batches(e))
+    name = f"versions-{int(manifest['version'])}.parquet"
+    tmp = wh.path / ".tmp" / name
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    rows = 0
+    if files:
+        cols = ", ".join(COLUMNS)
+        key = ", ".join(KEY)
+        query = f"""
+            COPY (
+                WITH kept AS (
+                    SELECT {cols} FROM read_parquet([{", ".join(_quote(f) for f in files)}], union_by_name = true)
+                    QUALIFY row_number() OVER (
+                        PARTITION BY {key}, "ingested_at"
+                        ORDER BY "submitted_at" DESC NULLS LAST, "source_row" DESC, "batch_id" DESC) = 1
+                )
+                SELECT *, lead("ingested_at") OVER (PARTITION BY {key} ORDER BY "ingested_at") AS superseded_at
+                FROM kept
+                ORDER BY {key}, "ingested_at"
+            ) TO {_quote(tmp)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_SIZE})"""
+        con = duckdb.connect()
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            con.execute("SET preserve_insertion_order = true")
+            con.execute("SET enable_progress_bar = false")
+            con.execute(query)
+            rows = con.execute(f"SELECT count(*) FROM read_parquet({_quote(tmp)})").fetchall()[0][0]
+        finally:
+            con.close()
+        os.replace(tmp, folder / name)
+    pointer = {
+        "file": f"{FOLDER}/{name}" if files else None,
+        "manifest_version": int(manifest["version"]),
+        "batch_ids": batch_ids,
+        "rows": int(rows),
+        "built_at": utc_now().isoformat(),
+    }
+    previous = _read_pointer(wh.path)
+    wh._write_json_atomic(folder / POINTER, pointer)
+    keep = {pointer["file"], (previous or {}).get("file")}
+    for path in folder.glob("versions-*.parquet"):
+        if f"{FOLDER}/{path.name}" not in keep:
+            with contextlib.suppress(OSError):
+                path.unlink()
+    return pointer
+
+
+def _read_pointer(path: Path) -> dict | None:
+    try:
+        with open(path / FOLDER / POINTER, encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return None
+
+
+def sources(wh, snapshot) -> Sources:
+    """The files to scan for `snapshot`: the versions table when it is usable, plus the manifest files that hold a
+    visible batch the table does not cover; without a usable table, the snapshot's files."""
+    plain = Sources(None, list(snapshot.files))
+    pointer = _read_pointer(wh.path)
+    if not pointer or not pointer.get("file") or not snapshot.files:
+        return plain
+    manifest = wh.manifest()
+    if int(manifest["version"]) != snapshot.version:
+        return plain  # the manifest moved since the snapshot: keep to the snapshot's own files
+    covered = set(pointer.get("batch_ids") or [])
+    known = {b["batch_id"] for e in manifest["batches"] for b in wh._entry_batches(e)}
+    versions = wh.path / pointer["file"]
+    if not covered <= known or not versions.is_file():
+        return plain  # a table of batches that are gone, or a missing file: never trust it
+    visible = set(snapshot.batch_ids)
+    delta = [
+        str((wh.path / e["file"]).resolve()) for e in manifest["batches"]
+        if any(b["batch_id"] in visible and b["batch_id"] not in covered for b in wh._entry_batches(e))
+    ]
+    return Sources(str(versions.resolve()), delta)
+
+
+def view_sql(src: Sources, name: str = "snapshot_rows") -> str:
+    """CREATE VIEW text over the sources with the columns of the engine's first step (+ superseded_at)."""
+    cols = ", ".join(COLUMNS)
+    parts = []
+    if src.versions is not None:
+        parts.append(f"SELECT {cols}, \"superseded_at\" FROM read_parquet({_quote(src.versions)})")
+    if src.delta:
+        files = ", ".join(_quote(f) for f in src.delta)
+        parts.append(f"SELECT {cols}, CAST(NULL AS TIMESTAMP) AS \"superseded_at\" "
+                     f"FROM read_parquet([{files}], union_by_name = true)")
+    if not parts:
+        parts.append("SELECT CAST(NULL AS VARCHAR) AS region_code, CAST(NULL AS VARCHAR) AS indicator_id, "
+                     "CAST(NULL AS VARCHAR) AS period, CAST(NULL AS DATE) AS period_end, "
+                     "CAST(NULL AS DOUBLE) AS value, CAST(NULL AS DOUBLE) AS numerator, "
+                     "CAST(NULL AS DOUBLE) AS denominator, CAST(NULL AS TIMESTAMP) AS submitted_at, "
+                     "CAST(NULL AS TIMESTAMP) AS ingested_at, CAST(NULL AS INTEGER) AS source_row, "
+                     "CAST(NULL AS VARCHAR) AS batch_id, CAST(NULL AS TIMESTAMP) AS superseded_at WHERE FALSE")
+    return f"CREATE OR REPLACE TEMP VIEW {name} AS " + " UNION ALL ".join(parts)
