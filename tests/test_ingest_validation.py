@@ -266,3 +266,89 @@ def test_read_table_keeps_text_and_spreadsheet_rows(tmp_path):
     wb.save(tmp_path / "t.xlsx")
     table = read_table(tmp_path / "t.xlsx")
     assert table.frame.rows() == [(2, "0500", "1.5"), (4, "500000", "00123")]
+
+
+# ---- the fast readers against the general ones (csv.reader and Python's float formatting are the oracle)
+def _csv_module_table(raw: bytes):
+    """The general path: decode, csv.reader, _records_to_table (what read_table did before the fast readers)."""
+    import csv
+    import io
+
+    from warehouse.ingest import _records_to_table
+
+    text = raw.decode("utf-8")
+    encoding = "utf-8"
+    if text.startswith("\ufeff"):
+        text, encoding = text[1:], "utf-8-sig"
+    first = text.split("\n", 1)[0]
+    delimiter = "\t" if "\t" in first and "," not in first else ","
+    records = list(enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1))
+    return _records_to_table(records, "f.csv", encoding)
+
+
+def _outcome(read):
+    from warehouse.ingest import SubmissionFileError
+
+    try:
+        table = read()
+    except SubmissionFileError as exc:
+        return "error", str(exc)
+    return (None, None) if table is None else (table.headers, table.encoding, table.frame.rows(), table.frame.schema)
+
+
+def test_quote_free_csv_readers_split_exactly_like_the_csv_module():
+    import random
+
+    from warehouse.ingest import _read_plain_utf8_csv, _split_plain_csv
+
+    rng = random.Random(11)
+    alphabet = [",", ",", ",", "\t", " ", "\n", "\n", "\n", "\r\n", "\r", "\u3000", "a", "1", "中", "\x1c", "\x0b", "\x00"]
+    used = {"polars": 0, "split": 0}
+    for _ in range(800):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 50)))
+        raw = (b"\xef\xbb\xbf" if rng.random() < 0.2 else b"") + text.encode("utf-8")
+        expected = _outcome(lambda: _csv_module_table(raw))
+        fast = _outcome(lambda: _read_plain_utf8_csv(raw, "f.csv"))
+        if fast != (None, None):
+            used["polars"] += 1
+            assert fast == expected, raw
+        body = raw.decode("utf-8").removeprefix("\ufeff")
+        first = body.split("\n", 1)[0]
+        delimiter = "\t" if "\t" in first and "," not in first else ","
+        encoding = "utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8"
+        split = _outcome(lambda: _split_plain_csv(body, delimiter, "f.csv", encoding))
+        used["split"] += 1
+        assert split == expected, raw
+    assert used["polars"] > 100  # the fast path is exercised, not always declined
+
+
+def test_csv_with_a_ragged_or_lone_cr_line_still_reads_right(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_bytes("地区代码,数值\n500000,1\n510000,2,,\r\n\n5101,3\r5001,4,x\n".encode("utf-8"))
+    with pytest.raises(Exception) as info:
+        read_table(path)
+    assert "row 6, column 3 holds 'x'" in str(info.value)  # \r ends a record, as in csv.reader
+    path.write_bytes("地区代码,数值\n500000,1\n510000,2,,\r\n\n5101,3\r5001,4\n".encode("utf-8"))
+    assert read_table(path).frame.rows() == [(2, "500000", "1"), (3, "510000", "2"), (5, "5101", "3"), (6, "5001", "4")]
+
+
+def test_parquet_float_text_is_python_formatting():
+    import math
+    import random
+
+    from warehouse.ingest import _float_text, _plain_number
+
+    rng = random.Random(5)
+    values = [0.1, 1 / 3, 2.5e-5, 1e-4, 262143.75, 262144.1, 1e18, 1e22, -0.0, math.inf, -math.inf, math.nan, None]
+    for _ in range(20_000):
+        kind = rng.random()
+        if kind < 0.4:
+            values.append(round(rng.uniform(-3e5, 3e5), rng.randint(0, 12)))
+        elif kind < 0.7:
+            values.append(rng.uniform(-1, 1) * 10 ** rng.randint(-12, 20))
+        else:
+            values.append(rng.randint(0, 10**7) / rng.choice([3, 10, 100, 1e6, 1e11]))
+    got = _float_text(pl.Series("v", values, dtype=pl.Float64)).to_list()
+    assert got == [None if v is None else _plain_number(v) for v in values]
+    float32 = pl.Series("v", [0.1, 1.5, None, 3.0], dtype=pl.Float32)
+    assert _float_text(float32).to_list() == [_plain_number(v) if v is not None else None for v in float32.to_list()]

@@ -295,6 +295,31 @@ def _plain_number(value: float) -> str:
     return repr(round(float(value), 10))
 
 
+def _float_text(series: pl.Series) -> pl.Series:
+    """_plain_number of every value (null stays null), vectorised where polars' text is provably the same:
+    integers below 1e18 (via Int64), and non-integers with 1e-4 <= |v| < 2**18 whose shortest text has at most
+    10 decimals (round(v, 10) is then v itself, and polars and Python both print the shortest round-trip
+    digits without exponent). Other values are formatted in Python, once per distinct value."""
+    v = series.cast(pl.Float64)
+    frame = pl.DataFrame({"v": v}).with_columns(shortest=pl.col("v").cast(pl.String))
+    magnitude = pl.col("v").abs()
+    whole = pl.col("v").is_finite() & (pl.col("v") == pl.col("v").floor()) & (magnitude < 1e18)
+    short = (pl.col("v").is_finite() & (magnitude >= 1e-4) & (magnitude < 2.0 ** 18)
+             & ~pl.col("shortest").str.contains("e", literal=True)
+             & (pl.col("shortest").str.split_exact(".", 1).struct.field("field_1").str.len_bytes() <= 10))
+    frame = frame.with_columns(
+        text=pl.when(whole).then(pl.col("v").cast(pl.Int64, strict=False).cast(pl.String))
+        .when(short).then(pl.col("shortest"))
+    )
+    rest = frame.filter(pl.col("text").is_null() & pl.col("v").is_not_null())["v"].unique().to_list()
+    if rest:
+        formatted = pl.DataFrame({"v": rest, "_py": [_plain_number(x) for x in rest]},
+                                 schema={"v": pl.Float64, "_py": pl.String})
+        frame = frame.join(formatted, on="v", how="left", maintain_order="left", nulls_equal=False).with_columns(
+            text=pl.coalesce("text", "_py"))
+    return frame["text"].alias(series.name)
+
+
 def _read_xlsx(path: Path, sheet: str | None) -> RawTable:
     from openpyxl import load_workbook
 
@@ -334,7 +359,7 @@ def _read_parquet(path: Path) -> RawTable:
     for j, name in enumerate(table.columns):
         series = table[name]
         if series.dtype.is_float():
-            text = pl.Series([None if v is None else _plain_number(v) for v in series.to_list()], dtype=pl.String)
+            text = _float_text(series)
         else:
             text = series.cast(pl.String)
         columns[f"c{j}"] = text.fill_null("")
