@@ -132,6 +132,8 @@ class Engine:
         frame = registry.frame
         self._levels = dict(zip(frame["code"].to_list(), frame["level"].to_list()))
         self._depth_cache: dict[str, float] = {}
+        self._targets_cache: dict[str, dict[str, list[PlanTarget]]] = {}
+        self._level_cache: dict[str, str] = {}
         self._defs_hash = hashlib.sha256(definitions.model_dump_json().encode()).hexdigest()[:12]
         self.cache = ResultCache()
 
@@ -241,6 +243,12 @@ class Engine:
         county, like the district it works as; 三州's prefectures -> province)."""
         if not code.startswith("group:"):
             return self.level(code)
+        found = self._level_cache.get(code)
+        if found is None:
+            found = self._level_cache[code] = self._group_target_level(code)
+        return found
+
+    def _group_target_level(self, code: str) -> str:
         members = self._members(code)
         depths = [LEVEL_DEPTH.get(self.level(m), 1) for m in members] or [1]
         above = max(min(depths) - 1, 0)
@@ -285,10 +293,20 @@ class Engine:
         if chain is None:
             chain = self._plan_chain(code, as_of, plan_id)
         for plan in chain:
-            for target in plan.targets:
-                if target.indicator == indicator_id and self._applies(plan, target, code):
+            for target in self._plan_targets(plan).get(indicator_id, ()):
+                if self._applies(plan, target, code):
                     return plan, target
         return None
+
+    def _plan_targets(self, plan: Plan) -> dict[str, list[PlanTarget]]:
+        """The plan's targets by indicator id, in the plan's order (built once per plan)."""
+        found = self._targets_cache.get(plan.id)
+        if found is None:
+            found = {}
+            for target in plan.targets:
+                found.setdefault(target.indicator, []).append(target)
+            self._targets_cache[plan.id] = found
+        return found
 
     def governing_plan(self, region: str, indicator: str | None = None, as_of: datetime | None = None):
         """(Plan, PlanTarget) governing the region for the indicator; with indicator=None, (Plan, None) for the
