@@ -202,6 +202,7 @@ def _read_csv(path: Path) -> RawTable:
 # What Python's str.strip() removes (str.isspace); polars' strip_chars() without argument misses \x1c-\x1f.
 _SPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
           "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+_NOT_SPACE = "[^" + "".join(f"\\x{{{ord(c):x}}}" for c in _SPACE) + "]"
 _CSV_FIELD_LIMIT = 131072  # csv.field_size_limit(): longer fields are a csv.Error in csv.reader
 
 
@@ -253,7 +254,7 @@ def _table_from_cells(cells: pl.DataFrame, name: str, encoding: str | None) -> R
     the record is shorter)."""
     columns = [c for c in cells.columns if c != "_row"]
     blank = {c: pl.col(c).str.strip_chars_start(_SPACE) == "" for c in columns}  # (faster than strip_chars)
-    cells = cells.filter(~pl.all_horizontal(list(blank.values())))
+    cells = cells.filter(pl.concat_str(columns).str.contains(_NOT_SPACE))  # not blank: some cell holds a non-space
     if cells.height == 0:
         raise SubmissionFileError(f"{name}: 文件是空的", f"{name}: the file is empty")
     headers = [h.strip() for h in cells.row(0)[1:]]
@@ -623,6 +624,22 @@ def _indicator_frame(definitions: Definitions) -> pl.DataFrame:
                                       "_ind_zh": pl.String})
 
 
+def _indicator_lookup(ids: pl.Series, definitions: Definitions) -> pl.DataFrame:
+    """indicator_id as written (distinct, not null) -> the indicator's attributes (case-insensitive id; _ind is
+    null when unknown) and, for unknown ids only, the problem text with suggestions."""
+    frame = pl.DataFrame({"indicator_id": ids}, schema={"indicator_id": pl.String}).drop_nulls()
+    frame = frame.with_columns(_ind_key=pl.col("indicator_id").str.to_lowercase()).join(
+        _indicator_frame(definitions), left_on="_ind_key", right_on="_ind", how="left",
+    ).with_columns(_ind=pl.when(pl.col("_freq").is_not_null()).then(pl.col("_ind_key"))).drop("_ind_key")
+    problems = {u: _indicator_problem(u, definitions) for u in frame.filter(pl.col("_ind").is_null())["indicator_id"]}
+    return frame.with_columns(
+        _ind_zh_err=pl.col("indicator_id").replace_strict({u: p[0] for u, p in problems.items()}, default=None,
+                                                          return_dtype=pl.String),
+        _ind_en_err=pl.col("indicator_id").replace_strict({u: p[1] for u, p in problems.items()}, default=None,
+                                                          return_dtype=pl.String),
+    )
+
+
 def _indicator_problem(raw: str, definitions: Definitions) -> tuple[str, str]:
     ids = [i.id for i in definitions.indicators]
     by_name = {i.name.zh: i.id for i in definitions.indicators}
@@ -675,16 +692,7 @@ def _validate(raw: pl.DataFrame, definitions: Definitions, registry: RegionRegis
     out.add(pl.col("_name_zh").is_not_null(), "region_name", pl.col("_name_zh"), pl.col("_name_en"))
 
     # -- indicators
-    indicators = _indicator_frame(definitions)
-    df = df.with_columns(_ind_key=pl.col("indicator_id").str.to_lowercase())
-    df = df.join(indicators, left_on="_ind_key", right_on="_ind", how="left").with_columns(
-        _ind=pl.when(pl.col("_freq").is_not_null()).then(pl.col("_ind_key")))
-    unknown = df.filter(pl.col("_ind").is_null() & pl.col("indicator_id").is_not_null())["indicator_id"].unique().to_list()
-    problems = {u: _indicator_problem(u, definitions) for u in unknown}
-    ind_map = pl.DataFrame({"indicator_id": list(problems), "_ind_zh_err": [p[0] for p in problems.values()],
-                            "_ind_en_err": [p[1] for p in problems.values()]}, schema={"indicator_id": pl.String,
-                            "_ind_zh_err": pl.String, "_ind_en_err": pl.String})
-    df = df.join(ind_map, on="indicator_id", how="left")
+    df = df.join(_indicator_lookup(df["indicator_id"].unique(), definitions), on="indicator_id", how="left")
     out.add(pl.col("indicator_id").is_null(), "indicator_id", "指标代码为空", "indicator is empty", value=pl.lit(""))
     out.add(pl.col("_ind_zh_err").is_not_null(), "indicator_id", pl.col("_ind_zh_err"), pl.col("_ind_en_err"))
 
@@ -778,7 +786,8 @@ def _validate(raw: pl.DataFrame, definitions: Definitions, registry: RegionRegis
     # -- duplicates within the file
     key = ["_code", "_ind", "_label"]
     keyed = df.select("_row", *key).filter(pl.all_horizontal(pl.col(k).is_not_null() for k in key))
-    dups = keyed.filter(pl.struct(key).is_duplicated()).sort("_row")
+    candidates = keyed.filter(pl.struct(key).hash().is_duplicated())  # cheap; a hash collision only adds candidates
+    dups = candidates.filter(pl.struct(key).is_duplicated()).sort("_row")
     if dups.height:
         dups = dups.with_columns(_rows=pl.col("_row").cast(pl.String).implode().over(key)).with_columns(
             _others=pl.col("_rows").list.join("、"),
