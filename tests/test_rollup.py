@@ -113,3 +113,16 @@ def test_agreement_within_tolerance(tmp_path):
     eng = Engine(tmp_path / "wh2", _defs())
     row = _row(eng.status("500110", as_of=AS_OF, indicator="count"), "500110", "count")
     assert row["disagreement"] is False and row["value"] == 7.1
+
+
+@pytest.mark.parametrize("order", [(0.1, 0.2, 0.3), (0.3, 0.2, 0.1), (0.2, 0.3, 0.1)])
+def test_sums_do_not_depend_on_the_order_rows_are_added(tmp_path, order):
+    """In binary floating point (0.1 + 0.2) + 0.3 = 0.6000000000000001 but (0.3 + 0.2) + 0.1 = 0.6, and
+    DuckDB's threads may add rows in any order: roll-ups must give the same bits every time (a re-made
+    export must match the first one), so they are summed exactly."""
+    wh = make_warehouse(tmp_path / "wh", registry())
+    codes = ("500101", "500102", "500229")
+    add_batch(wh, [{"region_code": code, "indicator_id": "count", "period": "2023", "value": value}
+                   for code, value in zip(codes, order)], "2024-02-01")
+    row = _row(Engine(tmp_path / "wh", _defs()).status("50", as_of=AS_OF), "50", "count")
+    assert row["value"] == 0.6

@@ -128,20 +128,30 @@ def covered_communities(ind: Indicator) -> str:
     return "(n_urban + n_rural)"
 
 
+def exact_sum(expr: str, where: str = "") -> str:
+    """sum() that gives the same bits on every run. A DOUBLE sum depends on the order DuckDB's threads add
+    the rows in (last-bit differences from run to run, which would break reproducible exports); summing
+    as DECIMAL(38, 18) is exact integer arithmetic (terms rounded at 1e-18, magnitudes up to 1e20)."""
+    return f"CAST(sum(CAST({expr} AS DECIMAL(38, 18))){' ' + where if where else ''} AS DOUBLE)"
+
+
 def rollup_expression(ind: Indicator, scale_param: str) -> str:
     """Aggregate over the contributors of one (scope region, indicator, period), by the indicator's rule."""
     rule = ind.aggregation.rule
     both = 'FILTER (WHERE "numerator" IS NOT NULL AND "denominator" IS NOT NULL)'
     if rule == AggregationRule.sum:
-        return 'sum("value")'
+        return exact_sum('"value"')
     if rule == AggregationRule.ratio:
-        return f'sum("numerator") {both} / nullif(sum("denominator") {both}, 0) * ${scale_param}'
+        numerator, denominator = exact_sum('"numerator"', both), exact_sum('"denominator"', both)
+        return f"{numerator} / nullif({denominator}, 0) * ${scale_param}"
     if rule == AggregationRule.per_community:
         n = covered_communities(ind)
-        return f'sum(coalesce("numerator", "value" * {n})) / nullif(sum({n}), 0)'
+        total = exact_sum(f'coalesce("numerator", "value" * {n})')
+        return f"{total} / nullif({exact_sum(n)}, 0)"
     if rule == AggregationRule.weighted_mean:
         w = 'FILTER (WHERE "denominator" IS NOT NULL)'
-        return f'sum("value" * "denominator") {w} / nullif(sum("denominator") {w}, 0)'
+        weighted, weights = exact_sum('"value" * "denominator"', w), exact_sum('"denominator"', w)
+        return f"{weighted} / nullif({weights}, 0)"
     if rule == AggregationRule.max:
         return 'max("value")'
     if rule == AggregationRule.min:

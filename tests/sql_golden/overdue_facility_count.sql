@@ -56,7 +56,7 @@ rollups AS (
     SELECT scope_code, "indicator_id", "period", max("period_end") AS period_end, count(*) AS rollup_n,
         CASE "indicator_id"
             -- facility_count: sum
-            WHEN $ind_0 THEN sum("value")
+            WHEN $ind_0 THEN CAST(sum(CAST("value" AS DECIMAL(38, 18))) AS DOUBLE)
             ELSE CAST(NULL AS DOUBLE) END AS rollup_value
     FROM contributors
     GROUP BY scope_code, "indicator_id", "period"

@@ -56,7 +56,7 @@ rollups AS (
     SELECT scope_code, "indicator_id", "period", max("period_end") AS period_end, count(*) AS rollup_n,
         CASE "indicator_id"
             -- satisfaction: weighted_mean
-            WHEN $ind_0 THEN sum("value" * "denominator") FILTER (WHERE "denominator" IS NOT NULL) / nullif(sum("denominator") FILTER (WHERE "denominator" IS NOT NULL), 0)
+            WHEN $ind_0 THEN CAST(sum(CAST("value" * "denominator" AS DECIMAL(38, 18))) FILTER (WHERE "denominator" IS NOT NULL) AS DOUBLE) / nullif(CAST(sum(CAST("denominator" AS DECIMAL(38, 18))) FILTER (WHERE "denominator" IS NOT NULL) AS DOUBLE), 0)
             ELSE CAST(NULL AS DOUBLE) END AS rollup_value
     FROM contributors
     GROUP BY scope_code, "indicator_id", "period"

@@ -56,13 +56,13 @@ rollups AS (
     SELECT scope_code, "indicator_id", "period", max("period_end") AS period_end, count(*) AS rollup_n,
         CASE "indicator_id"
             -- community_workers_per_10k: ratio
-            WHEN $ind_0 THEN sum("numerator") FILTER (WHERE "numerator" IS NOT NULL AND "denominator" IS NOT NULL) / nullif(sum("denominator") FILTER (WHERE "numerator" IS NOT NULL AND "denominator" IS NOT NULL), 0) * $scale_0
+            WHEN $ind_0 THEN CAST(sum(CAST("numerator" AS DECIMAL(38, 18))) FILTER (WHERE "numerator" IS NOT NULL AND "denominator" IS NOT NULL) AS DOUBLE) / nullif(CAST(sum(CAST("denominator" AS DECIMAL(38, 18))) FILTER (WHERE "numerator" IS NOT NULL AND "denominator" IS NOT NULL) AS DOUBLE), 0) * $scale_0
             -- facility_count: sum
-            WHEN $ind_1 THEN sum("value")
+            WHEN $ind_1 THEN CAST(sum(CAST("value" AS DECIMAL(38, 18))) AS DOUBLE)
             -- volunteers_per_community: per_community
-            WHEN $ind_2 THEN sum(coalesce("numerator", "value" * n_rural)) / nullif(sum(n_rural), 0)
+            WHEN $ind_2 THEN CAST(sum(CAST(coalesce("numerator", "value" * n_rural) AS DECIMAL(38, 18))) AS DOUBLE) / nullif(CAST(sum(CAST(n_rural AS DECIMAL(38, 18))) AS DOUBLE), 0)
             -- satisfaction: weighted_mean
-            WHEN $ind_3 THEN sum("value" * "denominator") FILTER (WHERE "denominator" IS NOT NULL) / nullif(sum("denominator") FILTER (WHERE "denominator" IS NOT NULL), 0)
+            WHEN $ind_3 THEN CAST(sum(CAST("value" * "denominator" AS DECIMAL(38, 18))) FILTER (WHERE "denominator" IS NOT NULL) AS DOUBLE) / nullif(CAST(sum(CAST("denominator" AS DECIMAL(38, 18))) FILTER (WHERE "denominator" IS NOT NULL) AS DOUBLE), 0)
             ELSE CAST(NULL AS DOUBLE) END AS rollup_value
     FROM contributors
     GROUP BY scope_code, "indicator_id", "period"

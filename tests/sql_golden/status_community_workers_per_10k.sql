@@ -56,7 +56,7 @@ rollups AS (
     SELECT scope_code, "indicator_id", "period", max("period_end") AS period_end, count(*) AS rollup_n,
         CASE "indicator_id"
             -- community_workers_per_10k: ratio
-            WHEN $ind_0 THEN sum("numerator") FILTER (WHERE "numerator" IS NOT NULL AND "denominator" IS NOT NULL) / nullif(sum("denominator") FILTER (WHERE "numerator" IS NOT NULL AND "denominator" IS NOT NULL), 0) * $scale_0
+            WHEN $ind_0 THEN CAST(sum(CAST("numerator" AS DECIMAL(38, 18))) FILTER (WHERE "numerator" IS NOT NULL AND "denominator" IS NOT NULL) AS DOUBLE) / nullif(CAST(sum(CAST("denominator" AS DECIMAL(38, 18))) FILTER (WHERE "numerator" IS NOT NULL AND "denominator" IS NOT NULL) AS DOUBLE), 0) * $scale_0
             ELSE CAST(NULL AS DOUBLE) END AS rollup_value
     FROM contributors
     GROUP BY scope_code, "indicator_id", "period"

@@ -56,7 +56,7 @@ rollups AS (
     SELECT scope_code, "indicator_id", "period", max("period_end") AS period_end, count(*) AS rollup_n,
         CASE "indicator_id"
             -- volunteers_per_community: per_community
-            WHEN $ind_0 THEN sum(coalesce("numerator", "value" * n_rural)) / nullif(sum(n_rural), 0)
+            WHEN $ind_0 THEN CAST(sum(CAST(coalesce("numerator", "value" * n_rural) AS DECIMAL(38, 18))) AS DOUBLE) / nullif(CAST(sum(CAST(n_rural AS DECIMAL(38, 18))) AS DOUBLE), 0)
             ELSE CAST(NULL AS DOUBLE) END AS rollup_value
     FROM contributors
     GROUP BY scope_code, "indicator_id", "period"
