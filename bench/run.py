@@ -93,29 +93,36 @@ def _as_of():
 
 
 # ------------------------------------------------------------------ tiers
-def ensure_tier(tier: str, data: Path, regions_dir: Path, definitions, registry_cache: dict) -> tuple[Path, float | None]:
-    """The tier's warehouse folder (generated unless already complete) and the generation time (None: reused)."""
-    from bench.generate import bench_registry, generate_tier
+def ensure_tier(tier: str, data: Path, regions_dir: Path, definitions, registry_cache: dict) -> tuple[Path, dict]:
+    """The tier's warehouse folder, generated unless already complete, with its versions table built for the
+    current manifest (the state after `planwatch warehouse compact`). Returns the folder and the seconds spent:
+    {"generate": s or None (reused), "versions": s or None (already built)}."""
+    from bench.generate import bench_registry, build_versions, generate_tier, versions_ready
 
     wh = data / tier
-    if (wh / "manifest.json").exists():
-        return wh, None
-    if wh.exists():
-        shutil.rmtree(wh)  # an interrupted generation
-    start = time.perf_counter()
-    if tier == "S":
-        from warehouse.sample import generate_sample
+    spent: dict = {"generate": None, "versions": None}
+    if not (wh / "manifest.json").exists():
+        if wh.exists():
+            shutil.rmtree(wh)  # an interrupted generation
+        start = time.perf_counter()
+        if tier == "S":
+            from warehouse.sample import generate_sample
 
-        generate_sample(wh, seed=7, today=date(2025, 12, 20), definitions=definitions)
-    else:
-        if "full" not in registry_cache:
-            registry_cache["full"] = bench_registry(regions_dir)
-        tmp = data / f".{tier}.partial"
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        generate_tier(tmp, tier, definitions, registry_cache["full"])
-        os.replace(tmp, wh)
-    return wh, time.perf_counter() - start
+            generate_sample(wh, seed=7, today=date(2025, 12, 20), definitions=definitions)
+        else:
+            if "full" not in registry_cache:
+                registry_cache["full"] = bench_registry(regions_dir)
+            tmp = data / f".{tier}.partial"
+            if tmp.exists():
+                shutil.rmtree(tmp)
+            generate_tier(tmp, tier, definitions, registry_cache["full"], versions=False)
+            os.replace(tmp, wh)
+        spent["generate"] = time.perf_counter() - start
+    if not versions_ready(wh):
+        start = time.perf_counter()
+        build_versions(wh)
+        spent["versions"] = time.perf_counter() - start
+    return wh, spent
 
 
 # ------------------------------------------------------------------ probes
@@ -271,6 +278,12 @@ def measure_export(wh: Path, repeat: int) -> Measure:
     return m
 
 
+def _versions_note(wh: Path) -> str:
+    pointer = json.loads((wh / "current" / "current.json").read_text(encoding="utf-8"))
+    size = (wh / pointer["file"]).stat().st_size / 2**20 if pointer.get("file") else 0
+    return f"{pointer['rows']:,} rows, {size:,.0f} MB, manifest v{pointer['manifest_version']}"
+
+
 def table(rows: list[tuple[str, str, Measure]]) -> str:
     head = ("tier", "measure", "median", "min", "max", "unit", "note")
     body = [(t, m.name, *m.cells(), m.unit if m.runs else "", m.note) for t, _, m in rows]
@@ -312,14 +325,17 @@ def main(argv: list[str] | None = None) -> int:
     if "ingest" not in skip and any(t in ("M", "L") for t in tiers):
         rows.append(("-", "ingest", measure_ingest(args.data, args.regions, definitions, cache, args.repeat)))
     for tier in tiers:
-        wh, generated = ensure_tier(tier, args.data, args.regions, definitions, cache)
+        wh, spent = ensure_tier(tier, args.data, args.regions, definitions, cache)
         manifest = json.loads((wh / "manifest.json").read_text(encoding="utf-8"))
         n_rows = sum(int(e["rows"]) for e in manifest["batches"])
         size = sum(f.stat().st_size for f in (wh / "batches").glob("*.parquet")) / 2**20
-        gen = Measure("warehouse generation", [generated] if generated is not None else [],
+        gen = Measure("warehouse generation", [spent["generate"]] if spent["generate"] is not None else [],
                       note=f"{n_rows:,} rows, {len(manifest['batches'])} batches, {size:,.0f} MB"
-                           + ("" if generated is not None else " (reused)"))
-        rows.append((tier, "gen", gen))
+                           + ("" if spent["generate"] is not None else " (reused)"))
+        ver = Measure("versions table build (as at compaction)",
+                      [spent["versions"]] if spent["versions"] is not None else [],
+                      note=_versions_note(wh) + ("" if spent["versions"] is not None else " (reused)"))
+        rows += [(tier, "gen", gen), (tier, "versions", ver)]
         print(f"[{tier}] {gen.note}", flush=True)
         measures, _ = measure_tier(tier, wh, definitions, args.repeat, skip)
         rows += [(tier, m.name, m) for m in measures]

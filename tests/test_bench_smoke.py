@@ -76,6 +76,20 @@ def test_generated_batches_match_the_storage_schema_and_manifest(tiny_m, registr
     assert set(first.filter(pl.col("indicator_id") == "service_facility_coverage")["period"]) == {"2020-Q4"}
 
 
+def test_generated_tier_ends_with_the_versions_table_covering_every_batch(tiny_m):
+    """The state after `planwatch warehouse compact`: the engine reads the versions table and no batch file."""
+    from warehouse import current
+
+    wh = Warehouse(tiny_m)
+    assert generate.versions_ready(tiny_m)
+    src = current.sources(wh, wh.snapshot())
+    assert src.versions is not None and src.delta == []
+    rows = pl.read_parquet(src.versions)
+    # one row per (region, indicator, period, round): the generator never repeats a key within a round
+    assert rows.height == wh.snapshot().rows
+    assert not (tiny_m / ".lock").read_text().strip()  # the writer lock was released
+
+
 def test_generation_is_deterministic(tmp_path, definitions, registry):
     a = generate.generate_tier(tmp_path / "a", "M", definitions, registry, months=2, limit_regions="510104")
     b = generate.generate_tier(tmp_path / "b", "M", definitions, registry, months=2, limit_regions="510104")
