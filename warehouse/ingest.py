@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import csv
 import difflib
+import gc
 import io
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -190,11 +192,7 @@ def _read_csv(path: Path) -> RawTable:
         table = _split_plain_csv(text, delimiter, path.name, encoding)
         if table is not None:
             return table
-    try:
-        records = [(i, cells) for i, cells in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1)]
-    except csv.Error as exc:
-        raise SubmissionFileError(f"{path.name}: CSV 格式错误：{exc}", f"{path.name}: malformed CSV: {exc}") from None
-    return _records_to_table(records, path.name, encoding)
+    return _read_quoted_csv(text, delimiter, path.name, encoding)
 
 
 # Three CSV readers give the same table: polars' reader for quote-free UTF-8 files whose lines it reads one to
@@ -246,6 +244,27 @@ def _split_plain_csv(text: str, delimiter: str, name: str, encoding: str | None)
     cells = lines.select(
         "_row", *[pl.col("_cells").list.get(j, null_on_oob=True).fill_null("").alias(f"c{j}") for j in range(width)]
     )
+    return _table_from_cells(cells, name, encoding)
+
+
+def _read_quoted_csv(text: str, delimiter: str, name: str, encoding: str | None) -> RawTable:
+    """csv.reader for everything else (quoted fields, line breaks inside quotes); the table is built column-wise."""
+    collecting = gc.isenabled()
+    gc.disable()  # a list per record: the cyclic collector would otherwise rescan them over and over
+    try:
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        columns = list(itertools.zip_longest(*records, fillvalue=""))
+    except csv.Error as exc:
+        raise SubmissionFileError(f"{name}: CSV 格式错误：{exc}", f"{name}: malformed CSV: {exc}") from None
+    finally:
+        if collecting:
+            gc.enable()
+    if not columns:
+        raise SubmissionFileError(f"{name}: 文件是空的", f"{name}: the file is empty")
+    cells = pl.DataFrame({
+        "_row": pl.int_range(1, len(records) + 1, dtype=pl.Int64, eager=True),
+        **{f"c{j}": pl.Series(column, dtype=pl.String) for j, column in enumerate(columns)},
+    })
     return _table_from_cells(cells, name, encoding)
 
 
