@@ -322,10 +322,33 @@ def test_quote_free_csv_readers_split_exactly_like_the_csv_module():
     assert used["polars"] > 100  # the fast path is exercised, not always declined
 
 
+def test_quoted_csv_reader_matches_records_to_table():
+    import csv
+    import io
+    import random
+
+    from warehouse.ingest import SubmissionFileError, _read_quoted_csv, _records_to_table
+
+    rng = random.Random(13)
+    alphabet = [",", ",", "\t", " ", "\n", "\n", "\r\n", "\r", '"', '"', '""', "a", "1", "中", "\u3000"]
+    for _ in range(600):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        try:
+            records = list(enumerate(csv.reader(io.StringIO(text, newline="")), start=1))
+            expected = _outcome(lambda: _records_to_table(records, "f.csv", "utf-8"))
+        except csv.Error:
+            with pytest.raises(SubmissionFileError):
+                _read_quoted_csv(text, ",", "f.csv", "utf-8")
+            continue
+        assert _outcome(lambda: _read_quoted_csv(text, ",", "f.csv", "utf-8")) == expected, text
+
+
 def test_csv_with_a_ragged_or_lone_cr_line_still_reads_right(tmp_path):
     path = tmp_path / "ragged.csv"
     path.write_bytes("地区代码,数值\n500000,1\n510000,2,,\r\n\n5101,3\r5001,4,x\n".encode("utf-8"))
-    with pytest.raises(Exception) as info:
+    from warehouse.ingest import SubmissionFileError
+
+    with pytest.raises(SubmissionFileError) as info:
         read_table(path)
     assert "row 6, column 3 holds 'x'" in str(info.value)  # \r ends a record, as in csv.reader
     path.write_bytes("地区代码,数值\n500000,1\n510000,2,,\r\n\n5101,3\r5001,4\n".encode("utf-8"))
