@@ -375,3 +375,33 @@ def test_parquet_float_text_is_python_formatting():
     assert got == [None if v is None else _plain_number(v) for v in values]
     float32 = pl.Series("v", [0.1, 1.5, None, 3.0], dtype=pl.Float32)
     assert _float_text(float32).to_list() == [_plain_number(v) if v is not None else None for v in float32.to_list()]
+
+
+def test_vectorised_timestamps_match_parse_timestamp():
+    import random
+
+    from warehouse.ingest import _parse_timestamp, _timestamps
+
+    rng = random.Random(9)
+    texts = {"2025年1月5日", "garbage", "2025-01-15 10:30", "2025-01-15 10:30:00+08:00", "2025-01-15 10:30:00.5", "２０２５-01-15",
+             "2024-02-29", "2023-02-29", "2025-01-15 24:00", "2025-01-15 23:59:60", "0001-01-01"}
+    for _ in range(5000):
+        y = rng.choice([1, 1899, 1900, 1988, 2024, 2025, 2999, 3000])
+        mo, d, h, mi, sec = rng.randint(0, 13), rng.randint(0, 32), rng.randint(0, 25), rng.randint(0, 61), rng.randint(0, 61)
+        texts.add(rng.choice([f"{y:04d}-{mo:02d}-{d:02d}", f"{y:04d}-{mo:02d}-{d:02d} {h:02d}:{mi:02d}",
+                              f"{y:04d}-{mo:02d}-{d:02d} {h:02d}:{mi:02d}:{sec:02d}", f"{y}-{mo}-{d} {h}:{mi:02d}"]))
+    got = dict(_timestamps(pl.Series(sorted(texts))).iter_rows())
+    assert got == {t: _parse_timestamp(t) for t in texts}
+    assert got["2025-01-15 10:30"] == datetime(2025, 1, 15, 2, 30, tzinfo=timezone.utc)
+    assert got["0001-01-01"] is None and got["2023-02-29"] is None
+
+
+def test_out_of_range_timestamp_is_a_warning_not_a_crash(tmp_path, defs, registry):
+    path = tmp_path / "old.csv"
+    path.write_text("region_code,indicator_id,period,value,submitted_at\n5101,volunteers,2024-03,12,0001-01-01\n",
+                    encoding="utf-8")
+    result = prepare_submission(path, defs, registry, now=NOW)
+    assert result.n_valid == 1 and result.n_rejected == 0
+    assert result.rejections.select("row", "column", "value", "severity").rows() == [
+        (2, "submitted_at", "0001-01-01", "warning")]
+    assert result.rows["submitted_at"].to_list() == [NOW]
