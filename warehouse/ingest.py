@@ -167,6 +167,9 @@ def _records_to_table(records: list[tuple[int, list[str]]], name: str, encoding:
 
 
 def _read_csv(path: Path) -> RawTable:
+    """Three readers give the same table (tests/test_ingest_validation.py checks them against csv.reader):
+    polars' reader for quote-free UTF-8 files it reads one row per line (the common case, multi-threaded), a
+    line split for other quote-free text (GB18030, lone \\r), csv.reader for text with quotes."""
     raw = path.read_bytes()
     table = _read_plain_utf8_csv(raw, path.name)
     if table is not None:
@@ -195,8 +198,6 @@ def _read_csv(path: Path) -> RawTable:
     return _read_quoted_csv(text, delimiter, path.name, encoding)
 
 
-# Three CSV readers give the same table: polars' reader for quote-free UTF-8 files whose lines it reads one to
-# one (the common case, multi-threaded), a line split for other quote-free text, and csv.reader for the rest.
 # What Python's str.strip() removes (str.isspace); polars' strip_chars() without argument misses \x1c-\x1f.
 _SPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
           "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
@@ -216,7 +217,7 @@ def _read_plain_utf8_csv(raw: bytes, name: str) -> RawTable | None:
     delimiter = "\t" if b"\t" in first_line and b"," not in first_line else ","
     try:
         cells = pl.read_csv(body, has_header=False, infer_schema=False, quote_char=None, separator=delimiter)
-    except pl.exceptions.PolarsError:  # ragged lines, invalid UTF-8, ...
+    except (pl.exceptions.PolarsError, ValueError):  # ragged lines, invalid UTF-8, ...
         return None
     lines = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
     longest = cells.select(pl.all().str.len_bytes().max()).max_horizontal().item() or 0
@@ -272,7 +273,6 @@ def _table_from_cells(cells: pl.DataFrame, name: str, encoding: str | None) -> R
     """What _records_to_table does, vectorised. cells: _row (the record number) and c0..c{k-1} (text, "" where
     the record is shorter)."""
     columns = [c for c in cells.columns if c != "_row"]
-    blank = {c: pl.col(c).str.strip_chars_start(_SPACE) == "" for c in columns}  # (faster than strip_chars)
     cells = cells.filter(pl.concat_str(columns).str.contains(_NOT_SPACE))  # not blank: some cell holds a non-space
     if cells.height == 0:
         raise SubmissionFileError(f"{name}: 文件是空的", f"{name}: the file is empty")
@@ -282,7 +282,7 @@ def _table_from_cells(cells: pl.DataFrame, name: str, encoding: str | None) -> R
     width = len(headers)
     data = cells.slice(1)
     if len(columns) > width:
-        overflow = data.filter(pl.any_horizontal([~blank[c] for c in columns[width:]]))
+        overflow = data.filter(pl.any_horizontal([pl.col(c).str.contains(_NOT_SPACE) for c in columns[width:]]))
         if overflow.height:
             r, *values = overflow.row(0)
             col = next(j for j in range(width, len(values)) if values[j].strip())
