@@ -37,6 +37,12 @@ def _settle(page) -> None:
     assert page.locator('[role="dialog"]').count() == 0, page.locator('[role="dialog"]').first.inner_text()
 
 
+def _wait_for_tables(page, n: int) -> None:
+    """Wait until at least n data tables are on the page (they arrive after the heading)."""
+    page.wait_for_function(f"() => document.querySelectorAll('[data-testid=\"stDataFrame\"]').length >= {n}",
+                           timeout=30_000)
+
+
 def _shot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
@@ -75,7 +81,7 @@ def test_every_page_in_chinese(server, page):
     assert page.get_by_text("报送率").first.is_visible()
     page.goto(f"{server}/catalogue?{VIEW}")
     _settle(page)
-    assert page.locator('[data-testid="stDataFrame"]').count() >= 3
+    _wait_for_tables(page, 3)
 
 
 def test_switch_language_through_the_sidebar(server, page):
@@ -118,6 +124,7 @@ def test_bad_yaml_edit_shows_banner_and_pages_work(server, page, e2e_defs):
     try:
         page.goto(f"{server}/catalogue?{VIEW}")
         _settle(page)
+        _wait_for_tables(page, 3)  # tables render after the heading
         rows_before = page.locator('[data-testid="stDataFrame"]').count()
         # break it: a misspelt key in the first indicator and a tab in the indentation
         e2e_defs.write_text(good.replace("indicators:", "indicators:\n\t- broken", 1), encoding="utf-8")
@@ -132,6 +139,7 @@ def test_bad_yaml_edit_shows_banner_and_pages_work(server, page, e2e_defs):
             _shot(page, f"bad_yaml_{path or 'overview'}")
         page.goto(f"{server}/catalogue?{VIEW}")
         _settle(page)
+        _wait_for_tables(page, rows_before)
         assert page.locator('[data-testid="stDataFrame"]').count() == rows_before
     finally:
         e2e_defs.write_text(good, encoding="utf-8")
