@@ -725,20 +725,67 @@ def prepare_submission(path: str | Path, definitions: Definitions, registry: Reg
 
 def _validate(raw: pl.DataFrame, definitions: Definitions, registry: RegionRegistry, now: datetime,
               headers: dict[str, str], source_file: str, submitted_by: str | None) -> PreparedSubmission:
+    """Each _check_* adds its checks (a polars mask and the reason) in the order the rejections list them; the
+    lookups they need are joined onto the frame once per distinct value."""
     out = _Collector(headers)
     df = raw.join(_region_lookup(raw, registry, definitions), on=["region_code", "region_name"], how="left", nulls_equal=True)
+    _check_regions(out)
+    df = df.join(_indicator_lookup(df["indicator_id"].unique(), definitions), on="indicator_id", how="left")
+    _check_indicators(out)
+    _check_levels(out, definitions)
+    df = _check_periods(df, out, now)
+    df = _check_values(df, out, headers)
+    _check_duplicates(df, out, headers)
+    df = df.join(_timestamps(df["submitted_at"].drop_nulls().unique()), on="submitted_at", how="left")
+    _check_submitted_at(out)
 
-    # -- regions
+    rejections = out.frame(df)
+    error_rows = rejections.filter(pl.col("severity") == "error")["row"].unique()
+    has_error = pl.col("_row").is_in(error_rows.implode())
+    rows = df.select(
+        _keep=~has_error & ~pl.col("_missing"),
+        region_code=pl.col("_code"),
+        indicator_id=pl.col("_ind"),
+        period=pl.col("_label"),
+        period_end=pl.col("_pend"),
+        value=pl.col("_value"),
+        numerator=pl.col("numerator_num"),
+        denominator=pl.col("denominator_num"),
+        note=pl.col("note"),
+        submitted_by=pl.coalesce(pl.col("submitted_by"), pl.lit(submitted_by, pl.String)),
+        submitted_at=pl.coalesce(pl.col("_sat"), pl.lit(now).cast(pl.Datetime("us", "UTC"))),
+        source_file=pl.lit(source_file),
+        source_row=pl.col("_row").cast(pl.Int32),
+    ).filter("_keep").drop("_keep").sort("source_row").cast(BATCH_COLUMNS)
+    n_missing = df.select((pl.col("_missing") & ~has_error).sum()).item()
+    return PreparedSubmission(
+        source_file=source_file,
+        rows=rows,
+        rejections=rejections,
+        n_rows=raw.height,
+        n_valid=rows.height,
+        n_rejected=error_rows.len(),
+        n_warnings=rejections.filter(pl.col("severity") == "warning").height,
+        n_missing=n_missing,
+        columns=headers,
+    )
+
+
+def _check_regions(out: _Collector) -> None:
+    """Unknown or malformed codes (with suggestions), names that do not match the code."""
     out.add(pl.col("_code").is_null(), "region_code", pl.col("_code_zh"), pl.col("_code_en"),
             value=pl.col("region_code").fill_null(""))
     out.add(pl.col("_name_zh").is_not_null(), "region_name", pl.col("_name_zh"), pl.col("_name_en"))
 
-    # -- indicators
-    df = df.join(_indicator_lookup(df["indicator_id"].unique(), definitions), on="indicator_id", how="left")
+
+def _check_indicators(out: _Collector) -> None:
+    """Empty or unknown indicator ids (with suggestions)."""
     out.add(pl.col("indicator_id").is_null(), "indicator_id", "指标代码为空", "indicator is empty", value=pl.lit(""))
     out.add(pl.col("_ind_zh_err").is_not_null(), "indicator_id", pl.col("_ind_zh_err"), pl.col("_ind_en_err"))
 
-    # -- level of the region vs the indicator's reported_at
+
+def _check_levels(out: _Collector, definitions: Definitions) -> None:
+    """The region's level must be one the indicator is reported at (groups are not checked)."""
     reported = [f"{ind.id}|{lv.value}" for ind in definitions.indicators for lv in ind.reported_at]
     level_bad = (pl.col("_ind").is_not_null() & pl.col("_level").is_not_null() & (pl.col("_level") != "group")
                  & ~pl.concat_str("_ind", "_level", separator="|").is_in(reported))
@@ -748,7 +795,9 @@ def _validate(raw: pl.DataFrame, definitions: Definitions, registry: RegionRegis
             pl.format("indicator {} is not reported at {} level (reported at: {})", pl.col("_ind"), pl.col("_level"),
                       pl.col("_levels").str.replace_all(",", ", ")))
 
-    # -- periods
+
+def _check_periods(df: pl.DataFrame, out: _Collector, now: datetime) -> pl.DataFrame:
+    """Parses each distinct period once; empty, malformed, wrong frequency, not ended yet."""
     periods = []
     for text in df["period"].drop_nulls().unique().to_list():
         try:
@@ -773,8 +822,11 @@ def _validate(raw: pl.DataFrame, definitions: Definitions, registry: RegionRegis
     now_cst = now.astimezone(CST).strftime("%Y-%m-%d %H:%M")
     out.add(pl.col("_future").fill_null(False), "period",
             f"统计期尚未结束（现在是北京时间 {now_cst}）", f"the period has not ended yet (now: {now_cst} China Standard Time)")
+    return df
 
-    # -- values
+
+def _check_values(df: pl.DataFrame, out: _Collector, headers: dict[str, str]) -> pl.DataFrame:
+    """Numbers, numerator/denominator, the computed ratio, missing values, sign and bounds."""
     for col in ("value", "numerator", "denominator"):
         df = normalise_numbers(df, col)
         out.add(pl.col(f"{col}_bad"), col, f"{FIELD_ZH[col]}不是数字", f"{col} is not a number")
@@ -824,8 +876,11 @@ def _validate(raw: pl.DataFrame, definitions: Definitions, registry: RegionRegis
             pl.format("value {} is below the minimum {}", shown, pl.col("_min_s")), value=shown)
     out.add(above, "value", pl.format("数值 {} 大于上限 {}", shown, pl.col("_max_s")),
             pl.format("value {} is above the maximum {}", shown, pl.col("_max_s")), value=shown)
+    return df
 
-    # -- duplicates within the file
+
+def _check_duplicates(df: pl.DataFrame, out: _Collector, headers: dict[str, str]) -> None:
+    """Every row of a (region, indicator, period) that appears more than once, naming all its rows."""
     key = ["_code", "_ind", "_label"]
     keyed = df.select("_row", *key).filter(pl.all_horizontal(pl.col(k).is_not_null() for k in key))
     candidates = keyed.filter(pl.struct(key).hash().is_duplicated())  # cheap; a hash collision only adds candidates
@@ -842,42 +897,12 @@ def _validate(raw: pl.DataFrame, definitions: Definitions, registry: RegionRegis
                      pl.format("duplicate region, indicator and period (rows {})", pl.col("_others_en")),
                      value=pl.format("{} / {} / {}", pl.col("_code"), pl.col("_ind"), pl.col("_label")))
 
-    # -- submitted_at (metadata: a bad timestamp is a warning and the ingest time is used)
-    df = df.join(_timestamps(df["submitted_at"].drop_nulls().unique()), on="submitted_at", how="left")
+
+def _check_submitted_at(out: _Collector) -> None:
+    """Metadata: a bad timestamp is a warning and the ingest time is used."""
     out.add(pl.col("submitted_at").is_not_null() & pl.col("_sat").is_null(), "submitted_at",
             "填报时间无法识别（应为 2025-01-15 或 2025-01-15 10:30），已改用导入时间",
             "submitted_at not understood (expected 2025-01-15 or 2025-01-15 10:30); the ingest time is used", severity="warning")
-
-    rejections = out.frame(df)
-    error_rows = rejections.filter(pl.col("severity") == "error")["row"].unique()
-    has_error = pl.col("_row").is_in(error_rows.implode())
-    rows = df.select(
-        _keep=~has_error & ~pl.col("_missing"),
-        region_code=pl.col("_code"),
-        indicator_id=pl.col("_ind"),
-        period=pl.col("_label"),
-        period_end=pl.col("_pend"),
-        value=pl.col("_value"),
-        numerator=pl.col("numerator_num"),
-        denominator=pl.col("denominator_num"),
-        note=pl.col("note"),
-        submitted_by=pl.coalesce(pl.col("submitted_by"), pl.lit(submitted_by, pl.String)),
-        submitted_at=pl.coalesce(pl.col("_sat"), pl.lit(now).cast(pl.Datetime("us", "UTC"))),
-        source_file=pl.lit(source_file),
-        source_row=pl.col("_row").cast(pl.Int32),
-    ).filter("_keep").drop("_keep").sort("source_row").cast(BATCH_COLUMNS)
-    n_missing = df.select((pl.col("_missing") & ~has_error).sum()).item()
-    return PreparedSubmission(
-        source_file=source_file,
-        rows=rows,
-        rejections=rejections,
-        n_rows=raw.height,
-        n_valid=rows.height,
-        n_rejected=error_rows.len(),
-        n_warnings=rejections.filter(pl.col("severity") == "warning").height,
-        n_missing=n_missing,
-        columns=headers,
-    )
 
 
 # ---------------------------------------------------------------- output
