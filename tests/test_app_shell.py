@@ -9,17 +9,22 @@ def test_view_comes_from_the_url_and_stays_in_it(tmp_path, monkeypatch):
     at, _ = app_without_data(tmp_path, monkeypatch)
     open_page(at, region="5001", month="2025-06", lang="en", indicator="social_workers")
     assert at.radio(key="pw_w_lang").value == "en"
-    assert at.selectbox(key="pw_w_plan").value == "cq"
-    assert at.selectbox(key="pw_w_region").value == "5001"
-    assert at.selectbox(key="pw_w_month").value == "2025-06"
+    # translated select boxes have one widget per language (see app_state.widget_key)
+    assert at.selectbox(key="pw_w_plan.en").value == "cq"
+    assert at.selectbox(key="pw_w_region.en").value == "5001"
+    assert at.selectbox(key="pw_w_month.en").value == "2025-06"
+    assert at.selectbox(key="pw_w_plan.en").options[0] == "Chongqing community service plan"
     assert "Data as of 2025-06-30 24:00 CST" in texts(at)
     params = {k: at.query_params[k] for k in at.query_params}
     assert params == {"plan": "cq", "region": "5001", "month": "2025-06", "lang": "en", "indicator": "social_workers"}
     # changing the sidebar updates the link
-    at.selectbox(key="pw_w_region").set_value("500110").run()
+    at.selectbox(key="pw_w_region.en").set_value("500110").run()
     assert at.query_params["region"] == "500110"
     at.radio(key="pw_w_lang").set_value("zh").run()
     assert at.query_params["lang"] == "zh"
+    # the language switch keeps the view and shows the Chinese labels
+    assert at.selectbox(key="pw_w_region").value == "500110"
+    assert at.selectbox(key="pw_w_plan").options[0] == "重庆市城乡社区服务体系建设规划"
     assert "数据截至 2025年6月30日 24:00（北京时间）" in texts(at)
     # the state survives a page switch
     at.switch_page("pages/region.py").run()
@@ -66,7 +71,7 @@ def test_broken_definitions_edit_shows_banner_and_keeps_last_valid(tmp_path, mon
     at, defs = app_without_data(tmp_path, monkeypatch)
     open_page(at, lang="en")
     assert not at.error
-    plan_label = at.selectbox(key="pw_w_plan").options[0]
+    plan_label = at.selectbox(key="pw_w_plan.en").options[0]
     # an analyst mistypes a key and a comparator
     defs.write_text(SMALL_YAML.replace("aggregation: {rule: sum}", "agregation: {rule: sum}"), encoding="utf-8")
     at.run()
@@ -76,7 +81,7 @@ def test_broken_definitions_edit_shows_banner_and_keeps_last_valid(tmp_path, mon
     assert "`indicator_defs.yaml:16`" in banner  # file:line of the typo
     assert "→ `aggregation`?" in banner  # the suggestion
     assert "agregation" in banner
-    assert at.selectbox(key="pw_w_plan").options[0] == plan_label  # still working
+    assert at.selectbox(key="pw_w_plan.en").options[0] == plan_label  # still working
     # fixing the file removes the banner
     defs.write_text(SMALL_YAML, encoding="utf-8")
     at.run()

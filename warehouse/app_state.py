@@ -414,9 +414,16 @@ def _init_from_url(defs: Definitions) -> list[str]:
     return notes
 
 
-def _widget(name: str, options: list[str]) -> str:
+def widget_key(name: str, lang: str = i18n.DEFAULT_LANG) -> str:
+    """The key of the sidebar widget for `name`. Widgets whose option labels are translated get one key per
+    language: Streamlit's frontend keeps showing a select box's old label when only the labels change, so a
+    language switch must create a new widget."""
+    return _WIDGET + name if name == "lang" or lang == i18n.DEFAULT_LANG else f"{_WIDGET}{name}.{lang}"
+
+
+def _widget(name: str, options: list[str], lang: str = i18n.DEFAULT_LANG) -> str:
     """Prepare the widget key for a canonical value (resetting it when the options changed)."""
-    key = _WIDGET + name
+    key = widget_key(name, lang)
     value = st.session_state.get(_KEY + name)
     if value not in options:
         value = options[0] if options else None
@@ -426,8 +433,8 @@ def _widget(name: str, options: list[str]) -> str:
     return key
 
 
-def _store(name: str) -> None:
-    st.session_state[_KEY + name] = st.session_state[_WIDGET + name]
+def _store(name: str, key: str | None = None) -> None:
+    st.session_state[_KEY + name] = st.session_state[key or _WIDGET + name]
 
 
 def sidebar() -> ViewState | None:
@@ -455,25 +462,25 @@ def sidebar() -> ViewState | None:
         lang = st.session_state[_KEY + "lang"]
 
         plans = {p.id: p for p in defs.plans}
-        key = _widget("plan", list(plans))
+        key = _widget("plan", lang=lang, options=list(plans))
         st.selectbox(i18n.t("sidebar.plan", lang), list(plans), key=key,
-                     format_func=lambda pid: plans[pid].name.get(lang), on_change=_store, args=("plan",))
+                     format_func=lambda pid: plans[pid].name.get(lang), on_change=_store, args=("plan", key))
         plan = plans[st.session_state[_KEY + "plan"]]
 
         options = region_options(defs, plan, lang)
         labels = {o.code: o.label for o in options}
-        key = _widget("region", list(labels))
+        key = _widget("region", lang=lang, options=list(labels))
         st.selectbox(i18n.t("sidebar.region", lang), list(labels), key=key, format_func=labels.get,
-                     on_change=_store, args=("region",))
+                     on_change=_store, args=("region", key))
 
         months = month_options(plan)
         linked = st.session_state.get(_KEY + "month")
         if linked and linked not in months:  # a valid month from a link, outside the plan's span: keep it
             months.append(linked)
-        key = _widget("month", months)
+        key = _widget("month", lang=lang, options=months)
         st.selectbox(i18n.t("sidebar.month", lang), months, key=key,
                      format_func=lambda m: fmt.format_month(m, lang) if m else i18n.t("sidebar.latest", lang),
-                     on_change=_store, args=("month",))
+                     on_change=_store, args=("month", key))
 
     indicator = st.session_state.get(_KEY + "indicator")
     if indicator not in {t.indicator for t in plan.targets}:
@@ -533,9 +540,9 @@ def indicator_picker(state: ViewState, defs: Definitions, label: str | None = No
 
     if state.indicator not in ids:
         st.session_state[_KEY + "indicator"] = ids[0]
-    key = _widget("indicator", ids)
+    key = _widget("indicator", ids, state.lang)
     st.selectbox(label or i18n.t("sidebar.indicator", state.lang), ids, key=key, format_func=name,
-                 on_change=_store, args=("indicator",))
+                 on_change=_store, args=("indicator", key))
     chosen = st.session_state[_KEY + "indicator"]
     set_indicator(chosen)
     return chosen

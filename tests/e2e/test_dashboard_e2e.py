@@ -93,6 +93,13 @@ def test_switch_language_through_the_sidebar(server, page):
     _settle(page)
     assert "lang=en" in page.url
     _no_exception(page)
+    # the select boxes show their options in English too (plan name, month), not the Chinese labels
+    # (a select box shows its choice as the value of an <input>)
+    boxes = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"] input')
+    page.wait_for_function("() => [...document.querySelectorAll('[data-testid=\"stSidebar\"] input')]"
+                           ".some(i => i.value.startsWith('Chongqing'))")
+    shown = [boxes.nth(i).input_value() for i in range(boxes.count())]
+    assert shown[0].startswith("Chongqing") and shown[-1] == "Jun 2025", shown
     _shot(page, "rankings_en")
     for path, (_zh, en) in PAGES.items():
         page.goto(f"{server}/{path}?{VIEW}&lang=en")
