@@ -564,43 +564,53 @@ class Engine:
         ind = self._check_indicator(indicator)
         moment = _as_of_moment(as_of)
         status = self._status_frame([code], moment, plan_id, indicator)
-        series = self._series(code, ind, moment)
-        expected = [None] * series.height
-        if status.height and status["baseline_value"][0] is not None and status["target_value"][0] is not None:
-            row = status.row(0, named=True)
-            start = row["baseline_date"]
-            end = date(int(row["target_year"]), 12, 31)
-            if end > start:
-                expected = [
-                    st.expected_value(row["baseline_value"], row["comparator"], row["target_value"],
-                                      row["target_high"], st.path_fraction(pe, start, end))
-                    for pe in series["period_end"].to_list()
-                ]
-        return pl.DataFrame({
-            "period": series["period"],
-            "period_end": series["period_end"],
-            "actual": series["value"],
-            "expected": pl.Series(expected, dtype=pl.Float64),
-            "value_source": series["value_source"],
-            "submitted_value": series["submitted_value"],
-            "rollup_value": series["rollup_value"],
-        })
+        return _trajectory_frame(status, self._series(code, ind, moment))
+
+    def trajectories(self, region: str, indicators: list[str], as_of=None, plan_id=None) -> dict[str, pl.DataFrame]:
+        """`trajectory` for several indicators of one region at once (the export): one status query and one
+        series query for all of them instead of two per indicator. Same frames as `trajectory`."""
+        code = self._check_region(region)
+        self._check_plan(plan_id)
+        inds = [self._check_indicator(i) for i in dict.fromkeys(indicators)]
+        if not inds:
+            return {}
+        moment = _as_of_moment(as_of)
+        wanted = [i.id for i in inds]
+        # the status rows of every indicator in the plan's scope (one query; a cache hit after engine.status)
+        status = self._status_frame([code], moment, plan_id, wanted[0] if len(wanted) == 1 else None)
+        missing = set(wanted) - set(status["indicator_id"].to_list())
+        series = self._series_many(code, inds, moment)
+        out = {}
+        for ind in inds:
+            if ind.id in missing:  # outside the batch query's indicator set: ask for it alone, as trajectory does
+                row = self._status_frame([code], moment, plan_id, ind.id)
+            else:
+                row = status.filter(pl.col("indicator_id") == ind.id)
+            out[ind.id] = _trajectory_frame(row, series[ind.id])
+        return out
 
     def _series(self, code: str, ind: Indicator, moment: datetime) -> pl.DataFrame:
         """Every period's effective value for one region and indicator up to the as-of date (cached)."""
+        return self._series_many(code, [ind], moment)[ind.id]
+
+    def _series_many(self, code: str, inds: list[Indicator], moment: datetime) -> dict[str, pl.DataFrame]:
+        """_series for several indicators with one query for those not cached yet (each cached on its own)."""
         snapshot = self.warehouse.snapshot(moment)
-        key = ("series", code, ind.id, self._data_key(snapshot, moment))
-        cached = self.cache.get(key)
-        if cached is not None:
-            return cached
-        params: dict = {}
-        query = sqlgen.series_query(self.defs, [ind], params)
-        params["as_of"] = moment.replace(tzinfo=None)
-        scope = self._scope_frame([code])
-        sqlgen.bind_scope(params, scope["match"].to_list(), as_of_date(moment))
-        con, files = self._connect(snapshot, None, scope)
-        series = self._run(con, query, params, files)
-        return self.cache.put(key, series.filter(pl.col("period_end") <= as_of_date(moment)))
+        keys = {ind.id: ("series", code, ind.id, self._data_key(snapshot, moment)) for ind in inds}
+        out = {i: f for i, k in keys.items() if (f := self.cache.get(k)) is not None}
+        todo = [ind for ind in inds if ind.id not in out]
+        if todo:
+            params: dict = {}
+            query = sqlgen.series_query(self.defs, todo, params)
+            params["as_of"] = moment.replace(tzinfo=None)
+            scope = self._scope_frame([code])
+            sqlgen.bind_scope(params, scope["match"].to_list(), as_of_date(moment))
+            con, files = self._connect(snapshot, None, scope)
+            series = self._run(con, query, params, files).filter(pl.col("period_end") <= as_of_date(moment))
+            for ind in todo:
+                one = series.filter(pl.col("indicator_id") == ind.id) if len(todo) > 1 else series
+                out[ind.id] = self.cache.put(keys[ind.id], one)
+        return out
 
     def history(self, region: str, indicator: str, as_of=None) -> pl.DataFrame:
         """Every submission for the region and indicator known at as_of, superseded ones included."""
@@ -655,6 +665,30 @@ class Engine:
         from warehouse.rankings import rank
 
         return rank(self, parent, indicator_or_composite, as_of=as_of, plan_id=plan_id)
+
+
+def _trajectory_frame(status: pl.DataFrame, series: pl.DataFrame) -> pl.DataFrame:
+    """The trajectory frame from the region's status row for the indicator (0 or 1 rows) and its series."""
+    expected = [None] * series.height
+    if status.height and status["baseline_value"][0] is not None and status["target_value"][0] is not None:
+        row = status.row(0, named=True)
+        start = row["baseline_date"]
+        end = date(int(row["target_year"]), 12, 31)
+        if end > start:
+            expected = [
+                st.expected_value(row["baseline_value"], row["comparator"], row["target_value"],
+                                  row["target_high"], st.path_fraction(pe, start, end))
+                for pe in series["period_end"].to_list()
+            ]
+    return pl.DataFrame({
+        "period": series["period"],
+        "period_end": series["period_end"],
+        "actual": series["value"],
+        "expected": pl.Series(expected, dtype=pl.Float64),
+        "value_source": series["value_source"],
+        "submitted_value": series["submitted_value"],
+        "rollup_value": series["rollup_value"],
+    })
 
 
 def _common_prefix(codes: list[str]) -> str:

@@ -315,8 +315,8 @@ def collect(options: ExportOptions, now: datetime | None = None) -> ExportData:
         alerts = alerts.filter(pl.col("indicator_id").is_in(indicators))
     ranking = engine.rank(region, "composite", as_of=as_of, plan_id=plan.id)
     trajectories = {
-        ind: _sorted(engine.trajectory(region, ind, as_of=as_of, plan_id=plan.id), ["period_end", "period"])
-        for ind in indicators
+        ind: _sorted(frame, ["period_end", "period"])
+        for ind, frame in engine.trajectories(region, indicators, as_of=as_of, plan_id=plan.id).items()
     }
     month_label = options.month
     return ExportData(
