@@ -25,12 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 
 from warehouse.periods import utc_now
 
 FOLDER = "current"
 POINTER = "current.json"
 ROW_GROUP_SIZE = 122_880
+MEMORY_LIMIT = "4GB"  # DuckDB's limit for the rebuild (it spills to <wh>/.tmp/spill beyond it)
 
 KEY = ('"region_code"', '"indicator_id"', '"period"')
 COLUMNS = ('"region_code"', '"indicator_id"', '"period"', '"period_end"', '"value"', '"numerator"', '"denominator"',
@@ -60,31 +62,8 @@ def rebuild(wh) -> dict:
     name = f"versions-{int(manifest['version'])}.parquet"
     tmp = wh.path / ".tmp" / name
     tmp.parent.mkdir(parents=True, exist_ok=True)
-    rows = 0
+    rows = _write_versions(wh, files, tmp) if files else 0
     if files:
-        cols = ", ".join(COLUMNS)
-        key = ", ".join(KEY)
-        query = f"""
-            COPY (
-                WITH kept AS (
-                    SELECT {cols} FROM read_parquet([{", ".join(_quote(f) for f in files)}], union_by_name = true)
-                    QUALIFY row_number() OVER (
-                        PARTITION BY {key}, "ingested_at"
-                        ORDER BY "submitted_at" DESC NULLS LAST, "source_row" DESC, "batch_id" DESC) = 1
-                )
-                SELECT *, lead("ingested_at") OVER (PARTITION BY {key} ORDER BY "ingested_at") AS superseded_at
-                FROM kept
-                ORDER BY {key}, "ingested_at"
-            ) TO {_quote(tmp)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_SIZE})"""
-        con = duckdb.connect()
-        try:
-            con.execute("SET TimeZone = 'UTC'")
-            con.execute("SET preserve_insertion_order = true")
-            con.execute("SET enable_progress_bar = false")
-            con.execute(query)
-            rows = con.execute(f"SELECT count(*) FROM read_parquet({_quote(tmp)})").fetchall()[0][0]
-        finally:
-            con.close()
         os.replace(tmp, folder / name)
     pointer = {
         "file": f"{FOLDER}/{name}" if files else None,
@@ -101,6 +80,56 @@ def rebuild(wh) -> dict:
             with contextlib.suppress(OSError):
                 path.unlink()
     return pointer
+
+
+def _write_versions(wh, files: list[str], target: Path) -> int:
+    """Write the versions table of `files` to `target`; returns its rows.
+
+    The windows partition by (region, indicator, period), so the work splits by region code: the table is built
+    one range of codes at a time (one range per two-character prefix, in code order) and the ranges are appended
+    to one Parquet file. Memory stays bounded by the largest range (a province), not the whole warehouse (at
+    161M rows a single query took over 20 GB or spilled tens of GB), and each range's read is pruned by the
+    batch files' region_code statistics."""
+    cols = ", ".join(COLUMNS)
+    key = ", ".join(KEY)
+    source = f"read_parquet([{', '.join(_quote(f) for f in files)}], union_by_name = true)"
+    query = f"""
+        WITH kept AS (
+            SELECT {cols} FROM {source}
+            WHERE "region_code" >= $low AND ($high IS NULL OR "region_code" < $high)
+            QUALIFY row_number() OVER (
+                PARTITION BY {key}, "ingested_at"
+                ORDER BY "submitted_at" DESC NULLS LAST, "source_row" DESC, "batch_id" DESC) = 1
+        )
+        SELECT *, lead("ingested_at") OVER (PARTITION BY {key} ORDER BY "ingested_at") AS superseded_at
+        FROM kept
+        ORDER BY {key}, "ingested_at"
+    """
+    con = duckdb.connect()
+    writer = None
+    rows = 0
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET preserve_insertion_order = true")
+        con.execute("SET enable_progress_bar = false")
+        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        con.execute(f"SET temp_directory = {_quote(wh.path / '.tmp' / 'spill')}")
+        prefixes = [r[0] for r in con.execute(
+            f'SELECT DISTINCT left("region_code", 2) AS p FROM {source} ORDER BY p').fetchall()]
+        ranges = [(low, prefixes[i + 1] if i + 1 < len(prefixes) else None) for i, low in enumerate(prefixes)]
+        for low, high in ranges or [("", None)]:  # no rows: one empty range still writes the schema
+            table = con.sql(query, params={"low": low, "high": high}).to_arrow_table()
+            if writer is None:
+                writer = pq.ParquetWriter(target, table.schema, compression="zstd")
+            else:
+                table = table.cast(writer.schema)
+            writer.write_table(table, row_group_size=ROW_GROUP_SIZE)
+            rows += table.num_rows
+    finally:
+        if writer is not None:
+            writer.close()
+        con.close()
+    return rows
 
 
 def _read_pointer(path: Path) -> dict | None:
