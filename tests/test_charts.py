@@ -178,3 +178,17 @@ def test_i18n_register_and_conflicts():
         i18n.register({"overview.title": {"zh": "别的"}})
     with pytest.raises(KeyError):
         i18n.t("no.such.key", "zh")
+
+
+def test_expected_path_is_drawn_on_to_the_target():
+    start, end = date(2020, 12, 31), date(2025, 12, 31)
+    days = [date(2021, 12, 31), date(2022, 12, 31), date(2023, 12, 31)]
+    expected = [65.0 + 35.0 * (d - start).days / (end - start).days for d in days]  # the engine's line
+    traj = pl.DataFrame({"period": ["2021", "2022", "2023"], "period_end": days, "actual": [70.0, 74.0, 80.0],
+                         "expected": expected})
+    row = {"indicator_zh": "覆盖率", "unit_zh": "%", "baseline_value": 65.0, "baseline_year": 2020,
+           "target_value": 100.0, "target_year": 2025, "comparator": ">="}
+    line = next(t for t in charts.trajectory_figure(traj, row, "zh").data if t.meta == "expected")
+    assert list(line.x[:3]) == days and line.x[-1] == end
+    assert line.y[-1] == pytest.approx(100.0, abs=1e-9)  # the dashed line meets the target star
+    assert list(line.y[:3]) == expected

@@ -207,6 +207,23 @@ def _year_end(year: Any) -> date | None:
     return date(int(year), 12, 31) if year is not None else None
 
 
+def _expected_to_target_year(x: list[Any], expected: list[float | None], labels: list[str],
+                             target_year: Any) -> tuple[list[Any], list[float | None], list[str]]:
+    """The expected path drawn on to the end of the target year, so the dashed line meets the target.
+
+    Between the path start and the end of the target year the expected value is linear in days
+    (docs/methodology.md §6), so extending the line through two of its points is exact."""
+    known = [(day, value) for day, value in zip(x, expected) if day is not None and value is not None]
+    end = _year_end(target_year)
+    if end is None or len(known) < 2 or known[-1][0] >= end:
+        return x, expected, labels
+    (d0, v0), (d1, v1) = known[0], known[-1]
+    if d1 == d0:
+        return x, expected, labels
+    slope = (v1 - v0) / (d1 - d0).days
+    return [*x, end], [*expected, v1 + slope * (end - d1).days], [*labels, str(target_year)]
+
+
 def trajectory_figure(trajectory: pl.DataFrame, status_row: dict[str, Any] | None, lang: str = "zh") -> go.Figure:
     """Actual values and the expected path over time, with the baseline and the target marked.
 
@@ -224,10 +241,11 @@ def trajectory_figure(trajectory: pl.DataFrame, status_row: dict[str, Any] | Non
     x = [r.get("period_end") for r in rows]
     expected = [_num(r.get("expected")) for r in rows]
     if any(v is not None for v in expected):
+        path_x, path_y, path_labels = _expected_to_target_year(x, expected, periods, row.get("target_year"))
         fig.add_trace(
             go.Scatter(
-                x=x, y=expected, name=i18n.t("chart.expected", lang), mode="lines",
-                line=dict(color=EXPECTED_COLOUR, dash="dash", width=2), customdata=periods, meta="expected",
+                x=path_x, y=path_y, name=i18n.t("chart.expected", lang), mode="lines",
+                line=dict(color=EXPECTED_COLOUR, dash="dash", width=2), customdata=path_labels, meta="expected",
                 hovertemplate="%{customdata}: %{y}" + (f" {unit}" if unit else "") + "<extra></extra>",
             )
         )
