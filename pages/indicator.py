@@ -74,7 +74,9 @@ st.markdown(views.definition_markdown(defs, plan, indicator_id, lang))
 # ---- revision history ----
 st.subheader(t("indicator.history", lang))
 history = app_state.query("history", state.region, indicator_id, as_of=state.as_of)
-if history.height == 0:
+if history.height == 0 and row is not None and row.get("value_source") == "rollup":
+    st.info(t("empty.history_rollup", lang))
+elif history.height == 0:
     st.info(t("empty.no_history", lang))
 else:
     st.dataframe(views.history_table(history, unit, lang), hide_index=True, width="stretch")

@@ -151,6 +151,9 @@ _STRINGS: dict[str, dict[str, str]] = {
     "empty.no_alerts": {"zh": "没有预警：所有已评估指标均符合进度。", "en": "No alerts: every assessed indicator is on schedule."},
     "empty.no_overdue": {"zh": "没有逾期未报的数据。", "en": "No overdue submissions."},
     "empty.no_history": {"zh": "该地区该指标没有报送记录。", "en": "No submissions for this indicator and region."},
+    "empty.history_rollup": {"zh": "该地区本级没有直接报送此指标：显示的数值由下级地区报送的数据汇总得出（见上方“下级地区”）。",
+                             "en": "This region did not submit this indicator itself: the value shown is rolled up "
+                                   "from its sub-regions' submissions (see “Sub-regions” above)."},
     "empty.no_trajectory": {
         "zh": "该地区该指标没有实际值或应达进度可画（可能该规划未设目标）。",
         "en": "Nothing to draw: no actual values or expected path (the plan may set no target).",
