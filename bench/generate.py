@@ -149,6 +149,7 @@ ORDER BY region_code, indicator_id"""
 def _connect(registry: RegionRegistry, definitions: Definitions, level: str, threads: int | None) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     regs = (registry.frame.filter(pl.col("level") == level).select("code").sort("code")
