@@ -408,8 +408,9 @@ class Engine:
         """What a result depends on besides the arguments (see ResultCache)."""
         return snapshot.version, tuple(snapshot.batch_ids), as_of_date(moment)
 
-    def _connect(self, snapshot, assess: pl.DataFrame | None, scope: pl.DataFrame | None):
-        """A fresh connection with the relations and macros the generated SQL expects; returns (con, files)."""
+    def _connect(self, snapshot, assess: pl.DataFrame | None, scope: pl.DataFrame | None, params: dict | None = None):
+        """A fresh connection with the relations and macros the generated SQL expects; returns (con, files).
+        Sets params["unique_keys"] (when the query has it) from the sources read."""
         con = duckdb.connect()
         try:
             con.execute("SET TimeZone = 'UTC'")  # TIMESTAMP columns hold UTC; keep any TIMESTAMPTZ cast in UTC
@@ -421,7 +422,11 @@ class Engine:
             con.register("assess", assess.to_arrow())
         if scope is not None:
             con.register("scope", scope.to_arrow())
-        con.execute(current.view_sql(current.sources(self.warehouse, snapshot)))
+        src = current.sources(self.warehouse, snapshot)
+        con.execute(current.view_sql(src))
+        if params is not None and "unique_keys" in params:
+            # only the versions table is read: at most one row per key as of any time (sql.py step 2)
+            params["unique_keys"] = src.versions is not None and not src.delta
         if not snapshot.files:
             empty = pl.DataFrame(schema=BATCH_SCHEMA)
             path = None
@@ -464,7 +469,7 @@ class Engine:
         params["as_of_date"] = as_of_date(moment)
         scope = self._scope_frame(codes)
         sqlgen.bind_scope(params, scope["match"].to_list(), assess["value_cutoff"].max())
-        con, files = self._connect(snapshot, assess, scope)
+        con, files = self._connect(snapshot, assess, scope, params)
         raw = self._run(con, query, params, files)
         return self._finish(raw)
 
@@ -605,7 +610,7 @@ class Engine:
             params["as_of"] = moment.replace(tzinfo=None)
             scope = self._scope_frame([code])
             sqlgen.bind_scope(params, scope["match"].to_list(), as_of_date(moment))
-            con, files = self._connect(snapshot, None, scope)
+            con, files = self._connect(snapshot, None, scope, params)
             series = self._run(con, query, params, files).filter(pl.col("period_end") <= as_of_date(moment))
             for ind in todo:
                 one = series.filter(pl.col("indicator_id") == ind.id) if len(todo) > 1 else series
@@ -646,7 +651,7 @@ class Engine:
         params["as_of_date"] = as_of_date(moment)
         scope = self._scope_frame(codes)
         sqlgen.bind_scope(params, scope["match"].to_list(), assess["value_cutoff"].max())
-        con, files = self._connect(snapshot, assess, scope)
+        con, files = self._connect(snapshot, assess, scope, params)
         return self.cache.put(key, self._run(con, query, params, files))
 
     def alerts(self, region: str, as_of=None, plan_id=None) -> pl.DataFrame:

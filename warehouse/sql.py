@@ -207,6 +207,7 @@ def values_ctes(defs: Definitions, indicators: list[Indicator], params: dict) ->
     """CTEs `latest` (latest value per region, indicator, period as of $as_of) and `vals` (each scope region's
     submitted value next to the roll-up of its descendants)."""
     params["tolerance"] = float(defs.defaults.rollup_tolerance)
+    params.setdefault("unique_keys", False)  # the engine sets it when only the versions table is read
     params["indicators"] = [ind.id for ind in indicators]
     return f"""\
 -- 1. snapshot: rows ingested at or before the as-of time and not superseded by then (`snapshot_rows`: the
@@ -222,10 +223,13 @@ submitted AS (
       AND "period_end" <= $period_cutoff
       AND {SCOPE_FILTER}
 ),
--- 2. latest value per region, indicator and period: latest ingested, then latest submitted, then highest row
+-- 2. latest value per region, indicator and period: latest ingested, then latest submitted, then highest row.
+--    $unique_keys: every row comes from the versions table (no uncovered batch), whose versions of a key cover
+--    disjoint [ingested_at, superseded_at) intervals, so step 1 already left one row per key and DuckDB folds
+--    the window away
 latest AS (
     SELECT * FROM submitted
-    QUALIFY row_number() OVER (
+    QUALIFY $unique_keys OR row_number() OVER (
         PARTITION BY "region_code", "indicator_id", "period"
         ORDER BY "ingested_at" DESC, "submitted_at" DESC NULLS LAST, "source_row" DESC, "batch_id" DESC) = 1
 ),

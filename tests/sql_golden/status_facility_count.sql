@@ -16,10 +16,13 @@ submitted AS (
                 OR list_contains($prefix_6, "region_code"[1:6]) OR list_contains($prefix_9, "region_code"[1:9])
                 OR list_contains($prefix_12, "region_code"[1:12]))))
 ),
--- 2. latest value per region, indicator and period: latest ingested, then latest submitted, then highest row
+-- 2. latest value per region, indicator and period: latest ingested, then latest submitted, then highest row.
+--    $unique_keys: every row comes from the versions table (no uncovered batch), whose versions of a key cover
+--    disjoint [ingested_at, superseded_at) intervals, so step 1 already left one row per key and DuckDB folds
+--    the window away
 latest AS (
     SELECT * FROM submitted
-    QUALIFY row_number() OVER (
+    QUALIFY $unique_keys OR row_number() OVER (
         PARTITION BY "region_code", "indicator_id", "period"
         ORDER BY "ingested_at" DESC, "submitted_at" DESC NULLS LAST, "source_row" DESC, "batch_id" DESC) = 1
 ),
@@ -187,4 +190,4 @@ SELECT *,
          ELSE CASE WHEN actual > previous_value THEN 'improving' ELSE 'worsening' END END AS trend
 FROM assessed
 ORDER BY region_code, indicator_id
--- params: {"ind_0": "facility_count", "indicators": ["facility_count"], "tolerance": 0.02}
+-- params: {"ind_0": "facility_count", "indicators": ["facility_count"], "tolerance": 0.02, "unique_keys": false}
