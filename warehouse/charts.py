@@ -314,7 +314,10 @@ def distribution_figure(children: pl.DataFrame, indicator: str | None = None, la
             )
         )
     _add_target_line(fig, with_values, lang, unit, vertical=True)
-    fig.update_layout(barmode="stack", xaxis=dict(title=unit or None), yaxis=dict(title=i18n.t("col.count", lang)))
+    # the x axis carries the unit's title, so the status legend goes below it, not over it
+    fig.update_layout(barmode="stack", xaxis=dict(title=dict(text=unit or None, standoff=4)),
+                      yaxis=dict(title=i18n.t("col.count", lang)), legend=dict(y=-0.28, yanchor="top"),
+                      margin=dict(b=90))
     return fig
 
 
