@@ -179,6 +179,9 @@ def test_alerts_ordered_by_severity_with_reasons(engine):
     cheng = overdue.filter((pl.col("region_code") == "500229") & (pl.col("indicator_id") == "rate")).row(0, named=True)
     assert cheng["period_end"] == date(2023, 12, 31) and cheng["n_overdue_periods"] == 3
     assert "已逾期 152 天" in cheng["reason_zh"]  # 2024-01-30 -> 2024-06-30
+    # NBS placeholders (5001 市辖区, 5002 县) answer for nothing: no alert names them, their districts do
+    assert not {"5001", "5002"} & set(alerts["region_code"].to_list())
+    assert {"500101", "500102", "500229"} <= set(alerts["region_code"].to_list())
 
 
 def test_overdue_lists_every_missing_period(engine):

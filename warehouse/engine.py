@@ -551,15 +551,17 @@ class Engine:
         return self._status_frame(kids, as_of, plan_id, indicator)
 
     def descendants_status(self, region: str, as_of=None, plan_id=None, indicator=None) -> pl.DataFrame:
-        """The region and every registry region below it (alerts)."""
+        """The region and every registry region below it (alerts). NBS placeholders (Chongqing's 5001 市辖区,
+        5002 县) are left out: they are no administration anyone answers for, and their districts are listed."""
         code = self._check_region(region)
-        if code.startswith("group:"):
-            codes = [code] + [
-                c for m in self._members(code) for c in [m] + self.registry.descendants(m)["code"].to_list()
-            ]
-        else:
-            codes = [code] + self.registry.descendants(code)["code"].to_list()
+        tops = self._members(code) if code.startswith("group:") else [code]
+        codes = [code] + [c for top in tops for c in [top] + self._real_descendants(top)]
         return self._status_frame(list(dict.fromkeys(codes)), as_of, plan_id, indicator)
+
+    def _real_descendants(self, code: str) -> list[str]:
+        below = self.registry.descendants(code)
+        placeholder = (pl.col("level") == "city") & pl.col("name").is_in(list(PSEUDO_CITY_NAMES))
+        return below.filter(~placeholder)["code"].to_list()
 
     def trajectory(self, region: str, indicator: str, as_of=None, plan_id=None) -> pl.DataFrame:
         """period, period_end, actual, expected (on the governing plan's straight line at each period end),
@@ -637,7 +639,7 @@ class Engine:
         cached = self.cache.get(key)
         if cached is not None:
             return cached
-        codes = [code] + ([] if code.startswith("group:") else self.registry.descendants(code)["code"].to_list())
+        codes = [code] + ([] if code.startswith("group:") else self._real_descendants(code))
         indicators = self._indicators(None, plan_id)
         assess = self._assess_frame(codes, indicators, moment, plan_id).filter(pl.col("reported"))
         schema = {"region_code": pl.String, "indicator_id": pl.String, "period_end": pl.Date,
