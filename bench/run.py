@@ -177,8 +177,18 @@ def probe(wh: Path, parent: str) -> None:
     t_engine = time.perf_counter() - start
     frame = engine.children_status(parent, as_of=_as_of())
     t_answer = time.perf_counter() - start
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_mb = peak_rss_mb()
     print(json.dumps({"import": t_import, "engine": t_engine, "cold": t_answer, "rows": frame.height, "rss_mb": rss_mb}))
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set (VmHWM). Not getrusage's ru_maxrss: Linux keeps that across execve, so
+    a probe started by a parent that had grown (e.g. after the ingest measure) would report the parent's peak."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_probe(wh: Path, parent: str) -> dict:

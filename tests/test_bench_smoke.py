@@ -185,3 +185,17 @@ def test_versions_table_built_by_code_ranges_equals_one_query(sample_warehouse, 
         FROM kept ORDER BY {key}, ingested_at""").pl()
     con.close()
     assert ranged.equals(reference)
+
+
+def test_probe_peak_rss_is_its_own_not_the_parents():
+    """The cold/RSS probe runs in a child process; a parent that has grown must not inflate the child's figure
+    (getrusage's ru_maxrss survives execve on Linux, VmHWM does not)."""
+    import subprocess
+
+    grown = bytearray(300 * 2**20)
+    grown[:: 4096] = b"\x01" * len(grown[:: 4096])  # touch every page: the parent's RSS is now > 300 MB
+    code = "from bench.run import peak_rss_mb; print(peak_rss_mb())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=run.REPO, env={"PYTHONPATH": str(run.REPO)})
+    assert float(out.stdout) < 200, out.stdout
+    del grown
