@@ -24,9 +24,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pyarrow.parquet as pq
 
+from warehouse import duck
 from warehouse.periods import utc_now
 
 FOLDER = "current"
@@ -105,7 +105,7 @@ def _write_versions(wh, files: list[str], target: Path) -> int:
         FROM kept
         ORDER BY {key}, "ingested_at"
     """
-    con = duckdb.connect()
+    con = duck.connect()
     writer = None
     rows = 0
     try:

@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from warehouse import duck
 from warehouse import current
 from warehouse import sql as sqlgen
 from warehouse import status as st
@@ -411,7 +412,7 @@ class Engine:
     def _connect(self, snapshot, assess: pl.DataFrame | None, scope: pl.DataFrame | None, params: dict | None = None):
         """A fresh connection with the relations and macros the generated SQL expects; returns (con, files).
         Sets params["unique_keys"] (when the query has it) from the sources read."""
-        con = duckdb.connect()
+        con = duck.connect()
         try:
             con.execute("SET TimeZone = 'UTC'")  # TIMESTAMP columns hold UTC; keep any TIMESTAMPTZ cast in UTC
         except duckdb.Error:

@@ -24,9 +24,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import duckdb
 import polars as pl
 
+from warehouse import duck
 from warehouse.definitions import AggregationRule, Definitions, Indicator, Plan
 from warehouse.periods import month_period, period_end_utc, quarter_period, year_period
 from warehouse.storage import Warehouse
@@ -244,7 +244,7 @@ def load_submissions(warehouse_dir: str | Path, as_of: datetime | None = None) -
     """Every submitted row (superseded ones included) ingested at or before `as_of`: the storage snapshot
     registered as a DuckDB view. Timestamps are naive UTC."""
     snapshot = Warehouse(warehouse_dir).snapshot(as_of)
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         snapshot.register(con, "submissions")
         frame = con.sql(
