@@ -2,6 +2,7 @@
 # planwatch set-up and entry points for a fresh Debian machine (run as root, or with sudo available).
 #   ./dev.sh dashboard   install what is needed, then start the dashboard on the bundled sample warehouse
 #   ./dev.sh test        install what is needed, then run the whole test suite
+#   ./dev.sh bench ...   install what is needed, then run the national-scale benchmark (docs/benchmarks.md)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -54,8 +55,14 @@ case "${1:-}" in
     shift
     exec .venv/bin/python -m pytest -q "$@"
     ;;
+  bench)
+    install_system
+    install_python
+    shift
+    exec .venv/bin/python -m bench.run "$@"
+    ;;
   *)
-    echo "usage: ./dev.sh dashboard | test" >&2
+    echo "usage: ./dev.sh dashboard | test | bench [bench.run options]" >&2
     exit 2
     ;;
 esac
