@@ -49,11 +49,19 @@ def dashboard(ctx: typer.Context) -> None:
     run_dashboard(list(ctx.args))
 
 
+_registered = False
+
+
 def _register() -> None:
+    """Add every concern's commands (once: tests call it again)."""
+    global _registered
+    if _registered:
+        return
     from warehouse import cli_defs, cli_engine, cli_export, cli_regions, cli_warehouse
 
     for module in (cli_defs, cli_regions, cli_warehouse, cli_engine, cli_export):
         module.register(app)
+    _registered = True
 
 
 def main() -> None:

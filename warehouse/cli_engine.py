@@ -139,7 +139,14 @@ def register(app: typer.Typer) -> None:
         warehouse: Path | None = typer.Option(None, "--warehouse", help=WAREHOUSE_HELP),
         defs: Path | None = typer.Option(None, "--defs", help=DEFS_HELP),
     ) -> None:
-        """指标进度与状态 / value, baseline, target, expected-by-now, progress ratio, status, reason, plan."""
+        """指标进度与状态 / value, baseline, target, expected-by-now, progress ratio, status, reason, plan.
+
+        Examples:
+
+          planwatch status --region 50 --as-of 2025-12
+
+          planwatch status --region 500110 --indicator activity_area_share --format json
+        """
         engine = _engine(warehouse, defs)
         moment = _as_of(as_of)
         frame = _run(lambda: engine.status(region, as_of=moment, plan_id=plan, indicator=indicator))
@@ -154,7 +161,14 @@ def register(app: typer.Typer) -> None:
         warehouse: Path | None = typer.Option(None, "--warehouse", help=WAREHOUSE_HELP),
         defs: Path | None = typer.Option(None, "--defs", help=DEFS_HELP),
     ) -> None:
-        """预警 / amber and red statuses and overdue submissions, most severe first."""
+        """预警 / amber and red statuses and overdue submissions, most severe first.
+
+        Examples:
+
+          planwatch alerts --region 50 --as-of 2025-12
+
+          planwatch alerts --region group:wansheng --plan wansheng_2016 --as-of 2020-12 --format csv
+        """
         engine = _engine(warehouse, defs)
         moment = _as_of(as_of)
         frame = _run(lambda: engine.alerts(region, as_of=moment, plan_id=plan))
@@ -170,7 +184,14 @@ def register(app: typer.Typer) -> None:
         warehouse: Path | None = typer.Option(None, "--warehouse", help=WAREHOUSE_HELP),
         defs: Path | None = typer.Option(None, "--defs", help=DEFS_HELP),
     ) -> None:
-        """下级地区排名 / rank the regions under a parent by an indicator or the composite score."""
+        """下级地区排名 / rank the regions under a parent by an indicator or the composite score.
+
+        Examples:
+
+          planwatch rank --parent 50 --as-of 2025-12
+
+          planwatch rank --parent 51 --indicator service_facility_coverage --format csv
+        """
         engine = _engine(warehouse, defs)
         moment = _as_of(as_of)
         frame = _run(lambda: engine.rank(parent, indicator, as_of=moment, plan_id=plan))

@@ -60,7 +60,14 @@ def import_regions(
     path: Path = typer.Argument(..., help="NBS 文件夹或 CSV/Parquet (code, name[, parent]) / NBS folder or a CSV/Parquet file"),
     warehouse: Path | None = WAREHOUSE_OPTION,
 ) -> None:
-    """导入区划表 / Import a region list into <warehouse>/regions.parquet (replaced atomically)."""
+    """导入区划表 / Import a region list into <warehouse>/regions.parquet (replaced atomically).
+
+    Examples:
+
+      planwatch regions import ../shared/data/regions --warehouse wh/
+
+      planwatch regions import my_regions.csv --warehouse wh/
+    """
     try:
         registry = read_region_source(path)
     except RegionError as exc:
@@ -81,7 +88,14 @@ def show_region(
     code: str = typer.Argument(..., help="地区代码 / region code, e.g. 50, 500000, 500110"),
     warehouse: Path | None = WAREHOUSE_OPTION,
 ) -> None:
-    """显示地区 / Show a region, its ancestors, child counts per level and community counts."""
+    """显示地区 / Show a region, its ancestors, child counts per level and community counts.
+
+    Examples:
+
+      planwatch regions show 500110
+
+      planwatch regions show 500110000000 --warehouse wh/
+    """
     source = registry_path(warehouse)
     try:
         registry = RegionRegistry.load(source)

@@ -63,6 +63,12 @@ def ingest(
     """Validate submission files and store each as an immutable batch (all-or-nothing per file by default).
 
     Exit code 1 if any file was rejected.
+
+    Examples:
+
+      planwatch ingest 2025年7月报送.csv --warehouse wh/ --dry-run
+
+      planwatch ingest a.xlsx b.csv --warehouse wh/ --accept-valid-rows
     """
     from warehouse.storage import WarehouseError, ingest_file
 
@@ -99,7 +105,10 @@ def wh_init(
     warehouse: Optional[Path] = WarehouseOpt,
     regions: Optional[Path] = typer.Option(None, "--regions", help="regions.parquet to use (default: the sample's)."),
 ) -> None:
-    """Create an empty warehouse (folders, manifest, region registry)."""
+    """Create an empty warehouse (folders, manifest, region registry).
+
+    Example: planwatch warehouse init --warehouse wh/
+    """
     wh = _warehouse(warehouse)
     source = regions or sample_regions_path()
     if not source.is_file():
@@ -110,7 +119,10 @@ def wh_init(
 
 @wh_app.command("compact")
 def wh_compact(warehouse: Optional[Path] = WarehouseOpt) -> None:
-    """Merge all batches into one file; query results (as-of included) stay the same."""
+    """Merge all batches into one file; query results (as-of included) stay the same.
+
+    Example: planwatch warehouse compact --warehouse wh/
+    """
     from warehouse.storage import WarehouseError
 
     wh = _warehouse(warehouse)
@@ -126,7 +138,10 @@ def wh_compact(warehouse: Optional[Path] = WarehouseOpt) -> None:
 
 @wh_app.command("check")
 def wh_check(warehouse: Optional[Path] = WarehouseOpt) -> None:
-    """Verify every batch file and the log. Exit 1 if there is an error."""
+    """Verify every batch file and the log. Exit 1 if there is an error.
+
+    Example: planwatch warehouse check --warehouse wh/
+    """
     wh = _warehouse(warehouse)
     problems = wh.check()
     for problem in problems:
@@ -143,7 +158,10 @@ def wh_log(
     warehouse: Optional[Path] = WarehouseOpt,
     limit: int = typer.Option(20, "--limit", "-n", help="Newest N attempts (0 = all)."),
 ) -> None:
-    """The ingest log, newest last; times in China Standard Time."""
+    """The ingest log, newest last; times in China Standard Time.
+
+    Example: planwatch warehouse log --warehouse wh/ -n 20
+    """
     from warehouse.storage import WarehouseError, cst_text
 
     wh = _warehouse(warehouse)
@@ -167,7 +185,10 @@ def sample(
     today: Optional[str] = typer.Option(None, "--today", help="YYYY-MM-DD (default: the real today)."),
     defs: Optional[Path] = typer.Option(None, "--defs", help="indicator_defs.yaml (default: the bundled one)."),
 ) -> None:
-    """Generate the synthetic sample warehouse (numbers are synthetic)."""
+    """Generate the synthetic sample warehouse (numbers are synthetic).
+
+    Example: planwatch sample --out /tmp/sample --seed 7 --today 2025-11-20
+    """
     from warehouse.sample import SampleError, generate_sample
 
     try:
