@@ -109,7 +109,13 @@ def render(defs, lang: str, plan_id: str | None = None, defs_path: str = "", def
         st.info(i18n.t("definitions.none", lang))
     else:
         st.caption(i18n.t("definitions.count", lang, n=targets.height))
-        st.dataframe(_labelled(targets, lang), hide_index=True, width="stretch")
+        # what a reader compares first (indicator, attribute, baseline, target) on the left; the plan's name,
+        # the same on every row once a plan is chosen, and the codes at the right end
+        first = ["indicator", "unit", "attribute", "baseline", "comparator", "target", "target_year", "kind"]
+        last = ["plan", "plan_id", "indicator_id"]
+        order = first + [c for c in targets.columns if c not in first + last] + last
+        st.dataframe(_labelled(targets, lang), hide_index=True, width="stretch",
+                     column_order=[i18n.t(f"definitions.col.{c}", lang) for c in order if c in targets.columns])
 
     st.subheader(i18n.t("definitions.indicators", lang))
     indicators = quality.indicator_table(defs, lang, plan_id=plan_choice, category=category)

@@ -80,6 +80,9 @@ def test_tables_in_chinese_with_sources(app):
     assert at.title[0].value == "指标定义"
     targets = at.dataframe[0].value
     assert list(targets.columns[:4]) == ["规划代码", "规划", "指标代码", "指标"]
+    # shown with what a reader compares first on the left, the plan name and codes at the right end
+    shown = list(at.dataframe[0].proto.column_order)
+    assert shown[:6] == ["指标", "单位", "属性", "基期值", "比较", "目标值"] and shown[-3:] == ["规划", "规划代码", "指标代码"]
     assert targets["规划代码"].tolist() == ["cq", "cq"]  # the sidebar's plan is pre-selected
     cq_area = targets[(targets["规划代码"] == "cq") & (targets["指标代码"] == "area_per_100")].iloc[0]
     assert cq_area["比较"] == ">=" and cq_area["目标值"] == "30" and cq_area["目标年"] == 2025
