@@ -26,23 +26,25 @@ latest AS (
         PARTITION BY "region_code", "indicator_id", "period"
         ORDER BY "ingested_at" DESC, "submitted_at" DESC NULLS LAST, "source_row" DESC, "batch_id" DESC) = 1
 ),
--- 3. every prefix of each row's code ('CN', then 2, 4, 6, 9, 12 digits up to the code itself)
-prefixed AS (
-    SELECT l.*, CASE WHEN n.len = 0 THEN 'CN' ELSE l."region_code"[1:n.len] END AS prefix
-    FROM latest AS l
-    JOIN (VALUES (0), (2), (4), (6), (9), (12)) AS n(len)
-      ON n.len <= length(l."region_code") AND NOT (l."region_code" = 'CN' AND n.len > 0)
-),
+-- 3. code prefix lengths that can matter ('CN' counts as length 0, the prefix of every code): the lengths of
+--    the scope's match codes (a row attaches to a scope region through a prefix equal to a match code) and of
+--    the rows' own codes (a prefix can equal a row's code only at that code's length)
+scope_lengths AS (SELECT list(DISTINCT pw_code_length("match")) AS lens FROM scope),
+row_lengths AS (SELECT list(DISTINCT pw_code_length("region_code")) AS lens FROM latest),
 -- 4. attach each row to the scope regions it belongs to: itself, an ancestor, or a group through a member
 attached AS (
     SELECT s.code AS scope_code, p.* EXCLUDE (prefix), p."region_code" = s.code AS is_self
-    FROM prefixed AS p
+    FROM (SELECT l.*, unnest(pw_prefixes(l."region_code", (SELECT lens FROM scope_lengths), 0)) AS prefix
+          FROM latest AS l) AS p
     JOIN scope AS s ON s.match = p.prefix
 ),
 -- 5. roll-up contributors: rows strictly below the scope region that have no submitted row below them for the
 --    same indicator and period (the finest level submitted, branch by branch)
 has_below AS (
-    SELECT DISTINCT prefix AS code, "indicator_id", "period" FROM prefixed WHERE prefix <> "region_code"
+    SELECT DISTINCT code, "indicator_id", "period"
+    FROM (SELECT unnest(pw_prefixes("region_code", (SELECT lens FROM row_lengths), 1)) AS code,
+                 "indicator_id", "period"
+          FROM latest)
 ),
 contributors AS (
     SELECT a.*,
