@@ -70,8 +70,10 @@ def test_heatmap_cells_carry_status_index_colour_and_symbol():
     fig = charts.status_heatmap(_children(), "en")
     heat = fig.data[0]
     assert heat.type == "heatmap"
-    assert list(heat.y) == ["万州区", "涪陵区", "渝中区"]
-    assert list(heat.x) == ["Facility co…", "Workers per…"]  # cut to 12 characters
+    assert list(heat.y) == ["500101", "500102", "500103"]  # unique ids; names are the tick labels
+    assert list(fig.layout.yaxis.ticktext) == ["万州区", "涪陵区", "渝中区"]
+    assert list(heat.x) == ["coverage", "staff"]
+    assert list(fig.layout.xaxis.ticktext) == ["Facility co…", "Workers per…"]  # cut to 12 characters
     assert "Facility coverage" in heat.customdata[0][0]  # full name on hover
     # 涪陵区 × staff has no status -> no_data; 渝中区 × coverage is far_behind
     assert heat.z[1][1] == fmt.STATUSES.index("no_data")
@@ -192,3 +194,21 @@ def test_expected_path_is_drawn_on_to_the_target():
     assert list(line.x[:3]) == days and line.x[-1] == end
     assert line.y[-1] == pytest.approx(100.0, abs=1e-9)  # the dashed line meets the target star
     assert list(line.y[:3]) == expected
+
+
+def test_heatmap_keeps_indicators_apart_when_their_short_names_coincide():
+    """Two indicators whose 12-character labels are equal must stay two columns: with the labels as
+    categories plotly merged them and drew one cell's colour under the other's symbol."""
+    frame = pl.DataFrame({
+        "region_code": ["500101", "500101"], "region_name": ["万州区", "万州区"],
+        "indicator_id": ["share_a", "share_b"],
+        "indicator_en": ["Share of communities with A", "Share of communities with B"],
+        "indicator_zh": ["甲", "乙"], "status": ["achieved", "far_behind"],
+        "value": [1.0, 2.0], "progress_ratio": [1.2, 0.1], "unit_zh": ["%", "%"], "unit_en": ["%", "%"],
+    })
+    fig = charts.status_heatmap(frame, "en")
+    heat = fig.data[0]
+    assert list(heat.x) == ["share_a", "share_b"]
+    assert list(fig.layout.xaxis.ticktext) == ["Share of co…", "Share of co…"]
+    assert list(heat.z[0]) == [fmt.STATUSES.index("achieved"), fmt.STATUSES.index("far_behind")]
+    assert list(heat.text[0]) == [fmt.SYMBOLS["achieved"], fmt.SYMBOLS["far_behind"]]

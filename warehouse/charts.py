@@ -165,8 +165,11 @@ def status_heatmap(children: pl.DataFrame, lang: str = "zh") -> go.Figure:
     for i, status in enumerate(fmt.STATUSES):
         scale += [[i / n, fmt.COLOURS[status]], [(i + 1) / n, fmt.COLOURS[status]]]
     fig.add_trace(
+        # x and y are the ids (unique); the names are only tick labels. Two indicators whose shortened names
+        # coincide ("Share of co…") or two regions of the same name would otherwise share one category and
+        # plotly would draw one cell's colour under another's symbol.
         go.Heatmap(
-            z=z, x=[_short(indicator_names[i]) for i in indicators], y=[region_names[c] for c in regions],
+            z=z, x=indicators, y=regions,
             text=text, texttemplate="%{text}", textfont=dict(color="#FFFFFF", size=14),
             customdata=hover, hovertemplate="%{customdata}<extra></extra>",
             colorscale=scale, zmin=-0.5, zmax=n - 0.5, showscale=False, xgap=2, ygap=2, name="status",
@@ -184,8 +187,10 @@ def status_heatmap(children: pl.DataFrame, lang: str = "zh") -> go.Figure:
         )
     fig.update_layout(
         height=max(320, 260 + 22 * len(regions)),
-        xaxis=dict(side="top", tickangle=-40, showgrid=False, automargin=True),
-        yaxis=dict(autorange="reversed", showgrid=False),
+        xaxis=dict(side="top", tickangle=-40, showgrid=False, automargin=True, type="category", tickmode="array",
+                   tickvals=indicators, ticktext=[_short(indicator_names[i]) for i in indicators]),
+        yaxis=dict(autorange="reversed", showgrid=False, type="category", tickmode="array",
+                   tickvals=regions, ticktext=[region_names[c] for c in regions]),
         legend=dict(y=-0.01, yanchor="top"),
         margin=dict(t=80),
     )
