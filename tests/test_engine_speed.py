@@ -89,6 +89,52 @@ def test_narrowed_queries_equal_the_unnarrowed_reference(sample_warehouse, defs,
         assert_frame_equal(frame, reference)
 
 
+# ---------------------------------------------------------------- prefix lengths (sql.py steps 3-5)
+@pytest.mark.parametrize("code, lens, strict, expected", [
+    ("500110004", [0, 2, 4, 6, 9, 12], 0, ["CN", "50", "5001", "500110", "500110004"]),
+    ("500110004", [0, 2, 4, 6, 9, 12], 1, ["CN", "50", "5001", "500110"]),
+    ("500110004", [4], 0, ["5001"]),
+    ("500110004", [9, 12], 1, []),  # nothing shorter than the code itself
+    ("51", [0, 2, 4], 0, ["CN", "51"]),
+    ("CN", [0, 2, 4], 0, ["CN"]),  # the country is only its own prefix
+    ("CN", [0, 2], 1, []),
+    ("500110004", [3, 5], 0, []),  # only division lengths
+])
+def test_prefixes_macro(code, lens, strict, expected):
+    con = duckdb.connect()
+    try:
+        con.execute(sqlgen.MACROS)
+        got = con.execute("SELECT pw_prefixes($code, $lens, $strict)",
+                          {"code": code, "lens": lens, "strict": strict}).fetchone()[0]
+    finally:
+        con.close()
+    assert got == expected
+
+
+_VALUES_CTES = sqlgen.values_ctes
+ALL_LENGTHS = "[0, 2, 4, 6, 9, 12]"
+
+
+def _every_prefix(defs, indicators, params):
+    """The reference: every code prefix (all division lengths), as before the lengths were narrowed."""
+    text = _VALUES_CTES(defs, indicators, params)
+    for relation in ("scope_lengths", "row_lengths"):
+        assert f"(SELECT lens FROM {relation})" in text
+        text = text.replace(f"(SELECT lens FROM {relation})", ALL_LENGTHS)
+    return text
+
+
+@pytest.mark.parametrize("as_of", ["2024-06", "2025-06"])
+def test_narrowed_prefix_lengths_equal_every_prefix(sample_warehouse, defs, monkeypatch, as_of):
+    moment = parse_as_of(as_of)
+    fast = Engine(sample_warehouse, defs)
+    got = [getattr(fast, name)(*args, as_of=moment, **kw) for name, args, kw in CALLS]
+    monkeypatch.setattr(sqlgen, "values_ctes", _every_prefix)
+    slow = Engine(sample_warehouse, defs)
+    for (name, args, kw), frame in zip(CALLS, got):
+        assert_frame_equal(frame, getattr(slow, name)(*args, as_of=moment, **kw))
+
+
 # ---------------------------------------------------------------- result cache
 def _small_engine(tmp_path):
     from engine_fixtures import add_batch, definitions, indicator, make_warehouse, plan, target
