@@ -413,7 +413,17 @@ class _Checker:
             return None
 
     def _report(self, exc: ValidationError, model: type[BaseModel], base: Path_) -> None:
-        for err in exc.errors(include_url=False):
+        errors = exc.errors(include_url=False)
+        # a misspelt required key is one mistake: report the unknown key with its suggestion, not also the
+        # "missing required field" it causes
+        misspelt: set[Path_] = set()
+        for err in errors:
+            loc = tuple(err["loc"])
+            if err["type"] == "extra_forbidden" and loc:
+                guess = _closest(str(loc[-1]), list(_model_at(model, loc[:-1]).model_fields))
+                if guess:
+                    misspelt.add(base + loc[:-1] + (guess,))
+        for err in errors:
             loc = tuple(err["loc"])
             on_key = False
             if loc and loc[-1] == "[key]":
@@ -424,6 +434,8 @@ class _Checker:
             kind = err["type"]
             value = err.get("input")
             name = str(loc[-1]) if loc else ""
+            if kind == "missing" and path in misspelt:
+                continue
             if kind == "missing":
                 self.error(path, f"missing required field `{name}`", at=self.position(path[:-1]))
             elif kind == "extra_forbidden" and path in self.comma_fragments:
