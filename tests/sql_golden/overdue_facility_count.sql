@@ -12,9 +12,11 @@ submitted AS (
       AND list_contains($indicators, "indicator_id")
       AND "period_end" <= $period_cutoff
       AND ($all_regions OR ("region_code" >= $code_lo AND "region_code" < $code_hi
-           AND (list_contains($prefix_2, "region_code"[1:2]) OR list_contains($prefix_4, "region_code"[1:4])
-                OR list_contains($prefix_6, "region_code"[1:6]) OR list_contains($prefix_9, "region_code"[1:9])
-                OR list_contains($prefix_12, "region_code"[1:12]))))
+           AND ((len($prefix_2) > 0 AND list_contains($prefix_2, "region_code"[1:2]))
+                OR (len($prefix_4) > 0 AND list_contains($prefix_4, "region_code"[1:4]))
+                OR (len($prefix_6) > 0 AND list_contains($prefix_6, "region_code"[1:6]))
+                OR (len($prefix_9) > 0 AND list_contains($prefix_9, "region_code"[1:9]))
+                OR (len($prefix_12) > 0 AND list_contains($prefix_12, "region_code"[1:12])))))
 ),
 -- 2. latest value per region, indicator and period: latest ingested, then latest submitted, then highest row.
 --    $unique_keys: every row comes from the versions table (no uncovered batch), whose versions of a key cover
@@ -66,9 +68,14 @@ rollups AS (
     FROM contributors
     GROUP BY scope_code, "indicator_id", "period"
 ),
--- 7. the region's own submission (it vouches for it, so it drives the status) next to the roll-up
+-- 7. the region's own submission (it vouches for it, so it drives the status) next to the roll-up: the rows of
+--    `attached` with is_self, taken from `latest` directly (a row whose code is the scope code, under its match
+--    code) so that `attached` has one consumer and streams instead of being stored
 own AS (
-    SELECT scope_code, "indicator_id", "period", "period_end", "value" FROM attached WHERE is_self
+    SELECT s.code AS scope_code, l."indicator_id", l."period", l."period_end", l."value"
+    FROM latest AS l
+    JOIN scope AS s ON s.code = l."region_code"
+    WHERE s.match = 'CN' OR starts_with(l."region_code", s.match)
 ),
 vals AS (
     SELECT coalesce(o.scope_code, r.scope_code) AS region_code,
