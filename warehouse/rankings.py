@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import polars as pl
 
 from warehouse import status as st
@@ -89,12 +91,15 @@ def rank(engine, parent: str, what: str, as_of=None, plan_id=None) -> pl.DataFra
     """Siblings under `parent` ranked by `what` (an indicator id or "composite"), with the change since the
     previous month."""
     moment = _as_of_moment(as_of)
-    now = _ranked(engine, parent, what, moment, plan_id)
+    # the two months on two threads (each query has its own connection; the engine is thread-safe): one
+    # query's Python work (plan lookup, reason texts) overlaps the other's DuckDB work
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        last_month = pool.submit(_ranked, engine, parent, what, previous_month_end(moment), plan_id)
+        now = _ranked(engine, parent, what, moment, plan_id)
+        previous = last_month.result()
     if now.height == 0:
         return pl.DataFrame(schema=RANK_SCHEMA)
-    before = _ranked(engine, parent, what, previous_month_end(moment), plan_id).select(
-        "region_code", pl.col("rank").alias("previous_rank")
-    )
+    before = previous.select("region_code", pl.col("rank").alias("previous_rank"))
     out = now.join(before, on="region_code", how="left").with_columns(
         rank_change=pl.col("previous_rank") - pl.col("rank")
     )
