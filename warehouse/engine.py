@@ -415,8 +415,8 @@ class Engine:
 
         Queries built on `sql.values_ctes` (they carry $unique_keys) keep the join sides as written: DuckDB
         underestimates the CTEs (millions of rows at tier L) and would otherwise build its hash tables from
-        them instead of from the small side (the region registry, `has_below`): 1.0 s of a 1.7 s overview
-        at L (docs/benchmarks.md). The SQL puts the large relation on the left of every join."""
+        them instead of from the small side (the region registry, `has_below`): most of an overview's time at
+        tier L in a profile (docs/benchmarks.md). The SQL puts the large relation on the left of every join."""
         con = duck.connect()
         try:
             con.execute("SET TimeZone = 'UTC'")  # TIMESTAMP columns hold UTC; keep any TIMESTAMPTZ cast in UTC
