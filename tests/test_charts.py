@@ -112,13 +112,14 @@ def test_trajectory_has_actual_expected_baseline_target():
 def test_ranked_bar_best_first_with_target_line_and_no_data_last():
     fig = charts.ranked_bar_figure(_children(), "staff", "zh", direction="higher")
     bar = fig.data[0]
-    assert list(bar.y) == ["万州区", "渝中区", "涪陵区"]  # 18, 9, then no value
+    assert list(bar.y) == ["500101", "500103", "500102"]  # 18, 9, then no value (codes: unique categories)
+    assert list(fig.layout.yaxis.ticktext) == ["万州区", "渝中区", "涪陵区"]
     assert list(bar.marker.color) == [fmt.COLOURS["on_schedule"], fmt.COLOURS["not_achieved"], fmt.COLOURS["no_data"]]
     assert bar.text[0] == "● 18 人" and bar.text[2] == "○ 无数据"
     lines = [s for s in fig.layout.shapes if s.type == "line"]
     assert len(lines) == 1 and lines[0].x0 == 18.0
     lower = charts.ranked_bar_figure(_children(), "staff", "zh", direction="lower")
-    assert list(lower.data[0].y)[:2] == ["渝中区", "万州区"]
+    assert list(lower.layout.yaxis.ticktext)[:2] == ["渝中区", "万州区"]
 
 
 def test_distribution_stacks_by_status():
@@ -212,3 +213,13 @@ def test_heatmap_keeps_indicators_apart_when_their_short_names_coincide():
     assert list(fig.layout.xaxis.ticktext) == ["Share of co…", "Share of co…"]
     assert list(heat.z[0]) == [fmt.STATUSES.index("achieved"), fmt.STATUSES.index("far_behind")]
     assert list(heat.text[0]) == [fmt.SYMBOLS["achieved"], fmt.SYMBOLS["far_behind"]]
+
+
+def test_rank_bars_keep_same_named_regions_apart():
+    """Two sibling townships may share a name; each keeps its own bar (codes are the categories)."""
+    ranks = pl.DataFrame({"region_code": ["500110100", "500110101"], "region_name": ["新盛镇", "新盛镇"],
+                          "score": [0.9, 0.4]})
+    fig = charts.rank_figure(ranks, "zh", highlight="500110101")
+    bar = fig.data[0]
+    assert list(bar.y) == ["500110100", "500110101"] and list(fig.layout.yaxis.ticktext) == ["新盛镇", "新盛镇"]
+    assert list(bar.x) == [0.9, 0.4] and list(bar.marker.color) == ["#A6A6A6", charts.COLORWAY[0]]

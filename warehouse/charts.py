@@ -364,11 +364,13 @@ def ranked_bar_figure(children: pl.DataFrame, indicator: str | None = None, lang
         else f"{lab.symbol} {i18n.t('status.no_data', lang)}"
         for r, lab in zip(ordered, labels)
     ]
+    codes = [str(r.get("region_code")) for r in ordered]
     fig.add_trace(
-        go.Bar(
-            x=values, y=names, orientation="h", marker=dict(color=[lab.colour for lab in labels]),
+        go.Bar(  # y by region code (unique), names as tick labels: same-named regions keep their own bars
+            x=values, y=codes, orientation="h", marker=dict(color=[lab.colour for lab in labels]),
             text=texts, textposition="outside", cliponaxis=False, name=name, meta="ranked",
-            customdata=[lab.label for lab in labels], hovertemplate="%{y}: %{text} (%{customdata})<extra></extra>",
+            customdata=[[n, lab.label] for n, lab in zip(names, labels)],
+            hovertemplate="%{customdata[0]}: %{text} (%{customdata[1]})<extra></extra>",
             showlegend=False,
         )
     )
@@ -376,7 +378,8 @@ def ranked_bar_figure(children: pl.DataFrame, indicator: str | None = None, lang
     top = max([abs(v) for v in values] + [abs(_num(r.get("target_value")) or 0.0) for r in with_values])
     fig.update_layout(
         height=max(300, 100 + 26 * len(ordered)),
-        yaxis=dict(autorange="reversed", showgrid=False),
+        yaxis=dict(autorange="reversed", showgrid=False, type="category", tickmode="array", tickvals=codes,
+                   ticktext=names),
         xaxis=dict(title=unit or None, range=[min(0.0, min(values)) * 1.25, top * 1.25 or 1.0]),
     )
     return fig
@@ -436,12 +439,16 @@ def rank_figure(ranks: pl.DataFrame, lang: str = "zh", value_column: str = "scor
     names = [str(r.get("region_name") or r.get("region_code")) for r in rows]
     values = [_num(r.get(value_column)) for r in rows]
     colours = [COLORWAY[0] if r.get("region_code") == highlight else "#A6A6A6" for r in rows]
+    codes = [str(r.get("region_code")) for r in rows]
     fig.add_trace(
-        go.Bar(
-            x=[v or 0.0 for v in values], y=names, orientation="h", marker=dict(color=colours),
+        go.Bar(  # y by region code (unique), names as tick labels
+            x=[v or 0.0 for v in values], y=codes, orientation="h", marker=dict(color=colours),
             text=[fmt.format_number(v, 2) if v is not None and abs(v) < 10 else fmt.format_number(v) for v in values],
             textposition="outside", cliponaxis=False, showlegend=False, meta="rank",
+            customdata=names, hovertemplate="%{customdata}: %{text}<extra></extra>",
         )
     )
-    fig.update_layout(height=max(260, 100 + 26 * len(rows)), yaxis=dict(autorange="reversed", showgrid=False))
+    fig.update_layout(height=max(260, 100 + 26 * len(rows)),
+                      yaxis=dict(autorange="reversed", showgrid=False, type="category", tickmode="array",
+                                 tickvals=codes, ticktext=names))
     return fig
