@@ -187,12 +187,14 @@ def status_heatmap(children: pl.DataFrame, lang: str = "zh") -> go.Figure:
         )
     fig.update_layout(
         height=max(320, 260 + 22 * len(regions)),
-        xaxis=dict(side="top", tickangle=-40, showgrid=False, automargin=True, type="category", tickmode="array",
+        xaxis=dict(side="top", tickangle=-65, showgrid=False, automargin=True, type="category", tickmode="array",
                    tickvals=indicators, ticktext=[_short(indicator_names[i]) for i in indicators]),
         yaxis=dict(autorange="reversed", showgrid=False, type="category", tickmode="array",
                    tickvals=regions, ticktext=[region_names[c] for c in regions]),
         legend=dict(y=-0.01, yanchor="top"),
         margin=dict(t=80),
+        # the title keeps its own strip at the top, above the rotated indicator labels
+        title=dict(yref="container", y=0.995, yanchor="top", automargin=True),
     )
     return fig
 
