@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from warehouse.cli_regions import regions_app
 from warehouse.definitions import Definitions, RegionGroup, Text
-from warehouse.regions import RegionRegistry, build_sample_regions, canonical_code, names_match
+from warehouse.regions import RegionRegistry, build_sample_regions, canonical_code, names_match, sibling_parent
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "sample_data" / "regions.parquet"
@@ -156,3 +156,13 @@ def test_cli_import_and_show(tmp_path):
     assert "未知地区代码 / unknown region code: 500199" in unknown.output and "500109 北碚区" in unknown.output
     bad = runner.invoke(regions_app, ["import", str(tmp_path / "missing.csv"), "--warehouse", str(tmp_path / "wh")])
     assert bad.exit_code == 1 and "找不到 / not found" in bad.output
+
+
+def test_placeholders_are_seen_through_for_siblings_and_left_out_of_accountable_regions(sample):
+    # Chongqing's districts sit under 5001 市辖区 and its counties under 5002 县: one sibling set of 38
+    siblings = sample.siblings_under("50")
+    assert len(siblings) == 38 and "5001" not in siblings and {"500101", "500229"} <= set(siblings)
+    assert sibling_parent(sample.frame, "500110") == "50"  # a district's siblings are all of Chongqing's
+    assert sibling_parent(sample.frame, "5101") == "51"  # a real city keeps its province
+    below = sample.accountable_descendants("50")
+    assert "5001" not in below and "5002" not in below and "500110" in below and "500110004" in below

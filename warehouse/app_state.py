@@ -568,15 +568,8 @@ def parent_of(region: str, defs: Definitions) -> str | None:
             return defs.group(region.split(":", 1)[1]).parent
         except KeyError:
             return None
-    from warehouse.engine import PSEUDO_CITY_NAMES
-    from warehouse.regions import parent_of as nbs_parent
+    from warehouse.regions import sibling_parent
 
-    table = regions_table()
-    match = table.filter(pl.col("code") == region)
-    parent = match["parent"][0] if match.height else nbs_parent(region)
-    # NBS placeholders (Chongqing's 5001 市辖区 / 5002 县) are seen through, as the engine's rankings do:
-    # a Chongqing district's siblings are all 38 districts and counties, not the 26 under 5001.
-    holder = table.filter(pl.col("code") == parent) if parent else table.clear()
-    if holder.height and holder["name"][0] in PSEUDO_CITY_NAMES:
-        return holder["parent"][0]
-    return parent
+    # NBS placeholders are seen through, as in the engine's rankings: a Chongqing district's siblings are
+    # all 38 districts and counties, not the 26 under 5001 市辖区
+    return sibling_parent(regions_table(), region)

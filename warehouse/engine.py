@@ -29,7 +29,6 @@ from warehouse.regions import COUNTRY, LEVEL_BY_LENGTH, RegionRegistry
 from warehouse.storage import BATCH_SCHEMA, Warehouse
 
 LEVEL_DEPTH = {"country": 0, "province": 1, "city": 2, "county": 3, "township": 4, "community": 5}
-PSEUDO_CITY_NAMES = {"市辖区", "县"}  # NBS placeholders (Chongqing 5001/5002, Beijing 1101): see through them
 
 # Severity (0 = most severe): binding red, red, binding amber, amber, overdue, then the rest.
 SEVERITY_OVERDUE = 4
@@ -187,18 +186,12 @@ class Engine:
         return [code]
 
     def children(self, parent: str) -> list[str]:
-        """Sibling set under `parent`: its registry children (NBS pseudo-cities 市辖区/县 are seen through),
-        or a group's members."""
+        """Sibling set under `parent`: its registry children (NBS placeholders 市辖区/县 are seen through,
+        regions.sibling_codes), or a group's members."""
         parent = self._check_region(parent)
         if parent.startswith("group:"):
             return self._members(parent)
-        out: list[str] = []
-        for row in self.registry.children(parent).iter_rows(named=True):
-            if row["level"] == "city" and row["name"] in PSEUDO_CITY_NAMES:
-                out.extend(self.registry.children(row["code"])["code"].to_list())
-            else:
-                out.append(row["code"])
-        return out
+        return self.registry.siblings_under(parent)
 
     def _under(self, code: str, area: str) -> bool:
         """True when `code` is `area`, inside it (division prefix), or inside one of a group's members."""
@@ -563,13 +556,8 @@ class Engine:
         5002 县) are left out: they are no administration anyone answers for, and their districts are listed."""
         code = self._check_region(region)
         tops = self._members(code) if code.startswith("group:") else [code]
-        codes = [code] + [c for top in tops for c in [top] + self._real_descendants(top)]
+        codes = [code] + [c for top in tops for c in [top] + self.registry.accountable_descendants(top)]
         return self._status_frame(list(dict.fromkeys(codes)), as_of, plan_id, indicator)
-
-    def _real_descendants(self, code: str) -> list[str]:
-        below = self.registry.descendants(code)
-        placeholder = (pl.col("level") == "city") & pl.col("name").is_in(list(PSEUDO_CITY_NAMES))
-        return below.filter(~placeholder)["code"].to_list()
 
     def trajectory(self, region: str, indicator: str, as_of=None, plan_id=None) -> pl.DataFrame:
         """period, period_end, actual, expected (on the governing plan's straight line at each period end),
@@ -647,7 +635,7 @@ class Engine:
         cached = self.cache.get(key)
         if cached is not None:
             return cached
-        codes = [code] + ([] if code.startswith("group:") else self._real_descendants(code))
+        codes = [code] + ([] if code.startswith("group:") else self.registry.accountable_descendants(code))
         indicators = self._indicators(None, plan_id)
         assess = self._assess_frame(codes, indicators, moment, plan_id).filter(pl.col("reported"))
         schema = {"region_code": pl.String, "indicator_id": pl.String, "period_end": pl.Date,

@@ -29,6 +29,7 @@ import polars as pl
 from warehouse import duck
 from warehouse.definitions import AggregationRule, Definitions, Indicator, Plan
 from warehouse.periods import month_period, period_end_utc, quarter_period, year_period
+from warehouse.regions import sibling_codes
 from warehouse.storage import Warehouse
 
 # ----------------------------------------------------------------------------------------------------
@@ -278,11 +279,6 @@ def load_regions(warehouse_dir: str | Path) -> pl.DataFrame:
     return pl.read_parquet(path).select("code", "name", "level", "parent")
 
 
-# NBS placeholder cities (Chongqing 5001 市辖区 / 5002 县, Beijing 1101): their children are shown instead,
-# as the engine's sibling sets do.
-PSEUDO_CITY_NAMES = {"市辖区", "县"}
-
-
 def scope_regions(regions: pl.DataFrame, region: str, defs: Definitions) -> pl.DataFrame:
     """The selected region itself (first) and its children, seeing through NBS pseudo-cities; for a named
     group, its members."""
@@ -294,13 +290,7 @@ def scope_regions(regions: pl.DataFrame, region: str, defs: Definitions) -> pl.D
             pl.col("code").replace_strict(order, default=len(order)).alias("_o")
         ).sort("_o").drop("_o")
     own = regions.filter(pl.col("code") == region)
-    children = regions.filter(pl.col("parent") == region)
-    pseudo = children.filter((pl.col("level") == "city") & pl.col("name").is_in(list(PSEUDO_CITY_NAMES)))
-    if pseudo.height:
-        children = pl.concat([
-            children.filter(~pl.col("code").is_in(pseudo["code"].implode())),
-            regions.filter(pl.col("parent").is_in(pseudo["code"].implode())),
-        ])
+    children = regions.filter(pl.col("code").is_in(sibling_codes(regions, region)))  # placeholders seen through
     return pl.concat([own, children.sort("code")])
 
 

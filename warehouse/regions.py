@@ -121,6 +121,36 @@ def parent_of(code: str) -> str | None:
     return cuts.get(len(code))
 
 
+# NBS placeholder "cities" (Chongqing's 5001 市辖区 and 5002 县, Beijing's 1101 市辖区): no administration
+# answers for them. Sibling sets see through them (a Chongqing district ranks among all 38 districts and
+# counties) and lists of accountable regions leave them out.
+PLACEHOLDER_NAMES = frozenset({"市辖区", "县"})
+
+
+def is_placeholder() -> pl.Expr:
+    """True for the rows of a region frame that are NBS placeholder cities."""
+    return (pl.col("level") == "city") & pl.col("name").is_in(list(PLACEHOLDER_NAMES))
+
+
+def sibling_codes(frame: pl.DataFrame, parent: str) -> list[str]:
+    """The children of `parent` in a region frame, a placeholder's children in place of the placeholder."""
+    children = frame.filter(pl.col("parent") == parent).sort("code")
+    placeholders = children.filter(is_placeholder())["code"].to_list()
+    if not placeholders:
+        return children["code"].to_list()
+    below = frame.filter(pl.col("parent").is_in(placeholders))["code"].to_list()
+    return sorted([c for c in children["code"].to_list() if c not in placeholders] + below)
+
+
+def sibling_parent(frame: pl.DataFrame, code: str) -> str | None:
+    """The region whose `sibling_codes` hold `code`: its parent, or the parent's parent when the parent is a
+    placeholder."""
+    row = frame.filter(pl.col("code") == code)
+    parent = row["parent"][0] if row.height else parent_of(code)
+    holder = frame.filter((pl.col("code") == parent) & is_placeholder()) if parent else frame.clear()
+    return holder["parent"][0] if holder.height else parent
+
+
 def _name_core(name: str) -> str:
     text = str(name).strip().translate(_FULL_WIDTH_DIGITS).replace(" ", "").replace("\u3000", "")
     for suffix in _NAME_SUFFIXES:
@@ -309,6 +339,14 @@ class RegionRegistry:
 
     def children(self, code: str) -> pl.DataFrame:
         return self.frame.filter(pl.col("parent") == code).sort("code")
+
+    def siblings_under(self, parent: str) -> list[str]:
+        """`parent`'s children, seeing through NBS placeholders (see `sibling_codes`)."""
+        return sibling_codes(self.frame, parent)
+
+    def accountable_descendants(self, code: str) -> list[str]:
+        """Every region below `code` except NBS placeholders (alerts and overdue lists name real ones)."""
+        return self.descendants(code).filter(~is_placeholder())["code"].to_list()
 
     def descendants(self, code: str, level: str | None = None) -> pl.DataFrame:
         if code == COUNTRY:
