@@ -18,6 +18,14 @@ import streamlit as st
 from warehouse import formatting as fmt
 from warehouse import i18n, quality
 from warehouse.periods import utc_now
+from warehouse.regions import RegionRegistry
+
+
+def _read(func, *args):
+    """Warehouse reads cached on the warehouse version (app_state.cached_read): no scan on every rerun."""
+    from warehouse import app_state
+
+    return app_state.cached_read(func, *args)
 
 i18n.register({
     "dq.title": {"zh": "数据质量", "en": "Data quality"},
@@ -112,9 +120,9 @@ def _region_label(row: dict) -> str:
 def _rates_section(defs, warehouse_dir: Path, region: str, plan_id: str | None, as_of: datetime | None,
                    lang: str) -> pl.DataFrame:
     moment = as_of or utc_now()
-    regions = quality.reporting_regions(quality.load_regions(warehouse_dir), region, defs)
+    regions = quality.reporting_regions(_read(quality.load_regions, warehouse_dir), region, defs)
     expected = quality.expected_reports(defs, regions, moment, plan_id)
-    detail = quality.report_detail(expected, quality.load_submissions(warehouse_dir, as_of))
+    detail = quality.report_detail(expected, _read(quality.load_submissions, warehouse_dir, as_of))
     return detail
 
 
@@ -181,7 +189,7 @@ def _rejections_display(frame: pl.DataFrame, lang: str) -> pl.DataFrame:
 
 
 def _show_log(warehouse_dir: Path, as_of: datetime | None, lang: str) -> None:
-    log = quality.ingest_log(warehouse_dir, as_of)
+    log = quality.ingest_log(warehouse_dir, as_of)  # not cached: a rejected file adds to the log without a new warehouse version
     if log.is_empty():
         st.info(i18n.t("dq.log.none", lang))
         return
@@ -237,8 +245,8 @@ def _show_outliers(defs, warehouse_dir: Path, region: str, as_of: datetime | Non
     z = st.number_input(i18n.t("dq.outliers.z", lang), min_value=0.5, max_value=10.0, step=0.5,
                         value=float(defs.defaults.outlier_z), key="dq_outlier_z")
     st.caption(i18n.t("dq.outliers.explain", lang))
-    codes = quality.scope_regions(quality.load_regions(warehouse_dir), region, defs)
-    values = quality.current_values(quality.load_submissions(warehouse_dir, as_of)).filter(
+    codes = quality.scope_regions(_read(quality.load_regions, warehouse_dir), region, defs)
+    values = quality.current_values(_read(quality.load_submissions, warehouse_dir, as_of)).filter(
         pl.col("region_code").is_in(codes["code"].implode())
     )
     found = quality.outliers(values, defs, z=z)
@@ -314,7 +322,7 @@ def render(*, query, defs, registry, warehouse_dir: str | Path, region: str, reg
 
     detail = _rates_section(defs, warehouse_dir, region, plan_id, as_of, lang)
     totals = quality.reporting_rates(detail.with_columns(pl.lit("all").alias("_all")), by=["_all"])
-    log = quality.ingest_log(warehouse_dir, as_of)
+    log = quality.ingest_log(warehouse_dir, as_of)  # not cached: a rejected file adds to the log without a new warehouse version
     cols = st.columns(4)
     total = totals.row(0, named=True) if totals.height else None
     cols[0].metric(i18n.t("dq.metric.reporting", lang), _pct(total["reporting_rate"]) if total else "—")
@@ -339,7 +347,6 @@ def render(*, query, defs, registry, warehouse_dir: str | Path, region: str, reg
 
 def _main() -> None:
     from warehouse import app_state
-    from warehouse.regions import RegionRegistry
 
     state = app_state.current()
     defs = app_state.definitions()
@@ -347,7 +354,7 @@ def _main() -> None:
     if not (wh / "manifest.json").exists():
         st.warning(i18n.t("wh.missing", state.lang, path=wh))
         st.stop()
-    render(query=app_state.query, defs=defs, registry=RegionRegistry.load(wh / "regions.parquet"),
+    render(query=app_state.query, defs=defs, registry=_read(RegionRegistry.load, wh / "regions.parquet"),
            warehouse_dir=wh, region=state.region, region_name=app_state.region_name(state.region, state.lang, defs),
            plan_id=state.plan_id, as_of=state.as_of, lang=state.lang)
 

@@ -202,6 +202,18 @@ def query(method: str, *args: Any, **kwargs: Any) -> Any:
         st.stop()
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def _cached_read(version: str, name: str, args: tuple, _func: Any) -> Any:
+    return _func(*args)
+
+
+def cached_read(func: Any, *args: Any) -> Any:
+    """`func(*args)` for warehouse reads outside the engine (the data-quality page's submissions, log and
+    registry), cached on the same warehouse + definitions version as `query`, so a rerun does not scan the
+    warehouse again and a new ingest is seen at once. Arguments must be hashable (paths, datetimes, codes)."""
+    return _cached_read(data_version() or "", f"{func.__module__}.{func.__qualname__}", args, _func=func)
+
+
 def data_version() -> str | None:
     try:
         return engine().version()
