@@ -16,7 +16,7 @@ import polars as pl
 import streamlit as st
 
 from warehouse import formatting as fmt
-from warehouse import i18n, quality
+from warehouse import i18n, quality, tables
 from warehouse.periods import utc_now
 from warehouse.regions import RegionRegistry
 
@@ -133,7 +133,7 @@ def _show_rates(detail: pl.DataFrame, lang: str) -> None:
         return
     st.markdown(f"**{i18n.t('dq.rates.by_region', lang)}**")
     rates = quality.reporting_rates(detail)
-    st.dataframe(
+    tables.dataframe(
         pl.DataFrame({
             i18n.t("col.region", lang): [_region_label(r) for r in rates.iter_rows(named=True)],
             i18n.t("dq.col.expected", lang): rates["expected"],
@@ -155,7 +155,7 @@ def _show_rates(detail: pl.DataFrame, lang: str) -> None:
         )
         .pivot(on="year", index=i18n.t("col.region", lang), values="reporting_rate")
     )
-    st.dataframe(pivot, hide_index=True, width="stretch", key="dq_rates_year")
+    tables.dataframe(pivot, hide_index=True, width="stretch", key="dq_rates_year")
 
 
 def _show_overdue(detail: pl.DataFrame, defs, as_of: datetime | None, lang: str) -> None:
@@ -164,7 +164,7 @@ def _show_overdue(detail: pl.DataFrame, defs, as_of: datetime | None, lang: str)
         st.success(i18n.t("empty.no_overdue", lang))
         return
     names = {ind.id: ind.name.get(lang) for ind in defs.indicators}
-    st.dataframe(
+    tables.dataframe(
         pl.DataFrame({
             i18n.t("col.region", lang): [_region_label(r) for r in missing.iter_rows(named=True)],
             i18n.t("col.indicator", lang): [names.get(i, i) for i in missing["indicator_id"]],
@@ -193,7 +193,7 @@ def _show_log(warehouse_dir: Path, as_of: datetime | None, lang: str) -> None:
     if log.is_empty():
         st.info(i18n.t("dq.log.none", lang))
         return
-    st.dataframe(
+    tables.dataframe(
         pl.DataFrame({
             i18n.t("col.ingested_at", lang): [fmt.format_cst(t, lang) for t in log["ingested_at"].to_list()],
             i18n.t("dq.col.file", lang): log["file_name"],
@@ -216,7 +216,7 @@ def _show_log(warehouse_dir: Path, as_of: datetime | None, lang: str) -> None:
     chosen = st.selectbox(i18n.t("dq.log.rejections", lang), list(labels), format_func=labels.get, key="dq_log_entry")
     entry = next(e for e in with_rejections if e["entry_id"] == chosen)
     frame = quality.read_rejections(quality.rejection_file(warehouse_dir, entry))
-    st.dataframe(_rejections_display(frame, lang), hide_index=True, width="stretch", key="dq_log_rejections")
+    tables.dataframe(_rejections_display(frame, lang), hide_index=True, width="stretch", key="dq_log_rejections")
 
 
 def _show_disagreements(query, defs, region: str, plan_id: str | None, as_of: datetime | None, lang: str) -> None:
@@ -228,7 +228,7 @@ def _show_disagreements(query, defs, region: str, plan_id: str | None, as_of: da
     if found.is_empty():
         st.success(i18n.t("dq.disagree.none", lang))
         return
-    st.dataframe(
+    tables.dataframe(
         pl.DataFrame({
             i18n.t("col.region", lang): [_region_label(r) for r in found.iter_rows(named=True)],
             i18n.t("col.indicator", lang): [i18n.pick(r, "indicator", lang) for r in found.iter_rows(named=True)],
@@ -255,7 +255,7 @@ def _show_outliers(defs, warehouse_dir: Path, region: str, as_of: datetime | Non
         return
     names = dict(zip(codes["code"], codes["name"]))
     inds = {ind.id: ind for ind in defs.indicators}
-    st.dataframe(
+    tables.dataframe(
         pl.DataFrame({
             i18n.t("col.region", lang): [f"{names.get(c, c)}（{c}）" for c in found["region_code"]],
             i18n.t("col.indicator", lang): [inds[i].name.get(lang) if i in inds else i for i in found["indicator_id"]],
@@ -291,7 +291,7 @@ def _show_upload(defs, registry, warehouse_dir: Path, lang: str) -> None:
     st.info(report.summary(lang))
     if report.rejection_file:
         frame = quality.read_rejections(report.rejection_file)
-        st.dataframe(_rejections_display(frame, lang), hide_index=True, width="stretch", key="dq_upload_rejections")
+        tables.dataframe(_rejections_display(frame, lang), hide_index=True, width="stretch", key="dq_upload_rejections")
         st.download_button(i18n.t("dq.upload.download", lang), Path(report.rejection_file).read_bytes(),
                            file_name=f"{path.stem}.rejections.csv", mime="text/csv", key="dq_upload_download")
     accept_valid = False

@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from warehouse import app_state, charts, views
+from warehouse import app_state, charts, tables, views
 from warehouse import formatting as fmt
 from warehouse.i18n import t
 from warehouse.periods import utc_now
@@ -55,7 +55,7 @@ if alerts.height == 0:
     st.success(t("empty.no_alerts", lang))
 else:
     table = views.alerts_table(alerts, defs, lang, limit=ALERTS_SHOWN)
-    picked = st.dataframe(
+    picked = tables.dataframe(
         table.drop("indicator_id", "region_code"), hide_index=True, width="stretch",
         on_select="rerun", selection_mode="single-row", key="overview_alerts",
     )

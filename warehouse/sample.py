@@ -248,7 +248,7 @@ def _rows_for(subject: Subject, definitions: Definitions, registry: RegionRegist
         if not anchors:
             continue
         rnd = _rng(seed, subject.code, indicator_id)
-        profile, multiplier = sample_country.follow_province(subject, indicator_id, seed, _profile(rnd), _profile)
+        profile, multiplier = sample_country.follow_province(subject, indicator_id, seed, _profile(rnd))
         level_offset = rnd.uniform(-0.08, 0.08)
         regress_from = rnd.uniform(0.4, 0.8)
         start = anchors[0][0]

@@ -152,17 +152,29 @@ def province_rows(provinces: list[Subject], reporter_rows: list[Row], definition
     return out
 
 
-def follow_province(subject: Subject, indicator_id: str, seed: int, own: tuple[str, float],
-                    profile_of) -> tuple[str, float]:
-    """A reporter's profile for an indicator: mostly its province's, sometimes its own."""
+def country_profile(rnd) -> tuple[str, float]:
+    """Outside the deep parts most regions met the national plan (as the plan's mid-term review reported):
+    about three in five ahead of the path, one in five about on it, the rest lagging or regressing."""
+    draw = rnd.random()
+    if draw < 0.58:
+        return "on_schedule", rnd.uniform(1.04, 1.25)
+    if draw < 0.80:
+        return "on_schedule", rnd.uniform(0.97, 1.04)
+    if draw < 0.95:
+        return "lagging", rnd.uniform(0.55, 0.9)
+    return "regressing", rnd.uniform(0.6, 0.9)
+
+
+def follow_province(subject: Subject, indicator_id: str, seed: int, own: tuple[str, float]) -> tuple[str, float]:
+    """A reporter's profile for an indicator: in the deep parts its own draw (`own`); elsewhere mostly its
+    province's tendency, sometimes a draw of its own."""
     if subject.province is None:
         return own
     if rng(seed, "follow", subject.code, indicator_id).random() >= PROVINCE_TENDENCY:
-        return own
-    profile, multiplier = profile_of(rng(seed, "tendency", subject.province, indicator_id))
-    jitter = rng(seed, "jitter", subject.code, indicator_id).uniform(0.95, 1.05)
+        return country_profile(rng(seed, "own", subject.code, indicator_id))
+    profile, multiplier = country_profile(rng(seed, "tendency", subject.province, indicator_id))
+    jitter = rng(seed, "jitter", subject.code, indicator_id).uniform(0.97, 1.03)
     return profile, multiplier * jitter
-
 
 
 def untargeted_path(indicator, pairs) -> list[tuple[float, float]]:
