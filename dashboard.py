@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from warehouse import app_state, i18n
+from warehouse import app_state, i18n, narrow
 from warehouse.export_button import export_control
 
 st.set_page_config(page_title="planwatch", page_icon=":material/monitoring:", layout="wide")
@@ -28,6 +28,7 @@ pages = [
     st.Page("pages/definitions.py", title=i18n.t("nav.definitions", lang), icon=":material/menu_book:", url_path="catalogue"),
 ]
 page = st.navigation(pages)
+narrow.inject_css()  # phone layout: compact counts, lists instead of wide charts (warehouse/narrow.py)
 state = app_state.sidebar()
 if state is None:
     st.stop()

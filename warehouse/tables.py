@@ -85,7 +85,8 @@ def dataframe(frame: pl.DataFrame, *, column_config: dict | None = None, pin: st
         return st.dataframe(frame, column_config=column_config, **kwargs)
     config = dict(column_config or {})
     shown = no_blanks(frame, keep=tuple(config))
-    pinned = pin or next((c for c in shown.columns if c in region_headers()), None)
+    pinned = pin or next((c for c in shown.columns if c in region_headers()), None) or next(
+        (c for c in shown.columns if c in {i18n.t("col.indicator", lang) for lang in i18n.LANGS}), None)
     if pinned and pinned not in config:
         config[pinned] = st.column_config.Column(pinned=True)
     return st.dataframe(shown, column_config=config or None, **kwargs)
