@@ -44,7 +44,8 @@ for attribute in ("binding", "expected"):
         continue
     st.markdown(f"**{t(f'overview.{attribute}', lang)}** · {t('overview.total', lang, n=subset.height)}")
     narrow.status_badges(views.bucket_counts(subset), lang)  # one wrapping line, also on a phone
-st.plotly_chart(charts.status_counts_figure(status, lang), theme=None, key="overview_counts")
+with narrow.wide_only("overview_counts"):  # the badges above say the same on a phone
+    st.plotly_chart(charts.status_counts_figure(status, lang), theme=None, key="overview_counts")
 
 # ---- most severe alerts ----
 st.subheader(t("overview.alerts", lang))

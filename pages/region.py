@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from warehouse import app_state, charts, tables, views
+from warehouse import app_state, charts, narrow, tables, views
 from warehouse import formatting as fmt
 from warehouse import i18n
 from warehouse.i18n import t
@@ -49,7 +49,8 @@ tables.dataframe(
         t("col.sparkline", lang): st.column_config.LineChartColumn(t("col.sparkline", lang)),
     },
 )
-st.plotly_chart(charts.bullet_figure(views.sort_for_display(status), lang), theme=None, key="region_bullet")
+with narrow.wide_only("region_bullet"):  # on a phone the table's progress column says the same
+    st.plotly_chart(charts.bullet_figure(views.sort_for_display(status), lang), theme=None, key="region_bullet")
 
 # ---- rank among siblings ----
 st.subheader(t("region.rank", lang))

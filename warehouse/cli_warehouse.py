@@ -196,8 +196,18 @@ def sample(
     except ValueError:
         _fail(f"日期格式错误 / not a date: {today!r} (expected YYYY-MM-DD)")
     definitions = load_definitions_or_exit(defs)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     try:
-        summary = generate_sample(out, seed=seed, today=day, definitions=definitions)
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=Console(stderr=True), transient=True) as progress:
+            task = progress.add_task("生成 / generating", total=None)
+
+            def on_step(done: int, total: int, stage: str) -> None:
+                progress.update(task, completed=done, total=total, description=stage)
+
+            summary = generate_sample(out, seed=seed, today=day, definitions=definitions, progress=on_step)
     except SampleError as exc:
         _fail(str(exc))
     typer.echo(

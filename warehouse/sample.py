@@ -250,6 +250,8 @@ def _rows_for(subject: Subject, definitions: Definitions, registry: RegionRegist
         rnd = _rng(seed, subject.code, indicator_id)
         profile, multiplier = sample_country.follow_province(subject, indicator_id, seed, _profile(rnd))
         level_offset = rnd.uniform(-0.08, 0.08)
+        if subject.province is not None:  # outside the deep parts: near or above the path (see sample_country)
+            level_offset = max(level_offset, -0.02)
         regress_from = rnd.uniform(0.4, 0.8)
         start = anchors[0][0]
         first_year = int(min(plan.period.baseline for plan, _ in pairs))
@@ -338,8 +340,12 @@ def _round_of(moment: datetime, live_from: date) -> str:
 
 
 def generate_sample(out: str | Path, seed: int = 7, today: date | None = None,
-                    definitions: Definitions | None = None, regions: str | Path | None = None) -> dict:
-    """Write the sample warehouse into `out` (absent or empty). Returns counts (batches, rows, rejected...)."""
+                    definitions: Definitions | None = None, regions: str | Path | None = None,
+                    progress=None) -> dict:
+    """Write the sample warehouse into `out` (absent or empty). Returns counts (batches, rows, rejected...).
+    `progress(done, total, stage)` is called as files are ingested (the CLI draws a bar with it)."""
+    step = progress or (lambda done, total, stage: None)
+    step(0, 1, "生成数值 / generating values")
     from warehouse.defs_loader import require_definitions
 
     out = Path(out)
@@ -405,12 +411,14 @@ def generate_sample(out: str | Path, seed: int = 7, today: date | None = None,
     with tempfile.TemporaryDirectory(prefix="planwatch-sample-") as tmp:
         tmpdir = Path(tmp)
         for i, (at, name, chunk, note) in enumerate(jobs):
+            step(i, len(jobs), f"入库 / ingesting {name}")
             path = tmpdir / name
             submitter = name.split("_")[0]
             _write_csv(path, chunk, submitter, note)
             _ingest(wh, path, definitions, registry, at + timedelta(microseconds=i), summary)
         for i, (path, at) in enumerate(_bad_files(tmpdir, rows, jobs, now_utc)):
             _ingest(wh, path, definitions, registry, at + timedelta(microseconds=i), summary)
+    step(len(jobs), len(jobs), "完成 / done")
     if summary["rejected"] < 1:
         raise SampleError("示例的错误文件未被拒收 / the sample's bad files were not rejected")
     return summary

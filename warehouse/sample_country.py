@@ -31,7 +31,7 @@ from warehouse.sample_rows import Row, Subject, rng
 SUBMITTER = "provinces"
 DEEP_PROVINCES = ("50", "51")  # reported by the sample's deep parts (sample.py)
 LATE_PROVINCES = 3  # provinces that send about half their figures late
-SILENT_PROVINCES = 2  # provinces whose latest quarterly figures are still missing
+SILENT_PROVINCES = 2  # provinces that have not sent their quarterly figures since the plan's last quarter
 FORGETFUL_CITIES = 6  # cities that never sent one annual report
 PROVINCE_TENDENCY = 0.75  # chance that a city follows its province's profile for an indicator
 
@@ -111,10 +111,11 @@ def province_rows(provinces: list[Subject], reporter_rows: list[Row], definition
         acc[2] += r.value or 0.0
         acc[3] += 1
     by_code = {s.code: s for s in provinces}
-    last_quarter: dict[str, str] = {}
-    for (code, _ind, period) in sums:
-        if "Q" in period and period > last_quarter.get(code, ""):
-            last_quarter[code] = period
+    # silent provinces stopped sending quarterly figures from the last quarter inside the national plan
+    # period that anyone reported (so the gap is expected and shows as overdue)
+    last_year = max((p.period.target for p in definitions.plans if p.region == "CN"), default=9999)
+    quarters = [period for (_c, _i, period) in sums if "Q" in period and int(period[:4]) <= last_year]
+    stop_from = max(quarters) if quarters else None
     out: list[Row] = []
     for (code, indicator_id, period), (num, den, value, _n) in sorted(sums.items()):
         subject = by_code.get(code)
@@ -123,7 +124,7 @@ def province_rows(provinces: list[Subject], reporter_rows: list[Row], definition
         indicator = definitions.indicator(indicator_id)
         if subject.level not in [lv.value for lv in indicator.reported_at]:
             continue
-        if code in silent and period == last_quarter.get(code):
+        if code in silent and stop_from is not None and "Q" in period and period >= stop_from:
             continue  # not sent yet: overdue
         rule = indicator.aggregation.rule
         scale = indicator.aggregation.scale or 1.0

@@ -11,6 +11,7 @@ aligns as a number); one with missing values becomes text, formatted the way Str
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 import polars as pl
@@ -85,11 +86,23 @@ def dataframe(frame: pl.DataFrame, *, column_config: dict | None = None, pin: st
         return st.dataframe(frame, column_config=column_config, **kwargs)
     config = dict(column_config or {})
     shown = no_blanks(frame, keep=tuple(config))
-    pinned = pin or next((c for c in shown.columns if c in region_headers()), None) or next(
-        (c for c in shown.columns if c in {i18n.t("col.indicator", lang) for lang in i18n.LANGS}), None)
+    pinned = pin or next((c for c in shown.columns if c in region_headers()), None)
     if pinned and pinned not in config:
         config[pinned] = st.column_config.Column(pinned=True)
-    return st.dataframe(shown, column_config=config or None, **kwargs)
+        return st.dataframe(shown, column_config=config, **kwargs)
+    indicator = next((c for c in shown.columns if c in {i18n.t("col.indicator", lang) for lang in i18n.LANGS}), None)
+    if indicator is None or indicator in config or "on_select" in kwargs:
+        return st.dataframe(shown, column_config=config or None, **kwargs)
+    # indicator names are long: pinned at full width they would fill a phone's screen, so the phone gets
+    # its own copy with the name pinned at medium width (warehouse/narrow.py shows one of the two)
+    from warehouse import narrow
+
+    key = kwargs.pop("key", None) or f"t{zlib.crc32('|'.join(shown.columns).encode())}"
+    with narrow.wide_only(f"{key}_w"):
+        st.dataframe(shown, column_config=config or None, key=f"{key}_w", **kwargs)
+    with narrow.narrow_only(f"{key}_n"):
+        return st.dataframe(shown, column_config={**config, indicator: st.column_config.Column(pinned=True, width="medium")},
+                            key=f"{key}_n", **kwargs)
 
 
 def with_rank_reasons(table: pl.DataFrame, composite: pl.DataFrame, indicator_ranks: dict[str, pl.DataFrame],
