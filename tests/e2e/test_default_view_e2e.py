@@ -41,10 +41,27 @@ def _visible_text(page) -> str:
 
 
 def _table_rows(page, index: int) -> list[list[str]]:
-    return page.evaluate(
+    """Every row of the index-th data table. The grid only renders the rows in view, so its scroller is moved
+    down step by step and the rows seen are collected (by their aria row index)."""
+    page.wait_for_function(
         "(i) => { const t = document.querySelectorAll('[data-testid=\"stDataFrame\"] table')[i];"
-        " return t ? Array.from(t.querySelectorAll('tr')).map(r => Array.from(r.children).map(c => c.innerText)) : []; }",
-        index)
+        " return t && t.querySelectorAll('tr').length > 2; }", arg=index, timeout=60_000)
+    seen: dict[int, list[str]] = {}
+    for _ in range(100):
+        rows, more = page.evaluate(
+            """(i) => { const g = document.querySelectorAll('[data-testid="stDataFrame"]')[i];
+                 const rows = Array.from(g.querySelectorAll('table tr')).map(r =>
+                   [Number(r.getAttribute('aria-rowindex') || 0), Array.from(r.children).map(c => c.innerText)]);
+                 const sc = g.querySelector('.dvn-scroller');
+                 let more = false;
+                 if (sc && sc.scrollTop + sc.clientHeight < sc.scrollHeight - 1) { sc.scrollTop += sc.clientHeight / 3; more = true; }
+                 return [rows, more]; }""", index)
+        for number, cells in rows:
+            seen.setdefault(number, cells)
+        if not more:
+            break
+        page.wait_for_timeout(600)
+    return [seen[k] for k in sorted(seen)]
 
 
 @pytest.fixture()
