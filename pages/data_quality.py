@@ -16,7 +16,7 @@ import polars as pl
 import streamlit as st
 
 from warehouse import formatting as fmt
-from warehouse import i18n, quality, tables
+from warehouse import i18n, progress_ui, quality, tables
 from warehouse.periods import utc_now
 from warehouse.regions import RegionRegistry
 
@@ -284,7 +284,8 @@ def _show_upload(defs, registry, warehouse_dir: Path, lang: str) -> None:
     path.write_bytes(data)
     wh = Warehouse(warehouse_dir)
     try:
-        report = ingest_file(wh, path, defs, registry, dry_run=True, rejections_path=folder / "rejections.csv")
+        with progress_ui.stages("progress.check", lang):  # spinner with the stage while a large file is read
+            report = ingest_file(wh, path, defs, registry, dry_run=True, rejections_path=folder / "rejections.csv")
     except (WarehouseError, ValueError, OSError) as exc:
         st.error(i18n.t("dq.upload.error", lang, error=exc))
         return
@@ -304,7 +305,8 @@ def _show_upload(defs, registry, warehouse_dir: Path, lang: str) -> None:
         return
     if st.button(i18n.t("dq.upload.confirm", lang), type="primary", key="dq_upload_confirm"):
         try:
-            result = ingest_file(wh, path, defs, registry, accept_valid_rows=accept_valid)
+            with progress_ui.stages("progress.store", lang):
+                result = ingest_file(wh, path, defs, registry, accept_valid_rows=accept_valid)
         except (WarehouseError, ValueError, OSError) as exc:
             st.error(i18n.t("dq.upload.error", lang, error=exc))
             return

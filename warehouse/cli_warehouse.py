@@ -70,6 +70,7 @@ def ingest(
 
       planwatch ingest a.xlsx b.csv --warehouse wh/ --accept-valid-rows
     """
+    from warehouse.cli_progress import busy
     from warehouse.storage import WarehouseError, ingest_file
 
     wh = _warehouse(warehouse)
@@ -83,8 +84,9 @@ def ingest(
     any_rejected = False
     for path in files:
         try:
-            result = ingest_file(wh, path, definitions, registry, accept_valid_rows=accept_valid_rows,
-                                 dry_run=dry_run, user=user, sheet=sheet, rejections_path=rejections)
+            with busy(f"{path.name}: 读取与校验 / reading and validating"):
+                result = ingest_file(wh, path, definitions, registry, accept_valid_rows=accept_valid_rows,
+                                     dry_run=dry_run, user=user, sheet=sheet, rejections_path=rejections)
         except WarehouseError as exc:
             typer.echo(f"{path.name}: {exc}", err=True)
             any_rejected = True
@@ -123,11 +125,13 @@ def wh_compact(warehouse: Optional[Path] = WarehouseOpt) -> None:
 
     Example: planwatch warehouse compact --warehouse wh/
     """
+    from warehouse.cli_progress import busy
     from warehouse.storage import WarehouseError
 
     wh = _warehouse(warehouse)
     try:
-        result = wh.compact()
+        with busy("合并中 / compacting"):
+            result = wh.compact()
     except WarehouseError as exc:
         _fail(str(exc))
     typer.echo(
@@ -196,18 +200,11 @@ def sample(
     except ValueError:
         _fail(f"日期格式错误 / not a date: {today!r} (expected YYYY-MM-DD)")
     definitions = load_definitions_or_exit(defs)
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from warehouse.cli_progress import bar
 
     try:
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=Console(stderr=True), transient=True) as progress:
-            task = progress.add_task("生成 / generating", total=None)
-
-            def on_step(done: int, total: int, stage: str) -> None:
-                progress.update(task, completed=done, total=total, description=stage)
-
-            summary = generate_sample(out, seed=seed, today=day, definitions=definitions, progress=on_step)
+        with bar("生成 / generating") as step:
+            summary = generate_sample(out, seed=seed, today=day, definitions=definitions, progress=step)
     except SampleError as exc:
         _fail(str(exc))
     typer.echo(
