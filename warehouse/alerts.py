@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from warehouse.engine import SEVERITY_OVERDUE
+from warehouse.status_rows import SEVERITY_OVERDUE
 
 ALERT_SCHEMA = {
     "severity": pl.Int32, "kind": pl.String, "region_code": pl.String, "region_name": pl.String,
@@ -59,8 +59,8 @@ def build_alerts(engine, status: pl.DataFrame, overdue: pl.DataFrame) -> pl.Data
                 "reason_zh": f"{name}「{ind.name.zh}」截至 {end} 的数据应于 {due} 前报送，已逾期 {r['days_overdue']} 天{more_zh}",
                 "reason_en": (f"{name}: “{ind.name.en or ind.name.zh}” for the period ending {end} was due by {due}, "
                               f"{r['days_overdue']} days overdue{more_en}"),
-                "department_zh": ind.lead_department.zh if ind.lead_department else None,
-                "department_en": ind.lead_department.en if ind.lead_department else None,
+                "department_zh": ind.lead_text("zh"),
+                "department_en": ind.lead_text("en"),
                 "n_overdue_periods": r["n"],
             })
     if not rows:

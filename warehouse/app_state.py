@@ -504,6 +504,7 @@ def sidebar() -> ViewState | None:
     _publish(state)
     with st.sidebar:
         st.caption(fmt.format_as_of(state.as_of, lang))
+        st.caption(fmt.as_of_meaning(lang))
         version = data_version() if (warehouse_path() / "manifest.json").exists() else None
         if version:
             st.caption(i18n.t("sidebar.data_version", lang, version=version))

@@ -276,7 +276,9 @@ def load_regions(warehouse_dir: str | Path) -> pl.DataFrame:
     path = Path(warehouse_dir) / "regions.parquet"
     if not path.exists():
         return pl.DataFrame(schema={"code": pl.Utf8, "name": pl.Utf8, "level": pl.Utf8, "parent": pl.Utf8})
-    return pl.read_parquet(path).select("code", "name", "level", "parent")
+    frame = pl.read_parquet(path)
+    counts = [c for c in ("n_urban_communities", "n_rural_communities") if c in frame.columns]
+    return frame.select("code", "name", "level", "parent", *counts)  # counts: applicability (urban/rural)
 
 
 def scope_regions(regions: pl.DataFrame, region: str, defs: Definitions) -> pl.DataFrame:
@@ -333,6 +335,19 @@ def _plans_for(defs: Definitions, region: str, plan_id: str | None) -> list[Plan
     return [p for p in defs.plans if region_contains(p.region, region, defs)]
 
 
+def _applicable(code: str, ind: Indicator, defs: Definitions, regions: pl.DataFrame) -> bool:
+    """assess.applicable over the regions frame (no registry object here)."""
+    if ind.covers.value == "all" or "n_urban_communities" not in regions.columns:
+        return True
+    row = regions.filter(pl.col("code") == code).select("n_urban_communities", "n_rural_communities")
+    if row.height == 0:
+        return True
+    urban, rural = (int(v or 0) for v in row.row(0))
+    if urban + rural == 0:
+        return True
+    return (urban if ind.covers.value == "urban" else rural) > 0
+
+
 def expected_reports(
     defs: Definitions,
     regions: pl.DataFrame,
@@ -359,6 +374,8 @@ def expected_reports(
                 continue
             if reg["level"] not in {lv.value for lv in ind.reported_at}:
                 continue
+            if not _applicable(reg["code"], ind, defs, regions):
+                continue  # a rural indicator is not due from a region without rural communities (urban alike)
             for per in periods_between(ind.frequency.value, first, last):
                 due = due_at(per, ind)
                 if due > as_of:
