@@ -226,6 +226,10 @@ class PlanTarget(Strict):
     # plan's (plan-wide) baseline; every reason sentence then says whose baseline it is. Default: not assessed
     # from another region's baseline (docs/methodology.md §4)
     baseline_fallback: Literal["plan"] | None = None
+    # the plan's own owners for this target where its task table names them (override the indicator's);
+    # Wansheng's 附件 重点任务分工表 names 各镇街 as lead for facility coverage
+    lead_department: Text | list[Text] | None = None
+    responsible_departments: list[Text] | None = None
 
 
 class Period(Strict):

@@ -75,6 +75,26 @@ def plan_wording(defs, plan_id: str | None, indicator_id: str):
     return None
 
 
+def plan_target(defs, plan_id: str | None, indicator_id: str):
+    """The plan's first target for the indicator (None when absent)."""
+    if plan_id is None:
+        return None
+    try:
+        plan = defs.plan(plan_id)
+    except KeyError:
+        return None
+    return next((t for t in plan.targets if t.indicator == indicator_id), None)
+
+
+def lead_text(defs, plan_id: str | None, ind, lang: str) -> str | None:
+    """Lead units for the indicator under the plan: the target's own (task table) first, else the indicator's."""
+    target = plan_target(defs, plan_id, ind.id)
+    if target is not None and target.lead_department is not None:
+        leads = target.lead_department if isinstance(target.lead_department, list) else [target.lead_department]
+        return "、".join(d.get(lang) for d in leads)
+    return ind.lead_text(lang)
+
+
 def finish(engine, raw: pl.DataFrame) -> pl.DataFrame:
     """Add names, units, departments, reasons and severity; order the columns as documented."""
     defs = engine.defs
@@ -144,8 +164,8 @@ def finish(engine, raw: pl.DataFrame) -> pl.DataFrame:
             "trend": r["trend"],
             "reason_zh": reason_zh,
             "reason_en": reason_en,
-            "lead_department_zh": ind.lead_text("zh"),
-            "lead_department_en": ind.lead_text("en"),
+            "lead_department_zh": lead_text(defs, r["plan_id"], ind, "zh"),
+            "lead_department_en": lead_text(defs, r["plan_id"], ind, "en"),
             "severity": severity(status, r["attribute"]),
             "target_high": r["target_high"],
             "method": r["method"],
