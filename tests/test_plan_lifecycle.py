@@ -107,6 +107,10 @@ def test_new_plan_first_months_no_status_a_leader_must_explain_away(js):
     smart = _row(every.unique(["region_code", "indicator_id"]), "3205", "smart_platform_coverage")
     assert (smart["indicator_zh"], smart["catalogue_zh"]) == ("智慧社区覆盖率", "智慧社区服务管理平台覆盖率")
     assert smart["status"] == "too_early" and smart["baseline_source"] == "region" and smart["baseline_value"] == 72
+    # wherever the plan is selected (pickers, definitions, rankings): the plan's wording, the catalogue's second
+    assert js.defs.indicator_name("jiangsu_2026", "smart_platform_coverage", "zh", with_catalogue=True) == \
+        "智慧社区覆盖率（目录：智慧社区服务管理平台覆盖率）"
+    assert js.defs.indicator_name(None, "smart_platform_coverage", "zh") == "智慧社区服务管理平台覆盖率"
 
 
 def test_rural_indicator_not_due_where_there_are_no_rural_communities(js):

@@ -276,6 +276,22 @@ class Definitions(Strict):
                 return group
         raise KeyError(group_id)
 
+    def indicator_name(self, plan: Plan | str | None, indicator_id: str, lang: str = "zh",
+                       with_catalogue: bool = False) -> str:
+        """The plan's own wording of the indicator (`name_in_plan`) when it has one, else the catalogue name.
+        with_catalogue: "智慧社区覆盖率（目录：智慧社区服务管理平台覆盖率）" when the two differ."""
+        catalogue = self.indicator(indicator_id).name.get(lang)
+        if isinstance(plan, str):
+            plan = next((p for p in self.plans if p.id == plan), None)
+        wording = next((t.name_in_plan for t in (plan.targets if plan else [])
+                        if t.indicator == indicator_id and t.name_in_plan is not None), None)
+        if wording is None or wording.get(lang) == catalogue:
+            return catalogue
+        own = wording.get(lang)
+        if not with_catalogue:
+            return own
+        return f"{own}（目录：{catalogue}）" if lang == "zh" else f"{own} (catalogue: {catalogue})"
+
     def thresholds_for(self, plan: Plan, target: PlanTarget) -> Thresholds:
         """Most specific wins: target override, then plan override, then defaults; by attribute."""
         if target.thresholds is not None:
