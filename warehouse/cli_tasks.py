@@ -87,8 +87,9 @@ def _as_of(text: str | None):
 
     try:
         return parse_as_of(text)
-    except ValueError as exc:
-        _fail(f"截至时间无效 / {exc}")
+    except ValueError:
+        _fail(f"截至时间无效：{str(text)[:40]!r}（应为 2020-12、2020-12-15 或 ISO 时间） / not a valid as-of time: "
+              f"{str(text)[:40]!r} (expected 2020-12, 2020-12-15 or an ISO time)")
 
 
 def _run(action: Callable[[], Any]) -> Any:

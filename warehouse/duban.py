@@ -84,8 +84,9 @@ def _alert_source(warehouse_dir: Any, defs: Definitions, region: Any, indicator:
         import difflib
 
         close = difflib.get_close_matches(str(indicator), [i.id for i in defs.indicators], n=1)
+        hint_zh = f"；是否为 `{close[0]}`？" if close else ""
         hint = f"; did you mean `{close[0]}`?" if close else ""
-        raise TasksError(f"没有这个指标：`{str(indicator)[:60]}`", f"unknown indicator `{str(indicator)[:60]}`{hint}")
+        raise TasksError(f"没有这个指标：`{str(indicator)[:60]}`{hint_zh}", f"unknown indicator `{str(indicator)[:60]}`{hint}")
     try:
         engine = Engine(warehouse_dir, defs)
         if code not in engine.registry:

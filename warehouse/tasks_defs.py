@@ -55,7 +55,7 @@ class Task(Strict):
     title: Text  # a short name for lists (ours, not the plan's)
     quote: str = Field(min_length=1)  # the plan's own words, verbatim
     source: TaskSource
-    lead_units: list[Text] = Field(min_length=1)  # 牵头单位 (several allowed)
+    lead_units: list[Text] = []  # 牵头单位 (several allowed; at least one, checked by check_tasks)
     responsible_units: list[Text] = []  # 责任单位 / 配合单位
     units_as_written: UnitsAsWritten | None = None
     # True when the plan names no owner for this task and lead_units is our reading (say why in `note`)
@@ -152,6 +152,10 @@ def _check_task(ck: "_Checker", task: Task, path: tuple, plan: Plan | None, tabl
             if not plan.period.start <= year <= plan.period.target:
                 ck.error(path + ("milestones", year), "milestone year is outside the plan period", on_key=True,
                          expected=f"a year from {plan.period.start} to {plan.period.target}", found=str(year))
+    if not task.lead_units:
+        ck.error(path + ("lead_units",), "a task needs at least one lead unit (牵头单位)",
+                 expected="e.g. lead_units: [{zh: 民政局}]; if the plan names none, infer one, set "
+                          "`owner_inferred: true` and say why in `note`")
     for field in ("lead_units", "responsible_units"):
         seen: set[str] = set()
         for k, unit in enumerate(getattr(task, field)):

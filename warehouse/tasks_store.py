@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import re
+import time
 import unicodedata
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -37,6 +38,7 @@ STATE_LABELS = {"not_started": "未开始", "on_track": "按计划推进", "dela
 MAX_TEXT = 2000  # characters of an account / request / answer
 MAX_NAME = 100  # characters of an identity or a department
 MAX_ATTACHMENT = 20 * 1024 * 1024
+LOCK_WAIT_SECONDS = 10.0  # how long a report waits for the warehouse writer lock
 ATTACHMENT_TYPES = {".pdf", ".doc", ".docx", ".xls", ".xlsx", ".csv", ".txt", ".jpg", ".jpeg", ".png", ".zip"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
@@ -207,17 +209,22 @@ class EventLog:
         return event
 
 
-def locked(log: EventLog, by: str, action):
-    """Run action() under the warehouse lock; a held lock becomes a TasksError (nothing written)."""
+def locked(log: EventLog, by: str, action, wait_seconds: float = LOCK_WAIT_SECONDS):
+    """Run action() under the warehouse writer lock, waiting up to `wait_seconds` for another writer (an
+    ingest, another report) to finish; still held after that, a TasksError (nothing written)."""
     from warehouse.storage import WarehouseLocked
 
-    try:
-        with log.wh.lock(user=by):
-            return action()
-    except WarehouseLocked as exc:
-        text = str(exc)
-        zh, _, en = text.partition(" / ")
-        raise TasksError(zh, en or zh) from None
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            with log.wh.lock(user=by):
+                return action()
+        except WarehouseLocked as exc:
+            if time.monotonic() < deadline:
+                time.sleep(0.05)
+                continue
+            zh, _, en = str(exc).partition(" / ")
+            raise TasksError(zh, en or zh) from None
 
 
 # --------------------------------------------------------------------------------------------------
