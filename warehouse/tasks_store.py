@@ -209,12 +209,12 @@ class EventLog:
         return event
 
 
-def locked(log: EventLog, by: str, action, wait_seconds: float = LOCK_WAIT_SECONDS):
+def locked(log: EventLog, by: str, action, wait_seconds: float | None = None):
     """Run action() under the warehouse writer lock, waiting up to `wait_seconds` for another writer (an
     ingest, another report) to finish; still held after that, a TasksError (nothing written)."""
     from warehouse.storage import WarehouseLocked
 
-    deadline = time.monotonic() + wait_seconds
+    deadline = time.monotonic() + (LOCK_WAIT_SECONDS if wait_seconds is None else wait_seconds)
     while True:
         try:
             with log.wh.lock(user=by):
