@@ -24,6 +24,7 @@ from warehouse.tasks_store import (
     TasksError,
     clean_text,
     day_end_utc,
+    days_late,
     identity,
     ledger,
     locked,
@@ -205,7 +206,7 @@ def _fold(events: list[dict], moment: datetime) -> list[dict]:
             status = "overdue" if overdue else "open"
         item.update(
             status=status, overdue=overdue, answered_late=answered_late,
-            days_overdue=(to_cst(moment).date() - to_cst(due).date()).days + 1 if overdue else None,
+            days_overdue=days_late(moment, due) if overdue else None,
             done_by_after_deadline=bool(answers) and answers[-1]["done_by"] > item["deadline"],
         )
     return list(out.values())

@@ -19,6 +19,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import math
 import os
 import re
 import time
@@ -138,6 +139,11 @@ def task_period(plan: Plan, task: Task, value: Any, now: datetime) -> Period:
     if to_cst(now).date() < period.start:
         raise TasksError(f"报告期 {period.label} 尚未开始", f"period {period.label} has not started yet")
     return period
+
+
+def days_late(moment: datetime, due: datetime) -> int:
+    """Whole days past `due`, a started day counting as one (1 hour late -> 1; exactly 16 days -> 16)."""
+    return math.ceil((moment - due).total_seconds() / 86400)
 
 
 def due_at(task: Task, period: Period) -> datetime:
@@ -295,8 +301,7 @@ def ledger(warehouse_dir: str | os.PathLike, defs: Definitions, plan_id: str | N
     """The work ledger: one row per task, unit and reporting period that has started by `as_of`.
 
     state: the unit's latest report for the period (None when there is none); late: the period's first report
-    came after the due time; missing: no report and the due time has passed; days_overdue for missing rows
-    counts calendar days in CST (the first day after the due date is day 1).
+    came after the due time; missing: no report and the due time has passed; days_overdue for missing rows.
     """
     moment = as_of or utc_now()
     reports = history(warehouse_dir, as_of=moment)
@@ -325,7 +330,7 @@ def ledger(warehouse_dir: str | os.PathLike, defs: Definitions, plan_id: str | N
                         "reported_at": last["at"] if last else None, "reports": len(events),
                         "late": bool(events) and datetime.fromisoformat(events[0]["at"]) > due,
                         "missing": missing,
-                        "days_overdue": (today - to_cst(due).date()).days + 1 if missing else None,
+                        "days_overdue": days_late(moment, due) if missing else None,
                         "milestone": task.milestones.get(per.year) if per.end.month == 12 else None,
                     })
     return rows
