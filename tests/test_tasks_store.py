@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -240,3 +239,15 @@ def test_concurrent_writers_lose_nothing(wh):
     assert sorted(e["account"] for e in events) == sorted(f"writer {n} report {k}" for n in range(4) for k in range(5))
     for path in (wh / "tasks" / "events").glob("*.json"):
         json.loads(path.read_text(encoding="utf-8"))  # every file complete
+
+
+@pytest.mark.parametrize("content", [b"{not json", b"[]", b'{"kind": "report", "at": "yesterday", "by": "x"}',
+                                     b'{"kind": "report", "at": "2024-01-01T00:00:00+00:00", "by": "x"}'])
+def test_damaged_event_file_is_a_clear_error(wh, content):
+    _report(wh)
+    (wh / "tasks" / "events" / "20240101T000000000000Z-report-bad.json").write_bytes(content)
+    with pytest.raises(TasksError) as info:
+        history(wh)
+    assert info.value.en == ("a ledger event file is damaged: tasks/events/20240101T000000000000Z-report-bad.json "
+                             "(ask an administrator to check it)")
+    assert str(wh) not in str(info.value)  # no server path

@@ -187,8 +187,7 @@ class EventLog:
         events = []
         if self.dir.is_dir():
             for path in sorted(self.dir.glob("*.json")):
-                with open(path, encoding="utf-8") as fh:
-                    event = json.load(fh)
+                event = _load_event(path)
                 if as_of is None or datetime.fromisoformat(event["at"]) <= as_of:
                     events.append(event)
         return events
@@ -213,6 +212,28 @@ class EventLog:
             os.fsync(fh.fileno())
         os.replace(tmp, self.dir / f"{event_id}.json")
         return event
+
+
+_REQUIRED = {"report": ("task", "unit", "period", "state", "account"),
+             "duban_open": ("item", "source", "department", "request", "deadline"),
+             "duban_answer": ("item", "department", "action", "done_by"), "duban_close": ("item", "note")}
+
+
+def _load_event(path: Path) -> dict:
+    """One stored event, checked (a stored file is input too): a damaged one is a clear error naming the file."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            event = json.load(fh)
+        if not isinstance(event, dict) or event.get("kind") not in _REQUIRED or not isinstance(event.get("by"), str):
+            raise ValueError
+        moment = datetime.fromisoformat(event["at"])
+        if moment.tzinfo is None or any(key not in event for key in _REQUIRED[event["kind"]]):
+            raise ValueError
+        return event
+    except (OSError, ValueError, TypeError, KeyError):
+        name = f"tasks/events/{path.name}"
+        raise TasksError(f"台账记录文件已损坏：{name}（请由管理员检查）",
+                         f"a ledger event file is damaged: {name} (ask an administrator to check it)") from None
 
 
 def locked(log: EventLog, by: str, action, wait_seconds: float | None = None):
