@@ -96,11 +96,11 @@ def ledger_table(rows: list[dict], lang: str) -> pl.DataFrame:
     out = [{
         "task_id": r["task"], "unit": r["unit"], "role": i18n.t(f"tasks.role.{r['role']}", lang),
         "period": r["period"], "state": i18n.t(f"tasks.state.{r['state'] or 'none'}", lang),
-        "late": yes if r["late"] else "", "missing": yes if r["missing"] else "", "days_overdue": r["days_overdue"],
+        "late": yes if r["late"] else "", "missing": yes if r["missing"] else "", "days_overdue": _days(r["days_overdue"]),
         "reported_by": r["reported_by"] or "", "reported_at": _cst(r["reported_at"]), "account": r["account"] or "",
     } for r in rows]
     schema = {"task_id": pl.String, "unit": pl.String, "role": pl.String, "period": pl.String, "state": pl.String,
-              "late": pl.String, "missing": pl.String, "days_overdue": pl.Int64, "reported_by": pl.String,
+              "late": pl.String, "missing": pl.String, "days_overdue": pl.String, "reported_by": pl.String,
               "reported_at": pl.String, "account": pl.String}
     return _rename(pl.DataFrame(out, schema=schema, orient="row"), lang)
 
@@ -114,14 +114,19 @@ def duban_table(items: list[dict], lang: str) -> pl.DataFrame:
         last = item["answers"][-1] if item["answers"] else None
         out.append({
             "item": item["item"], "status": i18n.t(f"tasks.duban.{item['status']}", lang),
-            "days_overdue": item["days_overdue"], "department": item["department"], "deadline": item["deadline"],
+            "days_overdue": _days(item["days_overdue"]), "department": item["department"], "deadline": item["deadline"],
             "request": item["request"], "from": origin, "opened_by": item["opened_by"],
             "answer": f"{last['done_by']}: {last['action']}" if last else "",
         })
-    schema = {"item": pl.String, "status": pl.String, "days_overdue": pl.Int64, "department": pl.String,
+    schema = {"item": pl.String, "status": pl.String, "days_overdue": pl.String, "department": pl.String,
               "deadline": pl.String, "request": pl.String, "from": pl.String, "opened_by": pl.String,
               "answer": pl.String}
     return _rename(pl.DataFrame(out, schema=schema, orient="row"), lang)
+
+
+def _days(days: int | None) -> str:
+    """Days overdue as text: blank when not overdue (a table shows no "None")."""
+    return "" if days is None else str(days)
 
 
 def _cst(iso: str | None) -> str:
