@@ -246,3 +246,12 @@ def test_cli_csv_cells_cannot_start_a_formula(wh, run):
     r = run("tasks", "history", "--format", "csv", *w)
     cells = r.stdout.splitlines()[1]
     assert "'@evil" in cells and "'=HYPERLINK" in cells
+
+
+def test_commands_are_registered():
+    from warehouse import cli
+
+    cli._register()
+    root = typer.main.get_command(cli.app)
+    assert set(root.commands["tasks"].commands) == {"list", "report", "history", "ledger"}
+    assert set(root.commands["duban"].commands) == {"open", "answer", "close", "list"}
