@@ -90,6 +90,8 @@ def test_open_from_a_delayed_or_unreported_task(wh):
     ({"deadline": "2024-02-29"}, "is in the past"),
     ({"task_id": "t_nope"}, "unknown task"),
     ({"region": "500101"}, "one of the two"),
+    ({"period": "2023-Q1"}, "reports annual periods"),
+    ({"period": "2030"}, "outside the plan period"),
     ({"by": " "}, "identity (--as) is empty"),
 ])
 def test_bad_open_is_refused_and_changes_nothing(wh, change, fragment):

@@ -129,6 +129,17 @@ def _emit(rows: list[dict], fmt: Format, columns: list[str]) -> None:
     console.print(table, markup=False)
 
 
+def _check_plan(definitions: Any, plan: str | None) -> None:
+    plan_ids = [p.id for p in definitions.plans]
+    if plan is not None and plan not in plan_ids:
+        import difflib
+
+        close = difflib.get_close_matches(plan, plan_ids, n=1)
+        hint_zh = f"；是否为 `{close[0]}`？" if close else ""
+        hint = f"; did you mean `{close[0]}`?" if close else ""
+        _fail(f"没有这个规划：`{plan[:60]}`{hint_zh} / unknown plan `{plan[:60]}`{hint} (plans: {', '.join(plan_ids)})")
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
@@ -169,13 +180,7 @@ def list_tasks(
     from warehouse.tasks_defs import LIST_COLUMNS, task_rows
 
     definitions = _defs(defs)
-    plan_ids = [p.id for p in definitions.plans]
-    if plan is not None and plan not in plan_ids:
-        import difflib
-
-        close = difflib.get_close_matches(plan, plan_ids, n=1)
-        hint = f"; did you mean `{close[0]}`?" if close else ""
-        _fail(f"没有这个规划 / unknown plan `{plan[:60]}`{hint} (plans: {', '.join(plan_ids)})")
+    _check_plan(definitions, plan)
     rows = task_rows(definitions, plan)
     _emit(rows, fmt, LIST_TABLE if fmt is Format.table else LIST_COLUMNS)
     if fmt is Format.table:
@@ -257,6 +262,7 @@ def show_ledger(
     from warehouse.tasks_store import ledger
 
     definitions = _defs(defs)
+    _check_plan(definitions, plan)
     moment = _as_of(as_of)
     rows = _run(lambda: ledger(_wh(warehouse), definitions, plan, as_of=moment))
     if only_open:

@@ -31,6 +31,7 @@ from warehouse.tasks_store import (
     parse_day,
     require_task,
     require_unit,
+    task_period,
 )
 
 MAX_NAME = 100
@@ -107,15 +108,16 @@ def _alert_source(warehouse_dir: Any, defs: Definitions, region: Any, indicator:
 
 def _task_source(warehouse_dir: Any, defs: Definitions, task_id: Any, period: Any, now: datetime):
     plan, task = require_task(defs, task_id)
+    label = task_period(plan, task, period, now).label if period is not None else None
     rows = [r for r in ledger(warehouse_dir, defs, plan.id, as_of=now) if r["task"] == task.id]
-    if period is not None:
-        rows = [r for r in rows if r["period"] == str(period).strip()]
+    if label is not None:
+        rows = [r for r in rows if r["period"] == label]
     behind = [r for r in rows if r["state"] == "delayed" or r["missing"]]
     if not behind:
-        where = f" {period}" if period is not None else ""
+        where = f" {label}" if label is not None else ""
         raise TasksError(f"任务 {task.id}{where} 没有“滞后”的进展报告，也没有逾期未报，不能据此督办",
                          f"task {task.id}{where} has no `delayed` report and no overdue report; nothing to supervise")
-    return {"kind": "task", "plan": plan.id, "task": task.id, "period": str(period).strip() if period else None,
+    return {"kind": "task", "plan": plan.id, "task": task.id, "period": label,
             "behind": [{"unit": r["unit"], "period": r["period"], "state": r["state"], "missing": r["missing"]}
                        for r in behind[:20]], "behind_count": len(behind)}, task
 
