@@ -241,8 +241,16 @@ def test_concurrent_writers_lose_nothing(wh):
         json.loads(path.read_text(encoding="utf-8"))  # every file complete
 
 
-@pytest.mark.parametrize("content", [b"{not json", b"[]", b'{"kind": "report", "at": "yesterday", "by": "x"}',
-                                     b'{"kind": "report", "at": "2024-01-01T00:00:00+00:00", "by": "x"}'])
+@pytest.mark.parametrize("content", [
+    b"{not json", b"[]", b'{"kind": "report", "at": "yesterday", "by": "x"}',
+    b'{"kind": "report", "at": "2024-01-01T00:00:00+00:00", "by": "x"}',
+    b'{"kind": "report", "at": "2024-01-01T00:00:00+00:00", "by": "x", "task": "t", "unit": "u", "period": "2023",'
+    b' "state": "<script>", "account": "a"}',
+    b'{"kind": "duban_open", "at": "2024-01-01T00:00:00+00:00", "by": "x", "item": "DB0001", "source": {},'
+    b' "department": "d", "request": "r", "deadline": "2024-01-09"}',
+    b'{"kind": "duban_answer", "at": "2024-01-01T00:00:00+00:00", "by": "x", "item": "DB0001", "department": "d",'
+    b' "action": "a", "done_by": "soon"}',
+])
 def test_damaged_event_file_is_a_clear_error(wh, content):
     _report(wh)
     (wh / "tasks" / "events" / "20240101T000000000000Z-report-bad.json").write_bytes(content)

@@ -227,8 +227,17 @@ def _load_event(path: Path) -> dict:
         if not isinstance(event, dict) or event.get("kind") not in _REQUIRED or not isinstance(event.get("by"), str):
             raise ValueError
         moment = datetime.fromisoformat(event["at"])
-        if moment.tzinfo is None or any(key not in event for key in _REQUIRED[event["kind"]]):
+        kind = event["kind"]
+        if moment.tzinfo is None or any(not isinstance(event.get(key), (str, dict)) for key in _REQUIRED[kind]):
             raise ValueError
+        if kind == "report" and event["state"] not in STATES:
+            raise ValueError
+        if kind == "duban_open" and (not isinstance(event["source"], dict)
+                                     or event["source"].get("kind") not in ("alert", "task")):
+            raise ValueError
+        for key in ("deadline", "done_by"):
+            if key in event:
+                datetime.strptime(event[key], "%Y-%m-%d")
         return event
     except (OSError, ValueError, TypeError, KeyError):
         name = f"tasks/events/{path.name}"
