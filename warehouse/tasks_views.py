@@ -57,7 +57,7 @@ i18n.register({
 
 
 def _names(units: list[Any], lang: str) -> str:
-    return "、".join(u.get(lang) for u in units)
+    return ("、" if lang == "zh" else ", ").join(u.get(lang) for u in units)
 
 
 def task_table(defs: Definitions, plan_id: str, lang: str, statuses: dict[str, str] | None = None) -> pl.DataFrame:
