@@ -41,6 +41,13 @@ def _txt(text, lang: str) -> str | None:
     return text.get(lang) if text is not None else None
 
 
+def _lead_for(target, ind, lang: str) -> str:
+    if target.lead_department is not None:
+        leads = target.lead_department if isinstance(target.lead_department, list) else [target.lead_department]
+        return "、".join(d.get(lang) for d in leads)
+    return ind.lead_text(lang) or ""
+
+
 def _fmt_number(value: float | None) -> str:
     if value is None:
         return "—"
@@ -151,7 +158,7 @@ def target_table(
                 "plan_id": plan.id,
                 "plan": plan.name.get(lang),
                 "indicator_id": ind.id,
-                "indicator": ind.name.get(lang),
+                "indicator": defs.indicator_name(plan, ind.id, lang, with_catalogue=True),
                 "unit": ind.unit.get(lang),
                 "category": cat,
                 "attribute": t.attribute.value,
@@ -165,8 +172,11 @@ def target_table(
                 "source_table": t.source.table or "",
                 "source_row": t.source.row,
                 "source_quote": t.source.quote or "",
-                "lead_department": _txt(ind.lead_department, lang) or "",
-                "responsible_departments": "、".join(d.get(lang) for d in ind.responsible_departments),
+                # the target's own owners (a plan's task table) first, else the indicator's
+                "lead_department": _lead_for(t, ind, lang),
+                "responsible_departments": "、".join(
+                    d.get(lang) for d in (t.responsible_departments if t.responsible_departments is not None
+                                          else ind.responsible_departments)),
             })
     schema = {c: pl.Utf8 for c in TARGET_COLUMNS}
     schema["target_year"] = pl.Int64
@@ -206,7 +216,7 @@ def indicator_table(defs: Definitions, lang: str = "zh", plan_id: str | None = N
             "due_days": ind.due_days,
             "reported_at": ", ".join(lv.value for lv in ind.reported_at),
             "method": ind.method.value,
-            "lead_department": _txt(ind.lead_department, lang) or "",
+            "lead_department": ind.lead_text(lang) or "",
             "responsible_departments": "、".join(d.get(lang) for d in ind.responsible_departments),
             "plans": ", ".join(plans),
         })
