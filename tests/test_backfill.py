@@ -102,3 +102,26 @@ def test_cli_received_at_and_bad_input(tmp_path):
     future = runner.invoke(app, ["ingest", "--received-at", "2999-01-01", str(write_csv(tmp_path / "x.csv", JUN)),
                                  "--warehouse", str(whdir), "--defs", str(defs)])
     assert future.exit_code == 1 and "in the future" in future.output and str(whdir) not in future.output
+
+
+def test_received_at_column_in_the_file(wh, tmp_path, small_definitions, registry):
+    """A `收到时间` column with one value for the whole file backfills like --received-at; two values refused."""
+    import csv
+
+    def write(path, rows):
+        with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+            out = csv.writer(fh)
+            out.writerow(["地区代码", "地区名称", "指标代码", "统计期", "数值", "收到时间"])
+            out.writerows(rows)
+        return path
+
+    one = write(tmp_path / "one.csv", [["500110", "綦江区", "social_workers", "2023", "1100", "2024-03-15 10:00"],
+                                      ["500101", "万州区", "social_workers", "2023", "900", "2024-03-15 10:00"]])
+    result = ingest_file(wh, one, small_definitions, registry, now=NOW, user="li")
+    assert result.status == "accepted", result.message_en
+    assert latest(wh, parse_as_of("2024-02")) == []
+    assert len(latest(wh, parse_as_of("2024-03"))) == 2
+    two = write(tmp_path / "two.csv", [["500102", "涪陵区", "social_workers", "2023", "1", "2024-03-15 10:00"],
+                                      ["500229", "城口县", "social_workers", "2023", "2", "2024-04-01 09:00"]])
+    with pytest.raises(WarehouseError, match="多个不同的收到时间.*split the file"):
+        ingest_file(wh, two, small_definitions, registry, now=NOW)

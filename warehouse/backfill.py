@@ -4,6 +4,9 @@
 time, so every as-of view ("as of" = received by) shows the history as it stood then. The ingest log keeps the
 real ingest time (`logged_at`) and who backfilled (`backfilled_by`), next to `received_at`.
 
+The receipt time can also come from the file: a column `收到时间` / `received_at` with one value for every row
+(a file is received once; different values are refused: split the file). `--received-at` wins over the column.
+
 Refused, with the reason, and nothing stored:
 - a receipt time in the future (the data would stay invisible until then; never allowed, even with --force);
 - a receipt time earlier than a version already stored for one of the file's keys (region, indicator, period):
@@ -75,3 +78,33 @@ def check(files: list[str], received_at: datetime, now: datetime, rows: pl.DataF
             f" / received-at {_cst(received_at)} is earlier than a stored version ({key} received {_cst(later)}; "
             f"{stored.height} in all): the backfilled rows would never be current; add --force to store them "
             "anyway. Nothing changed.")
+
+
+RECEIVED_HEADERS = ("收到时间", "received_at")
+
+
+def file_received_at(path, sheet: str | None = None) -> datetime | None:
+    """The receipt time written in the file's `收到时间` / `received_at` column, or None without one.
+    Raises BackfillError for more than one distinct value or one that is not a time."""
+    from warehouse.ingest import SubmissionFileError, _header_key, read_table
+
+    try:
+        table = read_table(path, sheet)
+    except SubmissionFileError:
+        return None  # the ingest itself reports an unreadable file
+    keys = {_header_key(h) for h in RECEIVED_HEADERS}
+    index = next((i for i, h in enumerate(table.headers) if _header_key(h) in keys), None)
+    cells = f"c{index}" if index is not None else None  # read_table names the cells c0, c1, ... by position
+    if cells is None or cells not in table.frame.columns:
+        return None
+    column = table.headers[index]
+    values = sorted({str(v).strip() for v in table.frame[cells].to_list() if v is not None and str(v).strip()})
+    if not values:
+        return None
+    if len(values) > 1:
+        shown = "、".join(values[:3])
+        raise BackfillError(f"“{column}”列有多个不同的收到时间（{shown}）：一份文件只能有一个收到时间，请拆分文件；未做任何更改。"
+                            f" / column “{column}” holds {len(values)} different receipt times ({', '.join(values[:3])}): "
+                            "one file has one receipt time, split the file; nothing changed.")
+    return parse_received_at(values[0])
+

@@ -776,6 +776,13 @@ def ingest_file(
                 message_en=f"Already ingested as batch {previous['batch_id']} on {when}; nothing changed.",
             )
 
+        if received_at is None:  # a 收到时间 / received_at column in the file
+            from warehouse import backfill
+
+            try:
+                received_at = backfill.file_received_at(src, sheet)
+            except backfill.BackfillError as exc:
+                raise WarehouseError(str(exc)) from None
         prepared = prepare_submission(src, definitions, registry, now=received_at or moment, sheet=sheet,
                                       submitted_by=user)
         result = _result_from(prepared, "accepted", src, sha)
