@@ -96,6 +96,8 @@ def test_cli_received_at_and_bad_input(tmp_path):
     out = runner.invoke(app, ["ingest", "--received-at", "2024-03-15T10:00+08:00", str(f), "--warehouse", str(whdir),
                               "--defs", str(defs), "--user", "li"])
     assert out.exit_code == 0, out.output
+    log = runner.invoke(app, ["warehouse", "log", "--warehouse", str(whdir)])
+    assert "2024-03-15 10:00" in log.output and "backfilled by li at 20" in log.output
     bad = runner.invoke(app, ["ingest", "--received-at", "last spring", str(f), "--warehouse", str(whdir),
                               "--defs", str(defs)])
     assert bad.exit_code != 0 and "收到时间格式不对" in bad.output and "Traceback" not in bad.output

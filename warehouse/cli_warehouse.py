@@ -191,6 +191,8 @@ def wh_log(
         when = cst_text(row["ingested_at"]) if row["ingested_at"] else "-"
         counts = f"{row['rows_accepted'] or 0}/{row['rows_rejected'] or 0}/{row['warnings'] or 0}"
         extra = f" | {row['rejection_file']}" if row["rejection_file"] else ""
+        if row.get("backfilled_by"):  # "as of" = received by: the time shown is the receipt time
+            extra += f" | 补录 / backfilled by {row['backfilled_by']} at {row['logged_at']}"
         typer.echo(f"{when} | {row['status']} | {row['file_name']} | {counts} | {row['batch_id'] or '-'} | {row['user'] or '-'}{extra}")
 
 
