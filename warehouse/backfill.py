@@ -22,12 +22,13 @@ from datetime import datetime, timedelta, timezone
 import polars as pl
 
 from warehouse.periods import CST
+from warehouse.storage import WarehouseError, _iso
 
 _FORM = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
 
 
-class BackfillError(ValueError):
-    """A refused backfill (message Chinese / English)."""
+class BackfillError(WarehouseError):
+    """A refused backfill (message Chinese / English); a WarehouseError, so ingest callers report it as one."""
 
 
 def parse_received_at(text: str) -> datetime:
@@ -107,4 +108,20 @@ def file_received_at(path, sheet: str | None = None) -> datetime | None:
                             f" / column “{column}” holds {len(values)} different receipt times ({', '.join(values[:3])}): "
                             "one file has one receipt time, split the file; nothing changed.")
     return parse_received_at(values[0])
+
+
+def receipt_time(path, sheet: str | None, given: datetime | None) -> datetime | None:
+    """The receipt time of a file being ingested: `--received-at` when given, else the file's column, else None
+    (an ordinary ingest). Aware UTC."""
+    found = given if given is not None else file_received_at(path, sheet)
+    return None if found is None else found.astimezone(timezone.utc)
+
+
+def log_fields(files: list[str], received_at: datetime, now: datetime, rows: pl.DataFrame, force: bool,
+               user: str) -> dict:
+    """Check the backfill (raises BackfillError) and return the ingest-log fields: ingested_at = received_at
+    (the as-of key), received_at, logged_at (the real ingest time) and backfilled_by."""
+    check(files, received_at, now, rows, force)
+    return {"ingested_at": _iso(received_at), "received_at": _iso(received_at), "logged_at": _iso(now),
+            "backfilled_by": user}
 

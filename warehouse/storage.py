@@ -779,29 +779,18 @@ def ingest_file(
                 message_en=f"Already ingested as batch {previous['batch_id']} on {when}; nothing changed.",
             )
 
-        if received_at is None:  # a 收到时间 / received_at column in the file
-            from warehouse import backfill
+        from warehouse import backfill  # a WarehouseError subclass when refused
 
-            try:
-                received_at = backfill.file_received_at(src, sheet)
-            except backfill.BackfillError as exc:
-                raise WarehouseError(str(exc)) from None
+        received_at = backfill.receipt_time(src, sheet, received_at)  # the option, else the file's column
         prepared = prepare_submission(src, definitions, registry, now=received_at or moment, sheet=sheet,
                                       submitted_by=user)
         result = _result_from(prepared, "accepted", src, sha)
         result.entry_id = entry_id
         valid = _valid_rows(prepared) if not prepared.file_error else None
         store = valid is not None and valid.height > 0 and (result.rows_rejected == 0 or accept_valid_rows)
-        if received_at is not None:
-            from warehouse import backfill
-
-            received_at = _aware_utc(received_at)
-            try:
-                backfill.check(wh.snapshot().files, received_at, moment, valid if store else pl.DataFrame(), force)
-            except backfill.BackfillError as exc:
-                raise WarehouseError(str(exc)) from None
-            base_log.update(ingested_at=_iso(received_at), received_at=_iso(received_at),
-                            logged_at=_iso(moment), backfilled_by=user)
+        if received_at is not None:  # refused before anything is stored; the log keeps the real time and who
+            base_log.update(backfill.log_fields(wh.snapshot().files, received_at, moment,
+                                                valid if store else pl.DataFrame(), force, user))
         ext = src.suffix.lower()
         wh.store_original(src, sha=sha)
         rejections = _rejection_frame(prepared)
