@@ -217,3 +217,19 @@ def test_values_before_the_baseline_year_never_decide(tmp_path):
     eng = Engine(wh.path, _final_defs())
     row = _row(eng.children_status("50", as_of=utc("2024-06"), indicator="svc"), "500101", "svc")
     assert (row["status"], row["value"], row["gap"]) == ("no_data", None, None)  # gap empty, not 0
+
+
+def test_cli_defs_baselines(js):
+    from typer.testing import CliRunner
+
+    from warehouse.cli import _register, app
+
+    _register()
+    out = CliRunner().invoke(app, ["defs", "baselines", "--plan", "jiangsu_2026", "--as-of", "2026-07", "--format", "csv",
+                                   "--warehouse", str(js.warehouse.path), "--defs", str(FIXTURE)])
+    assert out.exit_code == 0, out.output
+    assert "3205,苏州市,smart_platform_coverage,智慧社区覆盖率,2025,72.0,region" in out.output
+    assert "宿迁市 3213 · 城市社区综合服务设施覆盖率: 无 2025 年数据 / no 2025 value" in out.output
+    bad = CliRunner().invoke(app, ["defs", "baselines", "--plan", "jiangsu_2062", "--warehouse", str(js.warehouse.path),
+                                   "--defs", str(FIXTURE)])
+    assert bad.exit_code == 2 and "未知规划" in bad.output and "Traceback" not in bad.output
