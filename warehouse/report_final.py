@@ -160,6 +160,8 @@ def _cover(rep: FinalReport, lang: str) -> go.Figure:
 
 
 def pdf_figures(rep: FinalReport) -> list[go.Figure]:
+    from warehouse.export import _tint  # the monthly report's status tint
+
     lang = rep.lang
     pick = (lambda r, k: r[f"{k}_en"] or r[f"{k}_zh"]) if lang == "en" else (lambda r, k: r[f"{k}_zh"])
     figures = [_cover(rep, lang)]
@@ -195,13 +197,6 @@ def pdf_figures(rep: FinalReport) -> list[go.Figure]:
           pick(r, "reason")] for r in missed.iter_rows(named=True)] if missed.height else [],
         lang, [1.5, 3, 1.2, 2, 5], empty_text=_t("none_missed", lang))
     return figures
-
-
-def _tint(hex_colour: str, share: float = 0.35) -> str:
-    h = hex_colour.lstrip("#")
-    r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
-    mix = lambda c: round(255 - (255 - c) * share)  # noqa: E731
-    return f"#{mix(r):02X}{mix(g):02X}{mix(b):02X}"
 
 
 def xlsx_bytes(rep: FinalReport) -> bytes:
