@@ -92,7 +92,7 @@ def render(*, query, defs, region: str, region_name: str, plan_id: str, as_of: d
     per_indicator = {k: v for k, v in per_indicator.items() if v is not None and not v.is_empty()}
     league = quality.league_table(composite, per_indicator)
     table = tables.with_rank_reasons(league, composite, per_indicator, lang)  # "no data" / "not applicable", never None
-    names = {ind.id: _short(ind.name.get(lang), 14 if lang == "zh" else 30) for ind in defs.indicators}
+    names = {ind.id: _short(defs.indicator_name(plan, ind.id, lang), 14 if lang == "zh" else 30) for ind in defs.indicators}
 
     ranked = league.filter(pl.col("rank").is_not_null())
     cols = st.columns(3)

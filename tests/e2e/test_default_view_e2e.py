@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
-PAGES = ["", "indicators", "regions", "league-table", "quality", "catalogue"]  # url paths (dashboard.py)
+PAGES = ["", "indicators", "regions", "league-table", "quality", "catalogue", "ledger"]  # url paths (dashboard.py)
 BLANK = re.compile(r"(?<![A-Za-z])(None|nan|NaN|null)(?![A-Za-z])")
 N_PROVINCES = 31
 
