@@ -92,6 +92,7 @@ def read_table(path: str | Path, sheet: str | None = None, limits: Limits | None
         table = _read_csv(path, limits)
     table = locate_header(table, path.name) if table.headers is None else table
     table.kind = kind
+    check_row_count(table.frame.height, path.name, limits)  # exact now that title rows are known
     check_cell_length(table.frame, path.name, limits)
     return table
 

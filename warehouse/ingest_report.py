@@ -101,13 +101,16 @@ def write_rejections_csv(rejections: pl.DataFrame, path: str | Path) -> None:
 
 
 def report_lines(rejections: pl.DataFrame, lang: str = "zh", limit: int = 10) -> list[str]:
-    """The first `limit` lines of the report as text for a terminal, and how many more there are."""
+    """The first `limit` lines of the report as text for a terminal, and how many more there are. lang "both":
+    Chinese, then the English reason on the same line."""
     zh = lang != "en"
     lines = group_rejections(rejections)
     out = []
     for line in lines.head(limit).iter_rows(named=True):
         tag = ("错误" if line["severity"] == "error" else "警告") if zh else line["severity"]
         reason = line["reason_zh"] if zh else line["reason_en"]
+        if lang == "both" and line["reason_en"] and line["reason_en"] != line["reason_zh"]:
+            reason = f"{line['reason_zh']} / {line['reason_en']}"
         if line["rows"]:
             where = f"第 {line['rows']} 行（{line['count']} 行）" if zh else f"row {line['rows']} ({line['count']} rows)"
             if line["count"] == 1:
@@ -119,7 +122,8 @@ def report_lines(rejections: pl.DataFrame, lang: str = "zh", limit: int = 10) ->
             out.append(f"  [{tag}] {reason}")
     extra = lines.height - limit
     if extra > 0:
-        out.append(f"  …… 另有 {extra} 种问题，见拒收文件" if zh else f"  ... {extra} more problems in the rejection file")
+        out.append(f"  …… 另有 {extra} 种问题，见拒收文件" + (f" / {extra} more problems in the rejection file" if lang == "both" else "")
+                   if zh else f"  ... {extra} more problems in the rejection file")
     return out
 
 

@@ -44,8 +44,8 @@ def read_xlsx(path: Path, sheet: str | None, limits: Limits) -> RawTable:
     from openpyxl import load_workbook
 
     check_zip(path, limits)
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
+    try:  # a file object: openpyxl would refuse a workbook named .csv by its extension
+        book = load_workbook(open(path, "rb"), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for damaged files
         raise SubmissionFileError(f"{path.name}: 无法打开 Excel 文件：{_short(exc, path)}",
                                   f"{path.name}: cannot open the workbook: {_short(exc, path)}") from None
