@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import time
 import unicodedata
 from datetime import datetime, timezone
 
@@ -104,7 +105,9 @@ def _timestamps(texts: pl.Series) -> pl.DataFrame:
 
 
 
-SUGGEST_LIMIT = 30  # distinct unknown codes that get suggestions (each costs a registry search); others get none
+SUGGEST_LIMIT = 30  # distinct unknown codes that get suggestions (each costs a registry search) ...
+SUGGEST_BUDGET_S = 1.0  # ... within this time (a 12-digit code unlike any in the registry costs ~2 s to match)
+EXPLAIN_LIMIT = 1000  # distinct unknown codes explained one by one; the others get one general reason
 REGIONS_IMPORT = "planwatch regions import ../shared/data/regions"
 
 
@@ -118,7 +121,8 @@ def _region_lookup(frame: pl.DataFrame, registry: RegionRegistry, definitions: D
     codes = _resolve_codes(pairs["region_code"].drop_nulls().unique(), registry, definitions)
     pairs = pairs.join(codes, on="region_code", how="left", maintain_order="left")
     problems = []
-    suggested = 0
+    suggested = explained = 0
+    deadline = time.perf_counter() + SUGGEST_BUDGET_S
     for raw, name, code, official in pairs.filter(
         pl.col("_code").is_null()
         | (pl.col("region_name").is_not_null() & pl.col("region_name").ne_missing(pl.col("_official")))
@@ -128,10 +132,14 @@ def _region_lookup(frame: pl.DataFrame, registry: RegionRegistry, definitions: D
         if raw is None:
             entry["_code_zh"], entry["_code_en"] = "地区代码为空", "region code is empty"
         elif code is None:
+            explained += 1
+            if explained > EXPLAIN_LIMIT:
+                continue  # the general reason below
             canon = canonical_code(raw)
             missing_branch = _registry_gap(canon, registry) if canon else None
             suggested += 1
-            hints = registry.suggest(raw, name=name, k=3) if suggested <= SUGGEST_LIMIT and not missing_branch else []
+            hints = (registry.suggest(raw, name=name, k=3)
+                     if suggested <= SUGGEST_LIMIT and time.perf_counter() < deadline and not missing_branch else [])
             hint_text = "、".join(f"{display_code(r.code)} {r.name}" for r in hints)
             hint_text_en = ", ".join(f"{display_code(r.code)} {r.name}" for r in hints)
             if missing_branch:
@@ -149,7 +157,8 @@ def _region_lookup(frame: pl.DataFrame, registry: RegionRegistry, definitions: D
                     f"; did you mean: {hint_text_en}" if hints else "")
         elif not names_match(name, official):
             suggested += 1
-            hints = [r for r in registry.suggest("", name=name, k=1) if r.code != code] if suggested <= SUGGEST_LIMIT else []
+            hints = ([r for r in registry.suggest("", name=name, k=1) if r.code != code]
+                     if suggested <= SUGGEST_LIMIT and time.perf_counter() < deadline else [])
             hint = f"；名称“{name}”对应的代码可能是 {display_code(hints[0].code)} {hints[0].name}" if hints else ""
             hint_en = f"; the name {name!r} may be {display_code(hints[0].code)} {hints[0].name}" if hints else ""
             entry["_name_zh"] = f"地区名称与代码不符：代码 {display_code(code)} 是“{official}”{hint}"
@@ -158,8 +167,12 @@ def _region_lookup(frame: pl.DataFrame, registry: RegionRegistry, definitions: D
     problem_frame = pl.DataFrame(problems, schema={
         "region_code": pl.String, "region_name": pl.String, "_code_zh": pl.String, "_code_en": pl.String,
         "_name_zh": pl.String, "_name_en": pl.String})
-    return pairs.join(problem_frame, on=["region_code", "region_name"], how="left", nulls_equal=True).select(
-        "region_code", "region_name", "_code", "_level", "_code_zh", "_code_en", "_name_zh", "_name_en")
+    unexplained = pl.col("_code").is_null() & pl.col("region_code").is_not_null() & pl.col("_code_zh").is_null()
+    return pairs.join(problem_frame, on=["region_code", "region_name"], how="left", nulls_equal=True).with_columns(
+        _code_zh=pl.when(unexplained).then(pl.lit("不是有效的区划代码，或区划表中没有该地区代码")).otherwise("_code_zh"),
+        _code_en=pl.when(unexplained).then(pl.lit("not a valid division code, or not in the region registry"))
+        .otherwise("_code_en"),
+    ).select("region_code", "region_name", "_code", "_level", "_code_zh", "_code_en", "_name_zh", "_name_en")
 
 
 def _registry_gap(canon: str, registry: RegionRegistry) -> tuple[str, str] | None:
