@@ -123,10 +123,11 @@ def _region_lookup(frame: pl.DataFrame, registry: RegionRegistry, definitions: D
     problems = []
     suggested = explained = 0
     deadline = time.perf_counter() + SUGGEST_BUDGET_S
-    for raw, name, code, official in pairs.filter(
-        pl.col("_code").is_null()
-        | (pl.col("region_name").is_not_null() & pl.col("region_name").ne_missing(pl.col("_official")))
-    ).select("region_code", "region_name", "_code", "_official").iter_rows():
+    populated = None
+    bad_code = pl.col("_code").is_null()
+    bad_name = ~bad_code & pl.col("region_name").is_not_null() & pl.col("region_name").ne_missing(pl.col("_official"))
+    to_explain = pl.concat([pairs.filter(bad_code).head(EXPLAIN_LIMIT + 1), pairs.filter(bad_name)])
+    for raw, name, code, official in to_explain.select("region_code", "region_name", "_code", "_official").iter_rows():
         entry = {"region_code": raw, "region_name": name, "_code_zh": None, "_code_en": None,
                  "_name_zh": None, "_name_en": None}
         if raw is None:
@@ -135,11 +136,18 @@ def _region_lookup(frame: pl.DataFrame, registry: RegionRegistry, definitions: D
             explained += 1
             if explained > EXPLAIN_LIMIT:
                 continue  # the general reason below
+            if populated is None:
+                populated = set(registry.frame.filter(pl.col("code").str.len_bytes() > 2)["code"].str.slice(0, 2).unique())
             canon = canonical_code(raw)
             missing_branch = _registry_gap(canon, registry) if canon else None
             suggested += 1
-            hints = (registry.suggest(raw, name=name, k=3)
-                     if suggested <= SUGGEST_LIMIT and time.perf_counter() < deadline and not missing_branch else [])
+            # by code only under a province with regions below it: elsewhere the nearest codes are noise, and
+            # matching against every township costs seconds per code
+            digits = "".join(ch for ch in str(raw) if ch.isdigit())
+            by_code = raw if digits[:2] in populated else ""
+            hints = (registry.suggest(by_code, name=name, k=3)
+                     if suggested <= SUGGEST_LIMIT and time.perf_counter() < deadline and not missing_branch
+                     and (by_code or name) else [])
             hint_text = "、".join(f"{display_code(r.code)} {r.name}" for r in hints)
             hint_text_en = ", ".join(f"{display_code(r.code)} {r.name}" for r in hints)
             if missing_branch:
@@ -188,13 +196,11 @@ def _registry_gap(canon: str, registry: RegionRegistry) -> tuple[str, str] | Non
     return province, display_code(parent)
 
 
-def _strip_zero_groups(code: pl.Expr) -> pl.Expr:
-    """canonical_code for ASCII-digit codes of a division length that are not all zeros: drop all-zero
-    trailing level groups, 12 -> 9 -> 6 -> 4 -> 2 digits."""
-    for length, cut in ((12, 9), (9, 6), (6, 4), (4, 2)):
-        code = (pl.when((code.str.len_bytes() == length) & (code.str.slice(cut) == "0" * (length - cut)))
-                .then(code.str.slice(0, cut)).otherwise(code))
-    return code
+def _strip_zero_group(code: pl.Expr, length: int, cut: int) -> pl.Expr:
+    """One step of canonical_code for ASCII-digit codes of a division length that are not all zeros: a code of
+    `length` digits whose digits after `cut` are all zeros loses them (12 -> 9 -> 6 -> 4 -> 2, applied in turn)."""
+    return (pl.when((code.str.len_bytes() == length) & (code.str.slice(cut) == "0" * (length - cut)))
+            .then(code.str.slice(0, cut)).otherwise(code))
 
 
 def _resolve_codes(raw_codes: pl.Series, registry: RegionRegistry, definitions: Definitions) -> pl.DataFrame:
@@ -203,8 +209,10 @@ def _resolve_codes(raw_codes: pl.Series, registry: RegionRegistry, definitions: 
     distinct = pl.DataFrame({"region_code": raw_codes}, schema={"region_code": pl.String})
     plain = (pl.col("region_code").str.contains(r"^[0-9]+$") & ~pl.col("region_code").str.contains(r"^0+$")
              & pl.col("region_code").str.len_bytes().is_in(list(LEVEL_BY_LENGTH)))
-    fast = distinct.filter(plain).with_columns(_canon=_strip_zero_groups(pl.col("region_code")),
-                                               _group=pl.lit(None, pl.String), _group_name=pl.lit(None, pl.String))
+    fast = distinct.filter(plain).with_columns(_canon=pl.col("region_code"), _group=pl.lit(None, pl.String),
+                                               _group_name=pl.lit(None, pl.String))
+    for length, cut in ((12, 9), (9, 6), (6, 4), (4, 2)):  # one step at a time: nested whens re-evaluate 3^4 times
+        fast = fast.with_columns(_canon=_strip_zero_group(pl.col("_canon"), length, cut))
     groups = {g.id: g for g in definitions.region_groups}
     others = []
     for raw in distinct.filter(~plain)["region_code"].to_list():

@@ -52,7 +52,7 @@ def group_rejections(rejections: pl.DataFrame) -> pl.DataFrame:
         problem_zh=pl.coalesce("problem_zh", "reason_zh"), problem_en=pl.coalesce("problem_en", "reason_en"),
     )
     kind = ["severity", "column", "problem_zh", "problem_en"]
-    frame = frame.with_columns(_reasons=pl.struct("reason_zh", "reason_en").n_unique().over(kind))
+    frame = frame.with_columns(_reasons=pl.col("reason_zh").n_unique().over(kind))
     merged = pl.col("_reasons") > MAX_LINES_PER_PROBLEM
     frame = frame.with_columns(
         reason_zh=pl.when(merged).then(pl.format("{}（{} 种不同情况，例如：{}）", "problem_zh", "_reasons",
