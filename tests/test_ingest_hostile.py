@@ -284,3 +284,43 @@ def test_validation_runs_before_the_writer_lock(tmp_path, defs, registry, monkey
     monkeypatch.setattr(ingest, "prepare_submission", probe)
     result = ingest_file(wh, csv_file(tmp_path / "ok.csv", good_rows(3)), defs, registry, now=NOW)
     assert seen == ["lock free during validation"] and result.status == "accepted"
+
+
+# ---------------------------------------------------------------- a large plain CSV, read in blocks
+def _same(a, b) -> None:
+    from polars.testing import assert_frame_equal
+
+    assert (a.n_rows, a.n_valid, a.n_rejected, a.n_missing, a.n_warnings, a.file_error, a.header_row) == (
+        b.n_rows, b.n_valid, b.n_rejected, b.n_missing, b.n_warnings, b.file_error, b.header_row)
+    assert_frame_equal(a.rows, b.rows)
+    assert_frame_equal(a.rejections, b.rejections)
+
+
+@pytest.mark.parametrize("tail", ["", "500101,volunteers,2024-05,3,extra\n", "500101,volunteers,2024-05,\xff3\n"])
+def test_blocks_give_the_same_result_as_the_whole_file(tmp_path, defs, registry, monkeypatch, tail):
+    import warehouse.ingest_stream as stream
+
+    rows = good_rows(20_000)
+    rows[12_345][3] = "abc"
+    rows[17_000][:3] = rows[3][:3]  # a duplicate across blocks
+    lines = ["报送表,,,", ",,,", ",".join(HEADER)] + [",".join(r) for r in rows]
+    lines.insert(9_000, "")  # a blank row inside
+    path = tmp_path / "big.csv"
+    path.write_bytes(("\n".join(lines) + "\n").encode("utf-8") + tail.encode("utf-8", "surrogateescape")
+                     .replace("\xff".encode(), b"\xff"))
+    monkeypatch.setattr(stream, "STREAM_FROM_BYTES", 10**12)
+    whole = prepare_submission(path, defs, registry, now=NOW)
+    monkeypatch.setattr(stream, "STREAM_FROM_BYTES", 1)
+    monkeypatch.setattr(stream, "BLOCK_BYTES", 40_000)  # about 25 blocks
+    blocks = []
+    real = stream._cells
+    monkeypatch.setattr(stream, "_cells", lambda *a: blocks.append(a[1]) or real(*a))
+    streamed = prepare_submission(path, defs, registry, now=NOW)
+    assert len(blocks) > 10
+    _same(streamed, whole)
+    if not tail:
+        assert whole.header_row == 3 and whole.n_rows == 20_000
+        assert ("数值", "abc") in whole.rejections.filter(pl.col("row") == 12_350).select("column", "value").rows()
+        assert whole.rejections.filter((pl.col("row") == 17_005) & pl.col("reason_zh").str.contains("重复")).height
+    elif "extra" in tail:
+        assert "row 20005, column 5 holds 'extra' but the column has no header" in streamed.file_error

@@ -7,7 +7,8 @@ the rows that passed (ready for storage.py to add batch_id and ingested_at).
 
 The work is split by concern:
     ingest_limits.py   resource limits (defaults, environment overrides) and SubmissionFileError
-    ingest_read.py     the file's type from its content; CSV and Parquet to text cells (ingest_xlsx.py: XLSX)
+    ingest_read.py     the file's type from its content; CSV and Parquet to text cells (ingest_xlsx.py: XLSX,
+                       ingest_stream.py: a large plain CSV in blocks)
     ingest_headers.py  the contract's columns, locating the header row, mapping headers to fields
     ingest_lookups.py  what cells mean: numbers, timestamps, region codes, indicator ids
     ingest_checks.py   the row checks, in chunks; duplicates over the whole file
@@ -17,6 +18,7 @@ This module keeps the public names importable from `warehouse.ingest`.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -32,6 +34,7 @@ from warehouse.ingest_headers import (  # noqa: F401  (public names)
 from warehouse.ingest_limits import Limits, SubmissionFileError  # noqa: F401
 from warehouse.ingest_lookups import MISSING_TOKENS, normalise_numbers  # noqa: F401
 from warehouse.ingest_read import RawTable, read_table, sniff  # noqa: F401
+from warehouse.ingest_stream import StreamFallback
 from warehouse.ingest_report import (  # noqa: F401
     REJECTION_HEADERS, group_rejections, report_lines, summary_text, write_rejections_csv,
 )
@@ -64,9 +67,11 @@ class PreparedSubmission:
 
 
 def _clean(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
-    """Strip spaces (incl. full-width) from `columns`; empty -> null. Two passes, so each column is stripped once."""
-    stripped = frame.with_columns(pl.col(c).str.strip_chars(" \t\r\n\u3000\ufeff") for c in columns)
-    return stripped.with_columns(pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c) for c in columns)
+    """Strip spaces (incl. full-width) from `columns`; empty -> null. One column at a time, so only one column's
+    old text is alive beside the new (a 5-million-row file holds ~90 MB per text column)."""
+    for c in columns:
+        frame = frame.with_columns(pl.col(c).str.strip_chars(" \t\r\n\u3000\ufeff").replace("", None))
+    return frame
 
 
 def _file_error(name: str, zh: str, en: str, **extra) -> PreparedSubmission:
@@ -89,7 +94,16 @@ def prepare_submission(path: str | Path, definitions: Definitions, registry: Reg
     if now.tzinfo is None:
         now = now.replace(tzinfo=timezone.utc)
     try:
-        table = read_table(path, sheet=sheet, limits=limits or Limits.from_env())
+        return _prepare(path, definitions, registry, now, sheet, submitted_by, scope, limits, True)
+    except StreamFallback:  # a later block of a large CSV is not plain: read the file the ordinary way
+        return _prepare(path, definitions, registry, now, sheet, submitted_by, scope, limits, False)
+
+
+def _prepare(path: Path, definitions: Definitions, registry: RegionRegistry, now: datetime, sheet: str | None,
+             submitted_by: str | None, scope: Sequence[str] | None, limits: Limits | None,
+             stream: bool) -> PreparedSubmission:
+    try:
+        table = read_table(path, sheet=sheet, limits=limits or Limits.from_env(), stream=stream)
         mapping = map_headers(table.headers, path.name)
     except SubmissionFileError as exc:
         return _file_error(path.name, exc.zh, exc.en)
@@ -97,20 +111,32 @@ def prepare_submission(path: str | Path, definitions: Definitions, registry: Reg
         return _file_error(path.name, f"无法读取此文件（{type(exc).__name__}）",
                            f"cannot read this file ({type(exc).__name__})")
     headers = {f: table.headers[j] for f, j in mapping.items()}
-    raw = _clean(table.frame.select(
-        "_row", *[(pl.col(f"c{mapping[f]}") if f in mapping else pl.lit(None, pl.String)).alias(f) for f in FIELDS]
-    ), [f for f in FIELDS if f in mapping])
     meta = {"encoding": table.encoding, "header_row": table.header_row, "kind": table.kind}
+    cleaned = [f for f in FIELDS if f in mapping]
+
+    def fields(frame: pl.DataFrame) -> pl.DataFrame:
+        raw = frame.select(
+            "_row", *[(pl.col(f"c{mapping[f]}") if f in mapping else pl.lit(None, pl.String)).alias(f) for f in FIELDS])
+        del frame  # the file's unused columns go now
+        return _clean(raw, cleaned)
+
+    first, blocks = table.frame, table.blocks
     del table
-    if raw.height == 0:
+    chunks = itertools.chain([first], blocks or [])
+    del first
+    try:
+        checked = validate((fields(chunk) for chunk in chunks), definitions, registry, now, headers, path.name,
+                           submitted_by, scope)
+    except SubmissionFileError as exc:  # found in a later block of a large CSV (a cell too long, ...)
+        return _file_error(path.name, exc.zh, exc.en)
+    if checked.n_rows == 0:
         return _file_error(path.name, f"文件只有表头（第 {meta['header_row']} 行），没有数据行",
                            f"the file has a header (row {meta['header_row']}) but no data rows", columns=headers, **meta)
-    checked = validate(raw, definitions, registry, now, headers, path.name, submitted_by, scope)
     return PreparedSubmission(
         source_file=path.name,
         rows=checked.rows,
         rejections=checked.rejections,
-        n_rows=raw.height,
+        n_rows=checked.n_rows,
         n_valid=checked.rows.height,
         n_rejected=checked.n_rejected,
         n_warnings=checked.rejections.filter(pl.col("severity") == "warning").height,

@@ -4,7 +4,7 @@ fail."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -87,27 +87,41 @@ class Checked:
     rejections: pl.DataFrame
     n_rejected: int
     n_missing: int
+    n_rows: int
 
 
-def validate(raw: pl.DataFrame, definitions: Definitions, registry: RegionRegistry, now: datetime,
+def validate(frames: Iterable[pl.DataFrame], definitions: Definitions, registry: RegionRegistry, now: datetime,
              headers: dict[str, str], source_file: str, submitted_by: str | None,
              scope: Sequence[str] | None = None) -> Checked:
-    """Validate in chunks of CHUNK_ROWS (only the duplicate check needs the whole file: it runs on a hash of each
-    row's key, then compares the keys of the few rows whose hashes collide)."""
-    parts = [_validate_chunk(raw.slice(offset, CHUNK_ROWS), definitions, registry, now, headers, source_file,
-                             submitted_by, scope)
-             for offset in range(0, max(raw.height, 1), CHUNK_ROWS)]
+    """Validate the rows (given as one or more frames of the FIELDS, e.g. the blocks of a large CSV) in chunks of
+    at most CHUNK_ROWS. Only the duplicate check needs the whole file: it runs on a hash of each row's key, then
+    compares the keys of the few rows whose hashes are not unique."""
+    parts = []
+    n_rows = 0
+    for raw in frames:
+        n_rows += raw.height
+        for offset in range(0, max(raw.height, 1), CHUNK_ROWS):
+            parts.append(_validate_chunk(raw.slice(offset, CHUNK_ROWS), definitions, registry, now, headers,
+                                         source_file, submitted_by, scope))
+        del raw
     rows = pl.concat([p[0] for p in parts])
     rejections = pl.concat([p[1] for p in parts])
     missing_rows = pl.concat([p[2] for p in parts])
-    keys = pl.concat([p[3] for p in parts])
+    hashes = pl.concat([p[3] for p in parts])
+    candidates = hashes.filter(pl.col("_h").is_duplicated())["_row"]  # a hash collision only adds candidates
+    keys = pl.concat([
+        rows.filter(pl.col("source_row").is_in(candidates.cast(pl.Int32).implode())).select(
+            _row=pl.col("source_row").cast(pl.Int64), _code="region_code", _ind="indicator_id", _label="period"),
+        *[p[4].filter(pl.col("_row").is_in(candidates.implode())) for p in parts],
+    ])
+    del hashes
     dups = _duplicates(keys, headers)
     if dups.height:
         rejections = pl.concat([rejections, dups]).sort("row", "severity", maintain_order=True)
         rows = rows.filter(~pl.col("source_row").is_in(dups["row"].cast(pl.Int32).implode()))
     error_rows = rejections.filter(pl.col("severity") == "error")["row"].unique()
     n_missing = missing_rows.filter(~missing_rows.is_in(error_rows.implode())).len()
-    return Checked(rows=rows, rejections=rejections, n_rejected=error_rows.len(), n_missing=n_missing)
+    return Checked(rows=rows, rejections=rejections, n_rejected=error_rows.len(), n_missing=n_missing, n_rows=n_rows)
 
 
 def _validate_chunk(raw: pl.DataFrame, definitions: Definitions, registry: RegionRegistry, now: datetime,
@@ -153,8 +167,11 @@ def _validate_chunk(raw: pl.DataFrame, definitions: Definitions, registry: Regio
     ).filter("_keep").drop("_keep").sort("source_row").cast(BATCH_COLUMNS)
     missing_rows = df.filter(pl.col("_missing"))["_row"]
     key = ["_code", "_ind", "_label"]
-    keys = df.filter(pl.all_horizontal(pl.col(k).is_not_null() for k in key)).select("_row", *key)
-    return rows, rejections, missing_rows, keys
+    keyed = pl.all_horizontal(pl.col(k).is_not_null() for k in key)
+    hashes = df.filter(keyed).select("_row", _h=pl.struct(key).hash())  # 16 bytes a row, for the whole file
+    stored = ~has_error & ~pl.col("_missing")
+    unstored_keys = df.filter(keyed & ~stored).select("_row", *key)  # the keys of the others are in `rows`
+    return rows, rejections, missing_rows, hashes, unstored_keys
 
 
 def _check_regions(out: _Collector) -> None:
@@ -319,11 +336,11 @@ def _check_values(df: pl.DataFrame, out: _Collector, headers: dict[str, str]) ->
 
 
 def _duplicates(keys: pl.DataFrame, headers: dict[str, str]) -> pl.DataFrame:
-    """Every row of a (region, indicator, period) that appears more than once, naming all its rows."""
+    """Every row of a (region, indicator, period) that appears more than once, naming all its rows. `keys`: the
+    rows whose key hash is not unique in the file, with their keys."""
     key = ["_code", "_ind", "_label"]
     out = _Collector(headers)
-    candidates = keys.filter(pl.struct(key).hash().is_duplicated())  # cheap; a hash collision only adds candidates
-    dups = candidates.filter(pl.struct(key).is_duplicated()).sort("_row")
+    dups = keys.filter(pl.struct(key).is_duplicated()).sort("_row")
     if dups.height:
         dups = dups.with_columns(_rows=pl.col("_row").cast(pl.String).implode().over(key)).with_columns(
             _others=pl.col("_rows").list.join("、"),

@@ -75,7 +75,6 @@ def locate_header(table: RawTable, name: str) -> RawTable:
     dropped; cells right of the last header must be empty. Raises SubmissionFileError naming the rows looked at
     and the expected headers when no row qualifies."""
     frame = table.frame
-    columns = [c for c in frame.columns if c != "_row"]
     head = frame.head(HEADER_SCAN)
     index = next((i for i, record in enumerate(head.iter_rows()) if len(_known_fields(list(record[1:]))) >= 2), None)
     if index is None:
@@ -91,11 +90,24 @@ def locate_header(table: RawTable, name: str) -> RawTable:
             f"least two of: {', '.join(FIELDS)} (or in Chinese {'、'.join(FIELD_ZH.values())})",
         )
     header_row, *header_cells = head.row(index)
-    headers = [str(h).strip() for h in header_cells]
+    return _cut_to_header(table, frame.slice(index + 1), [str(h).strip() for h in header_cells], header_row, name)
+
+
+def _cut_to_header(table: RawTable, data: pl.DataFrame, header_cells: list[str], header_row: int, name: str) -> RawTable:
+    headers = list(header_cells)
     while headers and headers[-1] == "":
         headers.pop()
-    width = len(headers)
-    data = frame.slice(index + 1)
+    table = RawTable(frame=fit_to_header(data, len(headers), header_row, name), headers=headers,
+                     encoding=table.encoding, header_row=header_row, blocks=table.blocks)
+    if table.blocks is not None:
+        blocks = table.blocks
+        table.blocks = (fit_to_header(block, len(headers), header_row, name) for block in blocks)
+    return table
+
+
+def fit_to_header(data: pl.DataFrame, width: int, header_row: int, name: str) -> pl.DataFrame:
+    """_row and c0..c{width-1}: cells right of the header must be empty; short records are padded with ""."""
+    columns = [c for c in data.columns if c != "_row"]
     if len(columns) > width:
         overflow = data.filter(pl.any_horizontal([not_blank(c) for c in columns[width:]]))
         if overflow.height:
@@ -106,8 +118,7 @@ def locate_header(table: RawTable, name: str) -> RawTable:
                 f"{name} row {r}, column {col + 1} holds {values[col]!r} but the column has no header "
                 f"(the header is row {header_row})",
             )
-    return RawTable(frame=data.select("_row", *columns[:width]), headers=headers, encoding=table.encoding,
-                    header_row=header_row)
+    return data.select("_row", *columns[:width], *[pl.lit("").alias(f"c{j}") for j in range(len(columns), width)])
 
 
 def map_headers(headers: list[str], name: str) -> dict[str, int]:

@@ -11,6 +11,7 @@ import csv
 import gc
 import io
 import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -30,6 +31,9 @@ class RawTable:
     encoding: str | None = None
     header_row: int = 1
     kind: str = "csv"
+    # Large quote-free UTF-8 CSV (ingest_stream.py): the cells of the rows after `frame`, one block at a time,
+    # not yet cut to the header's width
+    blocks: Iterator[pl.DataFrame] | None = None
 
 
 # ---------------------------------------------------------------- reading
@@ -68,11 +72,13 @@ def sniff(path: Path) -> str:
     return "text"
 
 
-def read_table(path: str | Path, sheet: str | None = None, limits: Limits | None = None) -> RawTable:
+def read_table(path: str | Path, sheet: str | None = None, limits: Limits | None = None,
+               stream: bool = True) -> RawTable:
     """Read a submission keeping every cell as text, its type taken from its content (a Parquet file named .csv
     is read as Parquet), the header row located below any title rows. Raises SubmissionFileError, also for a
     file over the limits (checked before the file is read)."""
     from warehouse.ingest_headers import locate_header
+    from warehouse.ingest_stream import STREAM_FROM_BYTES, read_plain_utf8_blocks
     from warehouse.ingest_xlsx import read_xlsx
 
     path = Path(path)
@@ -89,10 +95,15 @@ def read_table(path: str | Path, sheet: str | None = None, limits: Limits | None
     elif kind == "xlsx":
         table = read_xlsx(path, sheet, limits)
     else:
-        table = _read_csv(path, limits)
+        table = None
+        if stream and size >= STREAM_FROM_BYTES:
+            table = read_plain_utf8_blocks(path, limits)
+        if table is None:
+            table = _read_csv(path, limits)
     table = locate_header(table, path.name) if table.headers is None else table
     table.kind = kind
-    check_row_count(table.frame.height, path.name, limits)  # exact now that title rows are known
+    if table.blocks is None:
+        check_row_count(table.frame.height, path.name, limits)  # exact now that title rows are known
     check_cell_length(table.frame, path.name, limits)
     return table
 
