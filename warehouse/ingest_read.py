@@ -38,15 +38,15 @@ class RawTable:
 
 # ---------------------------------------------------------------- reading
 # What a file is, from its first bytes: (kind, Chinese, English) for the kinds that are not submissions.
-_NOT_A_SUBMISSION = [
-    (b"\xd0\xcf\x11\xe0", "旧版 Excel 97-2003 工作簿（.xls）或其他 Office 旧格式文件；请在 Excel 中另存为 .xlsx",
-     "an Excel 97-2003 workbook (.xls) or another legacy Office file; save it as .xlsx in Excel"),
-    (b"%PDF", "PDF 文档", "a PDF document"),
-    (b"\x1f\x8b", "gzip 压缩文件；请先解压", "a gzip archive; unpack it first"),
-    (b"7z\xbc\xaf", "7z 压缩文件；请先解压", "a 7z archive; unpack it first"),
-    (b"Rar!", "RAR 压缩文件；请先解压", "a RAR archive; unpack it first"),
-    (b"\x89PNG", "PNG 图片", "a PNG image"),
-    (b"\xff\xd8\xff", "JPEG 图片", "a JPEG image"),
+_NOT_A_SUBMISSION = [  # (magic, what it is (zh, en), what to do (zh, en))
+    (b"\xd0\xcf\x11\xe0", "旧版 Excel 97-2003 工作簿（.xls）或其他 Office 旧格式文件", "an Excel 97-2003 workbook (.xls) or another legacy Office file",
+     "请在 Excel 中另存为 .xlsx", "save it as .xlsx in Excel"),
+    (b"%PDF", "PDF 文档", "a PDF document", "请提交导出的表格文件", "submit the exported table instead"),
+    (b"\x1f\x8b", "gzip 压缩文件", "a gzip archive", "请先解压", "unpack it first"),
+    (b"7z\xbc\xaf", "7z 压缩文件", "a 7z archive", "请先解压", "unpack it first"),
+    (b"Rar!", "RAR 压缩文件", "a RAR archive", "请先解压", "unpack it first"),
+    (b"\x89PNG", "PNG 图片", "a PNG image", "请提交表格文件", "submit the table file instead"),
+    (b"\xff\xd8\xff", "JPEG 图片", "a JPEG image", "请提交表格文件", "submit the table file instead"),
 ]
 
 
@@ -59,10 +59,10 @@ def sniff(path: Path) -> str:
         return "parquet"
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
         return "xlsx"  # ingest_xlsx checks that the zip holds a workbook
-    for magic, zh, en in _NOT_A_SUBMISSION:
+    for magic, zh, en, todo_zh, todo_en in _NOT_A_SUBMISSION:
         if head.startswith(magic):
-            raise SubmissionFileError(f"{path.name}: 这是{zh}，不是 CSV、XLSX 或 Parquet 文件",
-                                      f"{path.name}: this is {en}, not a CSV, XLSX or Parquet file")
+            raise SubmissionFileError(f"{path.name}: 这是{zh}，不是 CSV、XLSX 或 Parquet 文件；{todo_zh}",
+                                      f"{path.name}: this is {en}, not a CSV, XLSX or Parquet file; {todo_en}")
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "text"  # UTF-16 with BOM (Excel's "Unicode text")
     if b"\x00" in head:
