@@ -213,6 +213,9 @@ class Plan(Strict):
     parent: str | None = None  # parent Plan.id
     thresholds: ThresholdSet | None = None  # override of the defaults for this plan
     targets: list[PlanTarget]
+    # Key tasks (重点任务) and the task tables they come from: warehouse/tasks_defs.py, docs/tasks.md
+    task_tables: list[TaskTable] = []
+    tasks: list[Task] = []
 
 
 class Definitions(Strict):
@@ -247,3 +250,8 @@ class Definitions(Strict):
             return target.thresholds
         tset = plan.thresholds or self.defaults.thresholds
         return getattr(tset, target.attribute.value)
+
+
+# Task and TaskTable (annotations of Plan) are defined in warehouse/tasks_defs.py on top of Strict and Text; that
+# module completes Plan and Definitions when it is imported, whichever of the two modules is imported first.
+import warehouse.tasks_defs  # noqa: E402,F401

@@ -43,6 +43,7 @@ from warehouse.definitions import (
     RegionGroup,
     Thresholds,
 )
+from warehouse.tasks_defs import check_tasks
 
 # Analysts' spellings of comparators -> the model's values.
 COMPARATOR_SPELLINGS: dict[str, str] = {
@@ -368,7 +369,7 @@ class _Checker:
             if not isinstance(plan_raw, dict):
                 self._check(Plan, plan_raw, path)
                 continue
-            header = self._check(Plan, {**plan_raw, "targets": []}, path)
+            header = self._check(Plan, {**plan_raw, "targets": [], "tasks": []}, path)  # tasks: check_tasks
             if "targets" not in plan_raw:
                 self.error(path + ("targets",), "missing required field `targets`", at=self.position(path))
             elif not isinstance(plan_raw["targets"], list):
@@ -382,6 +383,7 @@ class _Checker:
             plans.append((i, header, targets))
 
         _CrossChecks(self, raw, defaults, groups, indicators, plans).run()
+        check_tasks(self, raw, [(i, header) for i, header, _ in plans])
         if self.has_errors():
             return None
         try:
