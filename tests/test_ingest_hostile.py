@@ -134,10 +134,15 @@ def test_xlsx_huge_cell_is_refused(tmp_path, defs, registry):
     path = xlsx_file(tmp_path / "cell.xlsx", [["500101", "volunteers", "2024-01", "1"], ["500102", "HUGE", "2024-01", "2"]])
     rewrite_member(path, "xl/worksheets/sheet1.xml", lambda xml: xml.replace(b"HUGE", b"x" * 50_000_000))
     assert path.stat().st_size < 200_000
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     result = prepare_submission(path, defs, registry, now=NOW)
-    assert "单元格字符数（50,000,000）超过上限 32,767" in result.file_error
+    assert "有单元格的文字超过 128 KB，远超上限 32,767 个字符" in result.file_error
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100_000  # KB: the cell was never built
     result = prepare_submission(path, defs, registry, now=NOW, limits=Limits(max_xlsx_uncompressed_bytes=10 << 20))
     assert "工作簿解压后的大小（48 MB）超过上限 10 MB" in result.file_error
+    path = xlsx_file(tmp_path / "cell2.xlsx", [["500101", "HUGE", "2024-01", "1"]])  # over, but not 4x over
+    rewrite_member(path, "xl/worksheets/sheet1.xml", lambda xml: xml.replace(b"HUGE", b"x" * 40_000))
+    assert "单元格字符数（40,000）超过上限 32,767" in prepare_submission(path, defs, registry, now=NOW).file_error
 
 
 def test_xlsx_sheet_cell_count_is_limited(tmp_path, defs, registry):

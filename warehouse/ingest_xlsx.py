@@ -10,6 +10,7 @@ while streaming and reading stops at the limit.
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 
@@ -36,6 +37,31 @@ def check_zip(path: Path, limits: Limits) -> None:
     if total > limits.max_xlsx_uncompressed_bytes:
         raise too_large(path.name, "工作簿解压后的大小", "the workbook's uncompressed size", size_text(total),
                         size_text(limits.max_xlsx_uncompressed_bytes), "PLANWATCH_INGEST_MAX_XLSX_MB")
+    _check_text_runs(path, [i for i in infos if i.filename.startswith("xl/worksheets/") or
+                            i.filename == "xl/sharedStrings.xml"], limits)
+
+
+def _check_text_runs(path: Path, parts: list[zipfile.ZipInfo], limits: Limits) -> None:
+    """Refuse a cell far over the length limit before openpyxl builds it (a 200 MB cell cost 1.1 GB and 18 s):
+    stream the sheet XML and find the longest stretch without a '<'. A cell's text is such a stretch and each
+    character takes 1-4 bytes, so a stretch of more than 4 bytes per allowed character is certainly too long;
+    shorter excesses are caught after reading (ingest_read.check_cell_length)."""
+    allowed = 4 * limits.max_cell_chars + 64
+    too_long = re.compile(rb"[^<]{%d}" % (allowed + 1))
+    with zipfile.ZipFile(path) as archive:
+        for info in parts:
+            carried = 0  # bytes since the last '<' of the pieces before
+            with archive.open(info) as part:
+                while piece := part.read(4 << 20):
+                    first = piece.find(b"<")
+                    if carried + (len(piece) if first < 0 else first) > allowed or too_long.search(piece):
+                        raise SubmissionFileError(
+                            f"{path.name}: 有单元格的文字超过 {size_text(allowed)}，远超上限 {limits.max_cell_chars:,} 个字符；"
+                            "请检查文件，或由管理员调整 PLANWATCH_INGEST_MAX_CELL_CHARS",
+                            f"{path.name}: a cell holds more than {size_text(allowed)} of text, far over the limit of "
+                            f"{limits.max_cell_chars:,} characters; check the file, or ask the administrator to raise "
+                            "PLANWATCH_INGEST_MAX_CELL_CHARS")
+                    carried = carried + len(piece) if first < 0 else len(piece) - piece.rfind(b"<") - 1
 
 
 def read_xlsx(path: Path, sheet: str | None, limits: Limits) -> RawTable:
