@@ -20,8 +20,10 @@ QUARTERLY = {
 
 def task_definitions(value_target: float = 100, baseline: float = 50):
     """Indicator `coverage` with a 2025 target for Chongqing (50) and two tasks (annual, quarterly)."""
+    # districts report no 2020 value: they are measured from the plan-wide baseline by opt-in (issue 12:
+    # never silently; without `baseline_fallback` they would be not assessable)
     cq = plan("cq", "50", [target("coverage", value_target, baseline=baseline, attribute="binding",
-                                  applies_at=("total", "county"))])
+                                  applies_at=("total", "county"), baseline_fallback="plan")])
     cq["tasks"] = [ANNUAL, QUARTERLY]
     return definitions([indicator("coverage", bounds={"min": 0, "max": 100})], [cq])
 

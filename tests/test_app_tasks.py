@@ -35,6 +35,7 @@ plans:
         target: {comparator: ">=", value: 100, year: 2025}
         attribute: binding
         applies_at: [total, county]
+        baseline_fallback: plan  # 万州 sends no 2020 value: the plan-wide baseline, by opt-in (issue 12)
         source: {table: 专栏1, row: 1}
     task_tables:
       - {table: 分工表, rows: 3, missing_rows: [2]}

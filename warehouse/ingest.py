@@ -28,8 +28,9 @@ import polars as pl
 
 from warehouse.definitions import Definitions
 from warehouse.ingest_checks import MAX_ABS_VALUE, validate
-from warehouse.ingest_headers import (  # noqa: F401  (public names)
-    BATCH_COLUMNS, FIELD_ZH, FIELDS, HEADER_ALIASES, INFO_HEADERS, REJECTION_SCHEMA, locate_header, map_headers,
+from warehouse.ingest_headers import (  # noqa: F401  (public names; _header_key for warehouse/backfill.py)
+    BATCH_COLUMNS, FIELD_ZH, FIELDS, HEADER_ALIASES, INFO_HEADERS, REJECTION_SCHEMA, _header_key, locate_header,
+    map_headers,
 )
 from warehouse.ingest_limits import Limits, SubmissionFileError  # noqa: F401
 from warehouse.ingest_lookups import MISSING_TOKENS, normalise_numbers  # noqa: F401
