@@ -73,10 +73,11 @@ def sniff(path: Path) -> str:
 
 
 def read_table(path: str | Path, sheet: str | None = None, limits: Limits | None = None,
-               stream: bool = True) -> RawTable:
+               stream: bool = False) -> RawTable:
     """Read a submission keeping every cell as text, its type taken from its content (a Parquet file named .csv
     is read as Parquet), the header row located below any title rows. Raises SubmissionFileError, also for a
-    file over the limits (checked before the file is read)."""
+    file over the limits (checked before the file is read). stream=True (prepare_submission): a large plain CSV
+    comes back as its first block, the rest in `.blocks` (ingest_stream.py); otherwise `.frame` holds every row."""
     from warehouse.ingest_headers import locate_header
     from warehouse.ingest_stream import STREAM_FROM_BYTES, read_plain_utf8_blocks
     from warehouse.ingest_xlsx import read_xlsx
