@@ -176,3 +176,13 @@ def test_dry_run_prints_the_reasons_a_real_run_prints(tmp_path, defs):
     assert reasons[0] == "  [错误] 第 3 行 数值 = 'abc'：数值不是数字 / value is not a number"
     assert "planwatch regions import" in reasons[1]
     assert "Traceback" not in dry.output + real.output
+
+
+@pytest.mark.parametrize("rows,text", [
+    ([], ""), ([5], "5"), ([2, 3], "2, 3"), ([2, 3, 4, 7, 15], "2–4, 7, 15"),
+    (list(range(2, 20, 2)), "2, 4, 6, 8, 10, 12, 14, 16 …"), (list(range(2, 1_000_002)), "2–1000001"),
+])
+def test_compact_rows(rows, text):
+    from warehouse.ingest_report import compact_rows
+
+    assert compact_rows(rows) == text

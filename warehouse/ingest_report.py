@@ -21,19 +21,20 @@ RUNS_SHOWN = 8  # row runs listed on a line before "…"
 VALUES_SHOWN = 3  # distinct values listed on a line
 
 
-def compact_rows(rows: list[int], runs_shown: int = RUNS_SHOWN) -> str:
-    """Sorted distinct row numbers as runs: [2, 3, 4, 7, 15] -> "2–4, 7, 15"; "…" after runs_shown runs."""
-    runs: list[tuple[int, int]] = []
-    for r in rows:
-        if runs and r == runs[-1][1] + 1:
-            runs[-1] = (runs[-1][0], r)
-        elif runs and r == runs[-1][1]:
-            continue
-        else:
-            if len(runs) == runs_shown:
-                return ", ".join(_run(a, b) for a, b in runs) + " …"
-            runs.append((r, r))
-    return ", ".join(_run(a, b) for a, b in runs)
+def compact_rows(rows, runs_shown: int = RUNS_SHOWN) -> str:
+    """Sorted distinct row numbers as runs: [2, 3, 4, 7, 15] -> "2–4, 7, 15"; "…" after runs_shown runs.
+    Vectorised: a line of a million rows costs no more than one of ten."""
+    series = pl.Series("r", rows, dtype=pl.Int64)
+    if series.len() == 0:
+        return ""
+    runs = (pl.DataFrame({"r": series})
+            .with_columns(run=(pl.col("r").diff().fill_null(0) != 1).cum_sum())
+            .group_by("run", maintain_order=True).agg(a=pl.col("r").first(), b=pl.col("r").last())
+            .head(runs_shown + 1))
+    shown = ", ".join(_run(a, b) for a, b in runs.select("a", "b").iter_rows())
+    if runs.height > runs_shown:
+        shown = ", ".join(_run(a, b) for a, b in runs.head(runs_shown).select("a", "b").iter_rows()) + " …"
+    return shown
 
 
 def _run(a: int, b: int) -> str:
@@ -71,7 +72,7 @@ def group_rejections(rejections: pl.DataFrame) -> pl.DataFrame:
     )
     lines = lines.sort(["count", pl.col("severity") != "error", "first_row"], nulls_last=False)
     return pl.DataFrame({
-        "rows": [compact_rows(r) for r in lines["rows"].to_list()],
+        "rows": [compact_rows(r) for r in lines["rows"]],
         "column": lines["column"],
         "value": [("、".join(v) + (" …" if n > len(v) else "")) for v, n in
                   zip(lines["values"].to_list(), lines["n_values"].to_list())],
