@@ -45,7 +45,8 @@ from warehouse.regions import RegionRegistry
 __all__ = [
     "BATCH_COLUMNS", "FIELDS", "FIELD_ZH", "HEADER_ALIASES", "INFO_HEADERS", "MAX_ABS_VALUE", "MISSING_TOKENS",
     "REJECTION_HEADERS", "REJECTION_SCHEMA", "Limits", "PreparedSubmission", "RawTable", "SubmissionFileError",
-    "group_rejections", "map_headers", "normalise_numbers", "prepare_submission", "read_table", "report_lines",
+    "group_rejections", "locate_header", "map_headers", "normalise_numbers", "prepare_submission", "read_table",
+    "report_lines", "sniff",
     "summary_text", "write_rejections_csv",
 ]
 
