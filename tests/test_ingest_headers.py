@@ -152,8 +152,8 @@ def test_bad_rows_are_rejected_about_as_fast_as_good_ones(tmp_path, defs, regist
         write_rejections_csv(result.rejections, tmp_path / f"{name}.rej.csv")
         timings[name] = time.perf_counter() - start
     assert result.n_rejected == n and (tmp_path / "bad.rej.csv").stat().st_size < 10_000
-    # was ~150x (243 s vs 1.6 s at 1M rows); now ~12x (not yet parity: see docs/submissions.md "Limits")
-    assert timings["bad"] < 15 * timings["good"] + 3, timings
+    # was ~150x (243 s vs 1.6 s at 1M rows); now ~1.5-2x
+    assert timings["bad"] < 5 * timings["good"] + 2, timings
 
 
 # ---------------------------------------------------------------- the CLI
