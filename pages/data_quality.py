@@ -391,7 +391,7 @@ def _main() -> None:
     defs = app_state.definitions()
     wh = app_state.warehouse_path()
     if not (wh / "manifest.json").exists():
-        st.warning(i18n.t("wh.missing", state.lang, path=wh))
+        st.warning(i18n.t("wh.missing", state.lang, path=wh.name))
         st.stop()
     render(query=app_state.query, defs=defs, registry=_read(RegionRegistry.load, wh / "regions.parquet"),
            warehouse_dir=wh, region=state.region, region_name=app_state.region_name(state.region, state.lang, defs),

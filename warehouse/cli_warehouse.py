@@ -113,7 +113,13 @@ def wh_init(
     source = regions or sample_regions_path()
     if not source.is_file():
         _fail(f"地区表不存在 / region registry not found: {source}")
-    wh.init(regions=None if wh.regions_path.exists() and regions is None else source)
+    try:
+        wh.init(regions=None if wh.regions_path.exists() and regions is None else source)
+    except OSError as exc:
+        from warehouse.safe_errors import describe
+
+        zh, en = describe(exc)
+        _fail(f"无法创建仓库 {wh.path}：{zh} / cannot create the warehouse {wh.path}: {en}")
     typer.echo(f"仓库已就绪 / warehouse ready: {wh.path} (version {wh.version()})")
 
 
@@ -156,7 +162,7 @@ def wh_check(warehouse: Optional[Path] = WarehouseOpt) -> None:
 @wh_app.command("log")
 def wh_log(
     warehouse: Optional[Path] = WarehouseOpt,
-    limit: int = typer.Option(20, "--limit", "-n", help="Newest N attempts (0 = all)."),
+    limit: int = typer.Option(20, "--limit", "-n", min=0, help="Newest N attempts (0 = all)."),
 ) -> None:
     """The ingest log, newest last; times in China Standard Time.
 

@@ -272,7 +272,10 @@ def collect(options: ExportOptions, now: datetime | None = None) -> ExportData:
     definitions, defs_hash = _load_definitions(Path(options.defs_path or default_defs_path()))
     registry = RegionRegistry.load(warehouse.regions_path) if warehouse.regions_path.exists() else None
 
-    as_of = None if options.latest else parse_as_of(options.month)
+    try:
+        as_of = None if options.latest else parse_as_of(options.month)
+    except ValueError as exc:
+        raise ExportError(f"月份超出范围 / --month out of range: {exc}") from None
     snapshot = warehouse.snapshot(as_of)
     engine = Engine(wh_dir, definitions, registry=registry)
 
