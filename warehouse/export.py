@@ -137,8 +137,19 @@ def region_file_code(region: str) -> str:
     return region.ljust(6, "0") if len(region) <= 6 else region
 
 
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,150}")
+
+
+def safe_name(name: str) -> str:
+    """A file name built from validated ids; anything else (a path separator, `..`, control characters) is a
+    bug upstream and is refused rather than written."""
+    if not _SAFE_NAME.fullmatch(name) or ".." in name:
+        raise ExportError(f"不安全的文件名 / unsafe file name refused: {name[:60]!r}")
+    return name
+
+
 def file_stem(month_label: str, region: str, chart: str) -> str:
-    return f"{month_label}_{region_file_code(region)}_{chart}"
+    return safe_name(f"{month_label}_{region_file_code(region)}_{chart}")
 
 
 def sha256_bytes(blob: bytes) -> str:
@@ -736,7 +747,7 @@ def export_zip_bytes(
 
 def zip_file_name(month: str | None, region: str, plan_id: str) -> str:
     """Download name for the dashboard's zip, e.g. planwatch_2025-12_500000_chongqing_2021.zip."""
-    return f"planwatch_{month or 'latest'}_{region_file_code(region)}_{plan_id}.zip"
+    return safe_name(f"planwatch_{month or 'latest'}_{region_file_code(region)}_{plan_id}.zip")
 
 
 def export_view_zip(view: Any, warehouse_dir: Path | None = None, defs_path: Path | None = None,
