@@ -6,7 +6,7 @@ Layout (docs/architecture.md, docs/warehouse.md):
     <wh>/manifest.json                 {"version": N, "batches": [...], "retired": [...]}
     <wh>/batches/<batch_id>.parquet    immutable; written to <wh>/.tmp/ first, then os.replace
     <wh>/log/<entry_id>.json           one per ingest attempt
-    <wh>/originals/<sha256><ext>       the submitted file, byte for byte
+    <wh>/originals/<sha256><ext>.gz    the submitted file, gzip-compressed (warehouse/originals.py)
     <wh>/rejections/<entry_id>.csv     rejected / warned rows of an attempt
     <wh>/regions.parquet               the region registry of this warehouse
     <wh>/.lock                         writer lock (fcntl.flock), holder's pid/user/start time inside
@@ -372,22 +372,35 @@ class Warehouse:
 
     # ---- originals and log ----
     def store_original(self, path: str | os.PathLike, sha: str | None = None) -> str:
-        """Copy the file under originals/<sha256><ext> (idempotent); return its sha256 (`sha`: already known)."""
+        """Keep the file under originals/<sha256><ext>.gz (warehouse/originals.py; idempotent); return its
+        sha256 (`sha`: already known)."""
+        from warehouse import originals
+
         self._require()
         src = Path(path)
         sha = sha or sha256_file(src)
-        target = self._dir("originals") / f"{sha}{src.suffix.lower()}"
-        if not target.exists():
-            tmp = self._dir(".tmp") / f"{target.name}.{os.getpid()}"
-            shutil.copyfile(src, tmp)
-            _fsync_path(tmp)
-            os.replace(tmp, target)
+        self._dir(".tmp").mkdir(parents=True, exist_ok=True)
+        originals.store(self._dir("originals"), self._dir(".tmp"), src, sha)
         return sha
 
     def original_path(self, sha: str) -> Path | None:
-        for candidate in self._dir("originals").glob(f"{sha}*"):
-            return candidate
-        return None
+        """The stored original (compressed, or as it was in older warehouses), or None."""
+        from warehouse import originals
+
+        return originals.find(self._dir("originals"), sha)
+
+    def read_original(self, sha: str) -> bytes:
+        """The submitted file's bytes, checked against its sha256 (WarehouseError if missing or damaged)."""
+        from warehouse import originals
+
+        path = self.original_path(sha)
+        if path is None:
+            raise WarehouseError(f"原始文件不存在 / original file not found: {sha}")
+        try:
+            return originals.read(path, sha)
+        except (originals.OriginalDamaged, OSError, EOFError) as exc:
+            raise WarehouseError(str(exc) if isinstance(exc, originals.OriginalDamaged)
+                                 else f"原始文件无法读取 / original file unreadable: {path.name}") from None
 
     def _read_log(self) -> list[dict]:
         log_dir = self._dir("log")
@@ -777,7 +790,6 @@ def ingest_file(
         result.entry_id = entry_id
         valid = _valid_rows(prepared) if not prepared.file_error else None
         store = valid is not None and valid.height > 0 and (result.rows_rejected == 0 or accept_valid_rows)
-        ext = src.suffix.lower()
         wh.store_original(src, sha=sha)
         rejections = _rejection_frame(prepared)
         rejection_rel = None
@@ -789,7 +801,7 @@ def ingest_file(
             result.rejection_file = str((wh.path / rejection_rel).resolve())
         log = dict(
             base_log,
-            original=f"originals/{sha}{ext}",
+            original=str(wh.original_path(sha).relative_to(wh.path)),
             rows_total=result.rows_total,
             rows_rejected=result.rows_rejected,
             warnings=result.warnings,
