@@ -25,6 +25,14 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+def _print_notices(wh) -> None:
+    """What the writer lock noticed (e.g. that the previous ingest did not finish: warehouse/wh_check.py)."""
+    for note in getattr(wh, "notices", []):
+        typer.echo(note, err=True)
+    if hasattr(wh, "notices"):
+        wh.notices.clear()
+
+
 def _warehouse(path: Optional[Path]):
     from warehouse.storage import Warehouse
 
@@ -86,9 +94,11 @@ def ingest(
             result = ingest_file(wh, path, definitions, registry, accept_valid_rows=accept_valid_rows,
                                  dry_run=dry_run, user=user, sheet=sheet, rejections_path=rejections)
         except WarehouseError as exc:
+            _print_notices(wh)
             typer.echo(f"{path.name}: {exc}", err=True)
             any_rejected = True
             continue
+        _print_notices(wh)
         typer.echo(result.summary("zh"))
         typer.echo("  " + result.summary("en").split("\n")[0])
         would_reject = result.status == "rejected" or (result.status == "dry_run" and result.rows_accepted == 0)
@@ -135,7 +145,9 @@ def wh_compact(warehouse: Optional[Path] = WarehouseOpt) -> None:
     try:
         result = wh.compact()
     except WarehouseError as exc:
+        _print_notices(wh)
         _fail(str(exc))
+    _print_notices(wh)
     typer.echo(
         f"已合并 {result['merged_files']} 个文件，共 {result['rows']} 行；删除过期文件 {result['deleted']} 个"
         f" / merged {result['merged_files']} files, {result['rows']} rows; deleted {result['deleted']} retired files"

@@ -32,6 +32,7 @@ from typing import Any, Iterator
 
 import polars as pl
 
+from warehouse import wh_check
 from warehouse.periods import to_cst, utc_now
 
 MANIFEST = "manifest.json"
@@ -209,6 +210,7 @@ class Warehouse:
         self.path = Path(path)
         self._lock_fh = None
         self._lock_depth = 0
+        self.notices: list[str] = []  # e.g. that the previous writer did not finish (warehouse/wh_check.py)
 
     # ---- folders ----
     @property
@@ -286,6 +288,8 @@ class Warehouse:
         batch_ids: list[str] = []
         rows = 0
         for entry in manifest["batches"]:
+            if wh_check.outside(self.path, entry.get("file")):
+                raise WarehouseError(wh_check.outside_message(entry.get("file")))
             visible = [
                 b for b in self._entry_batches(entry) if cutoff is None or _parse_iso(b["ingested_at"]) <= cutoff
             ]
@@ -316,9 +320,15 @@ class Warehouse:
             fh.close()
             raise WarehouseLocked(self._locked_message(holder)) from None
         fh.seek(0)
+        previous = wh_check.holder(fh.read())  # a clean exit empties it: a record left is a writer that died
+        fh.seek(0)
         fh.truncate()
-        fh.write(json.dumps({"pid": os.getpid(), "user": user or _current_user(), "started_at": _iso(utc_now())}))
+        version = self.version() if self.exists() else None
+        fh.write(json.dumps({"pid": os.getpid(), "user": user or _current_user(), "started_at": _iso(utc_now()),
+                             "version": version}))
         fh.flush()
+        if previous is not None:
+            self.notices.append(wh_check.interrupted_notice(previous, version))
         self._lock_fh = fh
         self._lock_depth = 1
         try:
@@ -555,6 +565,8 @@ class Warehouse:
         seen: set[str] = set()
         manifest_batches: dict[str, dict] = {}
         for entry in manifest["batches"]:
+            if wh_check.outside(self.path, entry.get("file")):
+                continue  # reported (and never read) by wh_check.problems below
             path = self.path / entry["file"]
             batches = self._entry_batches(entry)
             for b in batches:
@@ -612,6 +624,7 @@ class Warehouse:
         for path in sorted(self._dir("batches").glob("*")):
             if f"batches/{path.name}" not in referenced:
                 problems.append(Problem("warning", f"batches/{path.name}", "未登记的文件（下次写入时删除） / unreferenced file (removed at next write)"))
+        problems.extend(wh_check.problems(self, manifest))
         return problems
 
 
