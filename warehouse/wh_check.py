@@ -19,12 +19,14 @@ from typing import Any
 
 
 def outside(root: Path, rel: str) -> bool:
-    """True when `rel` (a manifest `file`) does not name a file inside the warehouse folder `root`."""
-    if not isinstance(rel, str) or not rel or os.path.isabs(rel) or "\x00" in rel:
+    """True when `rel` (a manifest `file`) does not name a file inside the warehouse folder `root`: not a
+    relative path, or one with a `..` component. Cheap (no file-system calls: readers call it per entry on
+    every snapshot); symlinks are not followed, since whoever can place one in the folder can edit the
+    manifest as well."""
+    if not isinstance(rel, str) or not rel or os.path.isabs(rel) or "\x00" in rel or rel.startswith("~"):
         return True
-    base = os.path.realpath(root)
-    target = os.path.realpath(os.path.join(base, rel))
-    return os.path.commonpath([base, target]) != base or target == base
+    parts = rel.replace("\\", "/").split("/")
+    return ".." in parts or all(part in ("", ".") for part in parts)
 
 
 def outside_message(rel: Any) -> str:
