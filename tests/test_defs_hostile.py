@@ -64,7 +64,7 @@ def test_shipped_file_is_well_within_the_limits():
 def _check(text: str) -> None:
     started = time.perf_counter()
     result = load_definitions_text(text)  # must not raise
-    assert time.perf_counter() - started < 5.0
+    assert time.perf_counter() - started < 10.0  # the shipped file loads in ~0.9 s on a loaded 2-core machine
     if result.definitions is None:
         assert result.errors and all(p.message for p in result.errors)
     for p in result.problems:
