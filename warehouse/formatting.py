@@ -136,8 +136,21 @@ def format_number(value: float | int | None, digits: int | None = None) -> str:
             digits = 2
         else:
             digits = 1
+        # A value that is not whole is never shown as a whole number: 99.96 is "99.96", not "100.0", which a
+        # leader would read as the 100% target met next to a "not achieved" mark. Up to 4 decimals, then cut
+        # towards zero (99.99996 -> "99.9999").
+        while digits < 4 and _looks_whole(number, digits):
+            digits += 1
+        if _looks_whole(number, digits):
+            scale = 10 ** digits
+            number = math.trunc(number * scale) / scale
     text = f"{number:,.{digits}f}"
     return "0" if text in ("-0", "-0.0", "-0.00") and digits == 0 else text
+
+
+def _looks_whole(number: float, digits: int) -> bool:
+    """True when `number` (not whole) would print with only zeros after the decimal point at `digits`."""
+    return abs(number) < 1e15 and number != round(number) and round(number, digits) == round(number)
 
 
 def format_value(value: float | int | None, unit: str | None, digits: int | None = None) -> str:
