@@ -248,6 +248,7 @@ def load_submissions(warehouse_dir: str | Path, as_of: datetime | None = None) -
     con = duck.connect()
     try:
         snapshot.register(con, "submissions")
+        duck.seal(con, snapshot.files)
         frame = con.sql(
             "SELECT region_code, indicator_id, period, period_end, value, submitted_at, ingested_at, batch_id,"
             " source_file, CAST(source_row AS BIGINT) AS source_row FROM submissions"
