@@ -223,3 +223,18 @@ def redact_rank(frame: pl.DataFrame, parent: str, identity: Identity,
     if mine.is_empty():
         raise OutsideScope(parent)
     return mine.with_columns(pl.lit(n_ranked, pl.Int64).alias("n_ranked"))
+
+
+def sees_log_entry(who: Identity, entry_user: str | None, scope_of_user: Callable[[str], Scope | None]) -> bool:
+    """May `who` see an ingest log entry made by `entry_user` (and its rejected rows)? admin (and the demo's
+    single operator) every entry; submitter its own; analyst its own and those of people whose whole policy
+    scope lies inside its own. Entries of the CLI (an OS user name, in no grant) are the admin's."""
+    if can(who, "log_all"):
+        return True
+    user = str(entry_user or "")
+    if can(who, "log_own") and user and user.lower() == who.label.lower():
+        return True
+    if can(who, "log_scope") and user:
+        other = scope_of_user(user)
+        return other is not None and who.scope.contains_scope(other)
+    return False

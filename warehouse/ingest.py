@@ -911,6 +911,8 @@ REJECTION_HEADERS = ["行号", "列", "值", "原因", "reason", "级别 severit
 
 def write_rejections_csv(rejections: pl.DataFrame, path: str | Path) -> None:
     """UTF-8 with BOM so Excel opens it: 行号, 列, 值, 原因, reason, 级别 severity."""
+    from warehouse.safe_cells import safe_cell
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8-sig", newline="") as handle:
@@ -918,11 +920,11 @@ def write_rejections_csv(rejections: pl.DataFrame, path: str | Path) -> None:
         writer.writerow(REJECTION_HEADERS)
         for row in rejections.iter_rows(named=True):
             severity = row.get("severity") or "error"
-            writer.writerow([
+            writer.writerow([safe_cell(cell) for cell in [  # formula cells neutralised (warehouse/safe_cells.py)
                 "" if row["row"] is None else row["row"], row["column"] or "", row["value"] or "",
                 row["reason_zh"] or "", row["reason_en"] or "",
                 "错误 error" if severity == "error" else "警告 warning",
-            ])
+            ]])
 
 
 def summary_text(prepared: PreparedSubmission, lang: str = "zh", limit: int = 5) -> str:

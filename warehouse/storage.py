@@ -68,6 +68,7 @@ LOG_COLUMNS: dict[str, pl.DataType] = {
     "warnings": pl.Int64(),
     "ingested_at": pl.Datetime("us", "UTC"),
     "user": pl.Utf8(),
+    "role": pl.Utf8(),  # the signed-in identity's role (docs/access.md); None for the CLI
     "rejection_file": pl.Utf8(),
     "duplicate_of": pl.Utf8(),
     "message": pl.Utf8(),
@@ -721,6 +722,8 @@ def ingest_file(
     now: datetime | None = None,
     sheet: str | None = None,
     rejections_path: str | os.PathLike | None = None,
+    scope: Any = None,
+    role: str | None = None,
 ) -> IngestResult:
     """Validate one submission file and store it as a batch (all-or-nothing unless accept_valid_rows).
 
@@ -729,6 +732,7 @@ def ingest_file(
     Raises WarehouseError / WarehouseLocked for problems that are not about the file's content.
     """
     from warehouse.ingest import prepare_submission, write_rejections_csv
+    from warehouse.ingest_scope import restrict  # rows outside the uploader's scope are rejected (docs/access.md)
 
     src = Path(path)
     if not src.is_file():
@@ -739,7 +743,7 @@ def ingest_file(
 
     if dry_run:
         previous = wh.has_ingested(sha) if wh.exists() else None
-        prepared = prepare_submission(src, definitions, registry, now=moment, sheet=sheet, submitted_by=user)
+        prepared = restrict(prepare_submission(src, definitions, registry, now=moment, sheet=sheet, submitted_by=user), scope)
         result = _result_from(prepared, "dry_run", src, sha)
         rejections = _rejection_frame(prepared)
         if rejections is not None:
@@ -766,6 +770,7 @@ def ingest_file(
             "sha256": sha,
             "ingested_at": _iso(moment),
             "user": user,
+            "role": role,
         }
         previous = wh.has_ingested(sha)
         if previous:
@@ -780,7 +785,7 @@ def ingest_file(
                 message_en=f"Already ingested as batch {previous['batch_id']} on {when}; nothing changed.",
             )
 
-        prepared = prepare_submission(src, definitions, registry, now=moment, sheet=sheet, submitted_by=user)
+        prepared = restrict(prepare_submission(src, definitions, registry, now=moment, sheet=sheet, submitted_by=user), scope)
         result = _result_from(prepared, "accepted", src, sha)
         result.entry_id = entry_id
         valid = _valid_rows(prepared) if not prepared.file_error else None

@@ -221,7 +221,8 @@ def rank_of(ranks: pl.DataFrame | None, region: str) -> dict[str, Any] | None:
     mine = ranked.filter(pl.col("region_code") == region)
     if mine.height == 0:
         return None
-    return {**mine.row(0, named=True), "n": ranked.height}
+    row = mine.row(0, named=True)  # a ranking redacted to the viewer's scope says how many were ranked
+    return {**row, "n": row.get("n_ranked") or ranked.height}
 
 
 def indicator_rank_table(status: pl.DataFrame, per_indicator: dict[str, pl.DataFrame], region: str,
