@@ -333,7 +333,7 @@ def render(*, query, defs, registry, warehouse_dir: str | Path, region: str, reg
     `who` decides the tabs: the ingest log (entries `sees_entry(user)` allows) and the upload (access.py)."""
     warehouse_dir = Path(warehouse_dir)
     st.title(i18n.t("dq.title", lang))
-    st.caption(md(i18n.t("dq.subtitle", lang, region=region_name, when=fmt.format_as_of(as_of, lang))))
+    st.caption(i18n.t("dq.subtitle", lang, region=md(region_name), when=fmt.format_as_of(as_of, lang)))
 
     detail = _rates_section(defs, warehouse_dir, region, plan_id, as_of, lang)
     totals = quality.reporting_rates(detail.with_columns(pl.lit("all").alias("_all")), by=["_all"])

@@ -23,7 +23,7 @@ if indicator_id is None:
     st.stop()
 indicator = defs.indicator(indicator_id)
 unit = indicator.unit.get(lang)
-st.caption(md(f"{plan.name.get(lang)} · {region_label} · {fmt.format_as_of(state.as_of, lang)}"))
+st.caption(f"{md(plan.name.get(lang))} · {md(region_label)} · {fmt.format_as_of(state.as_of, lang)}")
 
 status = app_state.query("status", state.region, as_of=state.as_of, plan_id=state.plan_id, indicator=indicator_id)
 row = status.row(0, named=True) if status.height else None

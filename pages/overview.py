@@ -22,8 +22,8 @@ plan = defs.plan(state.plan_id)
 region_label = app_state.region_name(state.region, lang, defs)
 
 st.title(t("overview.title", lang))
-st.caption(md(t("overview.subtitle", lang, plan=plan.name.get(lang), region=region_label,
-                when=fmt.format_as_of(state.as_of, lang))))
+st.caption(t("overview.subtitle", lang, plan=md(plan.name.get(lang)), region=md(region_label),
+             when=fmt.format_as_of(state.as_of, lang)))
 
 share = fmt.plan_elapsed(plan.period.start, plan.period.target, state.as_of or utc_now())
 st.progress(share, text=t("overview.elapsed", lang, start=plan.period.start, end=plan.period.target,

@@ -17,8 +17,8 @@ lang = state.lang
 plan = defs.plan(state.plan_id)
 region_label = app_state.region_name(state.region, lang, defs)
 
-st.title(md(f"{t('region.title', lang)}：{region_label}" if lang == "zh" else f"{t('region.title', lang)}: {region_label}"))
-st.caption(md(f"{plan.name.get(lang)} · {fmt.format_as_of(state.as_of, lang)}"))
+st.title(f"{t('region.title', lang)}：{md(region_label)}" if lang == "zh" else f"{t('region.title', lang)}: {md(region_label)}")
+st.caption(f"{md(plan.name.get(lang))} · {fmt.format_as_of(state.as_of, lang)}")
 
 status = app_state.query("status", state.region, as_of=state.as_of, plan_id=state.plan_id)
 if status.height == 0:
