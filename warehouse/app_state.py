@@ -448,7 +448,8 @@ def _init_from_url(defs: Definitions) -> list[str]:
     raw_region = params.get("region")
     allowed = [o.code for o in region_options(defs, plan, lang)]
     codes = set(allowed)
-    home = plan.region if plan.region in codes or not allowed else allowed[0]
+    roots = [c for c in allowed if c in identity().scope.roots]  # a scoped person starts at its own region
+    home = plan.region if plan.region in codes or not allowed else (roots or allowed)[0]
     if raw_region and raw_region not in codes:
         from warehouse.regions import canonical_code
 

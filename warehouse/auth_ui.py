@@ -126,7 +126,8 @@ def identity(defs: Any, defs_hash: str, warehouse_dir: Path, lang: str) -> acces
 def _login_screen(lang: str) -> None:
     st.title(i18n.t("auth.login_title", lang))
     st.write(i18n.t("auth.login_explain", lang))
-    st.button(i18n.t("auth.login", lang), type="primary", on_click=st.login, key="auth_login")
+    if st.button(i18n.t("auth.login", lang), type="primary", key="auth_login"):
+        st.login()  # Streamlit's OIDC flow: the provider's page, then back to /oauth2callback
 
 
 def _logout_button(lang: str, sidebar: bool = True) -> None:

@@ -6,9 +6,12 @@ live link, `![x](http://127.0.0.1:9/x.png)` must not make the browser fetch an i
     st.warning(md(note))          # the whole message, literally
     st.caption(md(f"{plan} · {region}"))
 
-`md` backslash-escapes every ASCII punctuation character (CommonMark allows an escape before any of them), which
-also stops GitHub-style bare links (`http\\://`, `www\\.`), Streamlit's `:red[...]` and `:material/...:`
-directives and `$...$` maths. Line breaks are kept (as Markdown hard breaks).
+`md` backslash-escapes every ASCII punctuation character (CommonMark allows an escape before any of them): no
+link, image, emphasis, heading, Streamlit `:red[...]` / `:material/...:` directive or `$...$` maths. Escapes do not
+stop GitHub-style bare links, though: Streamlit's renderer links `http://…`, `www.…` and `name@host.cn` found in the
+text after parsing (measured: an escaped `http\\:\\/\\/evil\\.example` was still a live link). So `md` also puts
+an invisible zero-width space (U+200B) inside each such pattern (`http​://`, `www​.`, `name​@host`), which the
+linker does not match. Line breaks are kept (as Markdown hard breaks).
 
 `no_paths` replaces absolute file system paths in a message by their last component, so no page shows where the
 server keeps its files.
@@ -23,9 +26,14 @@ _PUNCT = re.compile("([" + re.escape(string.punctuation) + "])")
 _ABS_PATH = re.compile(r"(?<![\w.:/])(/(?:[^\s/'\"`:,;)）]+/)+)([^\s/'\"`:,;)）]*)")
 
 
+ZWSP = "\u200b"
+_AUTOLINK = re.compile(r"(?i)(https?|ftp|www|mailto|xmpp)(?=[:.])|(?=@)")
+
+
 def md(text: object) -> str:
-    """`text` escaped so that Markdown shows it exactly as written."""
-    escaped = _PUNCT.sub(r"\\\1", "" if text is None else str(text))
+    """`text` escaped so that Markdown shows it exactly as written (plus U+200B inside would-be bare links)."""
+    raw = _AUTOLINK.sub(lambda m: (m.group(1) or "") + ZWSP, "" if text is None else str(text))
+    escaped = _PUNCT.sub(r"\\\1", raw)
     return escaped.replace("\r\n", "\n").replace("\n", "  \n")
 
 
