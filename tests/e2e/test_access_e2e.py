@@ -165,16 +165,18 @@ def context(browser):
 
 
 def _settle(page) -> None:
+    """Wait for the run to finish. Generous timeouts: the region page's first (uncached) run ranks 38 siblings on
+    every indicator, which took over 60 s on this shared 2-core machine under load."""
     try:
-        page.wait_for_selector('[data-testid="stMain"] h1', state="visible", timeout=60_000)
+        page.wait_for_selector('[data-testid="stMain"] h1', state="visible", timeout=180_000)
+        page.wait_for_function(
+            "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+            " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.match(/Running|Stop/)",
+            timeout=180_000,
+        )
     except Exception:
         page.screenshot(path=str(ARTIFACTS / "access_failed_settle.png"), full_page=True)
         raise
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.match(/Running|Stop/)",
-        timeout=60_000,
-    )
     page.wait_for_timeout(600)
 
 
