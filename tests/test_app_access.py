@@ -66,7 +66,8 @@ def test_crafted_link_and_picker_stay_in_scope(sample_warehouse, monkeypatch):
 
 
 def test_region_page_shows_own_rank_among_all_siblings(sample_warehouse, monkeypatch):
-    at = _app(monkeypatch, sample_warehouse, VIEWER, "pages/region.py", plan="chongqing_2021", region="500110")
+    at = _app(monkeypatch, sample_warehouse, VIEWER, "pages/region.py", plan="chongqing_2021", region="500110",
+              month="2025-06")  # the sample's data end in 2025 (SAMPLE_TODAY)
     metric = at.metric[0].value
     assert re.fullmatch(r"综合排名：第 \d+ / 38 名", metric), metric  # own place among all 38 districts/counties
     rank_chart = [c for c in at.get("plotly_chart") if '"meta":"rank"' in c.proto.spec.replace(" ", "")]
@@ -83,9 +84,10 @@ def test_query_guard_refuses_out_of_scope_reads(sample_warehouse, monkeypatch):
         import streamlit as st
 
         from warehouse import access, app_state
+        from warehouse.periods import parse_as_of
 
         st.session_state["pw_identity"] = access.Identity("v", "viewer", access.Scope(("500110",)))
-        mine = app_state.query("rank", "50", "composite")
+        mine = app_state.query("rank", "50", "composite", as_of=parse_as_of("2025-06"), plan_id="chongqing_2021")
         st.write(f"rows={mine.height} n_ranked={mine['n_ranked'][0]} code={mine['region_code'][0]}")
         app_state.query("trajectory", "500101", "registered_volunteers")
         st.write("not reached")
