@@ -135,7 +135,7 @@ def problem_line(problem: Any) -> str:
 
 def show_defs_banner(state: DefsState, lang: str) -> None:
     if state.missing and state.definitions is None:
-        st.error(i18n.t("defs.missing", lang, path=state.path))
+        st.error(i18n.t("defs.missing", lang, path=state.path.name))  # no server path on a page
         return
     if not state.errors:
         return
