@@ -7,7 +7,6 @@ storage.ingest_file exactly as the CLI does (a dry run first; nothing is stored 
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,9 +15,11 @@ import polars as pl
 import streamlit as st
 
 from warehouse import formatting as fmt
-from warehouse import i18n, progress_ui, quality, tables
+from warehouse import access, i18n, progress_ui, quality, tables
 from warehouse.periods import utc_now
 from warehouse.regions import RegionRegistry
+from warehouse.safe_cells import safe_frame
+from warehouse.safe_text import md, no_paths
 
 
 def _read(func, *args):
@@ -188,6 +189,7 @@ def _show_overdue(detail: pl.DataFrame, defs, as_of: datetime | None, lang: str)
 
 def _rejections_display(frame: pl.DataFrame, lang: str) -> pl.DataFrame:
     reason = "reason_en" if lang == "en" and "reason_en" in frame.columns else "reason_zh"
+    frame = safe_frame(frame)  # the table's own CSV download must not carry a submitted formula
     return frame.select(
         pl.col("row").alias(i18n.t("dq.col.row", lang)),
         pl.col("column").alias(i18n.t("dq.col.column", lang)),
@@ -196,8 +198,7 @@ def _rejections_display(frame: pl.DataFrame, lang: str) -> pl.DataFrame:
     )
 
 
-def _show_log(warehouse_dir: Path, as_of: datetime | None, lang: str) -> None:
-    log = quality.ingest_log(warehouse_dir, as_of)  # not cached: a rejected file adds to the log without a new warehouse version
+def _show_log(log: pl.DataFrame, warehouse_dir: Path, lang: str) -> None:
     if log.is_empty():
         st.info(i18n.t("dq.log.none", lang))
         return
@@ -307,32 +308,43 @@ def _show_unusable(defs, warehouse_dir: Path, region: str, as_of: datetime | Non
         )
 
 
-def _show_upload(defs, registry, warehouse_dir: Path, lang: str) -> None:
-    from warehouse.storage import Warehouse, WarehouseError, ingest_file
-
+def _show_upload(defs, registry, warehouse_dir: Path, lang: str, who: access.Identity) -> None:
     st.caption(i18n.t("dq.upload.explain", lang))
     uploaded = st.file_uploader(i18n.t("dq.upload.label", lang), type=["csv", "xlsx", "parquet"], key="dq_upload")
     if uploaded is None:
         return
-    data = uploaded.getvalue()
-    digest = hashlib.sha256(data).hexdigest()
-    folder = Path(tempfile.gettempdir()) / "planwatch-uploads" / digest[:16]
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / Path(uploaded.name).name
-    path.write_bytes(data)
+    # The file lives in a private temporary folder for this run only (the uploader keeps the bytes between
+    # reruns); the folder and everything in it is removed when the run ends, stored or not.
+    with tempfile.TemporaryDirectory(prefix="planwatch-upload-") as tmp:
+        name = Path(uploaded.name).name.strip() or "upload.csv"
+        path = Path(tmp) / name
+        path.write_bytes(uploaded.getvalue())
+        _check_and_store(defs, registry, warehouse_dir, lang, who, path)
+
+
+def _check_and_store(defs, registry, warehouse_dir: Path, lang: str, who: access.Identity, path: Path) -> None:
+    from warehouse.auth_ui import members_of
+    from warehouse.storage import Warehouse, WarehouseError, ingest_file
+
+    scope = None if who.scope.everything else list(who.scope.roots)
+    if scope is not None:  # group scopes arrive expanded; the registry's canonical codes
+        scope = [c for ref in scope for c in (members_of(defs)(ref) if ref.startswith("group:") else [ref])]
+    who_kw = {"user": who.label, "role": who.role, "scope": scope}
     wh = Warehouse(warehouse_dir)
     try:
         with progress_ui.stages("progress.check", lang):  # spinner with the stage while a large file is read
-            report = ingest_file(wh, path, defs, registry, dry_run=True, rejections_path=folder / "rejections.csv")
+            report = ingest_file(wh, path, defs, registry, dry_run=True,
+                                 rejections_path=path.parent / "rejections.csv", **who_kw)
     except (WarehouseError, ValueError, OSError) as exc:
-        st.error(i18n.t("dq.upload.error", lang, error=exc))
+        st.error(md(i18n.t("dq.upload.error", lang, error=no_paths(exc))))
         return
-    st.info(report.summary(lang))
+    st.info(md(no_paths(report.summary(lang))))
     if report.rejection_file:
         frame = quality.read_rejections(report.rejection_file)
         tables.dataframe(_rejections_display(frame, lang), hide_index=True, width="stretch", key="dq_upload_rejections")
         st.download_button(i18n.t("dq.upload.download", lang), Path(report.rejection_file).read_bytes(),
                            file_name=f"{path.stem}.rejections.csv", mime="text/csv", key="dq_upload_download")
+        # (ingest.write_rejections_csv neutralises formula cells: safe_cells)
     accept_valid = False
     if report.rows_rejected:
         accept_valid = st.checkbox(i18n.t("dq.upload.accept_valid", lang), key="dq_upload_accept_valid")
@@ -344,25 +356,31 @@ def _show_upload(defs, registry, warehouse_dir: Path, lang: str) -> None:
     if st.button(i18n.t("dq.upload.confirm", lang), type="primary", key="dq_upload_confirm"):
         try:
             with progress_ui.stages("progress.store", lang):
-                result = ingest_file(wh, path, defs, registry, accept_valid_rows=accept_valid)
+                result = ingest_file(wh, path, defs, registry, accept_valid_rows=accept_valid, **who_kw)
         except (WarehouseError, ValueError, OSError) as exc:
-            st.error(i18n.t("dq.upload.error", lang, error=exc))
+            st.error(md(i18n.t("dq.upload.error", lang, error=no_paths(exc))))
             return
         key = "dq.upload.stored" if result.status == "accepted" else "dq.upload.not_stored"
-        (st.success if result.status == "accepted" else st.warning)(i18n.t(key, lang, summary=result.summary(lang)))
+        (st.success if result.status == "accepted" else st.warning)(
+            md(i18n.t(key, lang, summary=no_paths(result.summary(lang)))))
 
 
 def render(*, query, defs, registry, warehouse_dir: str | Path, region: str, region_name: str,
-           plan_id: str | None, as_of: datetime | None, lang: str) -> None:
+           plan_id: str | None, as_of: datetime | None, lang: str, who: access.Identity = access.DEMO,
+           sees_entry=None) -> None:
     """Draw the page for the selected region (itself and its children), plan and as-of time.
-    `query(method, *args, **kwargs)` calls the engine (app_state.query: cached on the warehouse version)."""
+    `query(method, *args, **kwargs)` calls the engine (app_state.query: cached on the warehouse version).
+    `who` decides the tabs: the ingest log (entries `sees_entry(user)` allows) and the upload (access.py)."""
     warehouse_dir = Path(warehouse_dir)
     st.title(i18n.t("dq.title", lang))
-    st.caption(i18n.t("dq.subtitle", lang, region=region_name, when=fmt.format_as_of(as_of, lang)))
+    st.caption(i18n.t("dq.subtitle", lang, region=md(region_name), when=fmt.format_as_of(as_of, lang)))
 
     detail = _rates_section(defs, warehouse_dir, region, plan_id, as_of, lang)
     totals = quality.reporting_rates(detail.with_columns(pl.lit("all").alias("_all")), by=["_all"])
     log = quality.ingest_log(warehouse_dir, as_of)  # not cached: a rejected file adds to the log without a new warehouse version
+    shows_log = any(who.can(a) for a in ("log_own", "log_scope", "log_all"))
+    if not who.can("log_all"):
+        log = log.filter(pl.col("user").map_elements(sees_entry or (lambda _u: False), return_dtype=pl.Boolean))
     cols = st.columns(4)
     total = totals.row(0, named=True) if totals.height else None
     cols[0].metric(i18n.t("dq.metric.reporting", lang), _pct(total["reporting_rate"]) if total else "—")
@@ -371,19 +389,23 @@ def render(*, query, defs, registry, warehouse_dir: str | Path, region: str, reg
     cols[3].metric(i18n.t("dq.metric.rejected", lang), int(log["rows_rejected"].fill_null(0).sum()))
 
     _show_unusable(defs, warehouse_dir, region, as_of, lang)
-    tabs = st.tabs([i18n.t(f"dq.tab.{k}", lang) for k in ("rates", "overdue", "log", "disagree", "outliers", "upload")])
-    with tabs[0]:
+    names = ["rates", "overdue"] + (["log"] if shows_log else []) + ["disagree", "outliers"] \
+        + (["upload"] if who.can("upload") else [])
+    tabs = dict(zip(names, st.tabs([i18n.t(f"dq.tab.{k}", lang) for k in names])))
+    with tabs["rates"]:
         _show_rates(detail, lang)
-    with tabs[1]:
+    with tabs["overdue"]:
         _show_overdue(detail, defs, as_of, lang)
-    with tabs[2]:
-        _show_log(warehouse_dir, as_of, lang)
-    with tabs[3]:
+    if "log" in tabs:
+        with tabs["log"]:
+            _show_log(log, warehouse_dir, lang)
+    with tabs["disagree"]:
         _show_disagreements(query, defs, region, plan_id, as_of, lang)
-    with tabs[4]:
+    with tabs["outliers"]:
         _show_outliers(defs, warehouse_dir, region, as_of, lang)
-    with tabs[5]:
-        _show_upload(defs, registry, warehouse_dir, lang)
+    if "upload" in tabs:
+        with tabs["upload"]:
+            _show_upload(defs, registry, warehouse_dir, lang, who)
 
 
 def _main() -> None:
@@ -395,9 +417,11 @@ def _main() -> None:
     if not (wh / "manifest.json").exists():
         st.warning(i18n.t("wh.missing", state.lang, path=wh.name))
         st.stop()
+    app_state.require_scope(state.region)  # the rates, overdue and outlier tables read the warehouse directly
     render(query=app_state.query, defs=defs, registry=_read(RegionRegistry.load, wh / "regions.parquet"),
            warehouse_dir=wh, region=state.region, region_name=app_state.region_name(state.region, state.lang, defs),
-           plan_id=state.plan_id, as_of=state.as_of, lang=state.lang)
+           plan_id=state.plan_id, as_of=state.as_of, lang=state.lang, who=app_state.identity(),
+           sees_entry=app_state.log_entry_filter())
 
 
 _main()

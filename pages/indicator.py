@@ -8,6 +8,7 @@ import streamlit as st
 from warehouse import app_state, charts, tables, views
 from warehouse import formatting as fmt
 from warehouse.i18n import pick, t
+from warehouse.safe_text import md
 
 state = app_state.current()
 defs = app_state.definitions()
@@ -22,7 +23,7 @@ if indicator_id is None:
     st.stop()
 indicator = defs.indicator(indicator_id)
 unit = indicator.unit.get(lang)
-st.caption(f"{plan.name.get(lang)} · {region_label} · {fmt.format_as_of(state.as_of, lang)}")
+st.caption(f"{md(plan.name.get(lang))} · {md(region_label)} · {fmt.format_as_of(state.as_of, lang)}")
 
 status = app_state.query("status", state.region, as_of=state.as_of, plan_id=state.plan_id, indicator=indicator_id)
 row = status.row(0, named=True) if status.height else None
@@ -39,7 +40,7 @@ if row is not None:
               help=fmt.format_period(str(row["target_year"]), lang) if row.get("target_year") else None)
     reason = pick(row, "reason", lang, default="")
     if reason:
-        st.markdown(f"{label.symbol} {reason}")
+        st.markdown(f"{label.symbol} {md(reason)}")
     if row.get("value") is None:
         latest = status if state.as_of is None else app_state.query(
             "status", state.region, plan_id=state.plan_id, indicator=indicator_id)

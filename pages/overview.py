@@ -10,6 +10,7 @@ from warehouse import app_state, charts, final_button, narrow, tables, views
 from warehouse import formatting as fmt
 from warehouse.i18n import t
 from warehouse.periods import utc_now
+from warehouse.safe_text import md
 
 ALERTS_SHOWN = 10
 LEADERS_SHOWN = 3
@@ -21,7 +22,7 @@ plan = defs.plan(state.plan_id)
 region_label = app_state.region_name(state.region, lang, defs)
 
 st.title(t("overview.title", lang))
-st.caption(t("overview.subtitle", lang, plan=plan.name.get(lang), region=region_label,
+st.caption(t("overview.subtitle", lang, plan=md(plan.name.get(lang)), region=md(region_label),
              when=fmt.format_as_of(state.as_of, lang)))
 
 share = fmt.plan_elapsed(plan.period.start, plan.period.target, state.as_of or utc_now())

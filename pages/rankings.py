@@ -13,6 +13,7 @@ import streamlit as st
 
 from warehouse import charts, i18n, quality, tables
 from warehouse import formatting as fmt
+from warehouse.safe_text import md
 
 i18n.register({
     "rankings.title": {"zh": "排名", "en": "Rankings"},
@@ -74,7 +75,7 @@ def render(*, query, defs, region: str, region_name: str, plan_id: str, as_of: d
     """Draw the league table of `region`'s children. `query` calls the engine (app_state.query)."""
     plan = defs.plan(plan_id)
     st.title(i18n.t("rankings.title", lang))
-    st.caption(i18n.t("rankings.subtitle", lang, region=region_name, plan=plan.name.get(lang),
+    st.caption(i18n.t("rankings.subtitle", lang, region=md(region_name), plan=md(plan.name.get(lang)),
                       when=fmt.format_as_of(as_of, lang)))
     weights = defs.defaults.composite_weights
     st.caption(i18n.t("rankings.explain", lang, wb=fmt.format_number(weights.get("binding", 2.0)),

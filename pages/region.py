@@ -10,6 +10,7 @@ from warehouse import app_state, charts, narrow, tables, views
 from warehouse import formatting as fmt
 from warehouse import i18n
 from warehouse.i18n import t
+from warehouse.safe_text import md
 
 i18n.register({"region.overdue_deeper": {
     "zh": "下级地区另有 {n:,} 条逾期未报（在地区选择中打开下级地区查看）。",
@@ -22,8 +23,8 @@ lang = state.lang
 plan = defs.plan(state.plan_id)
 region_label = app_state.region_name(state.region, lang, defs)
 
-st.title(f"{t('region.title', lang)}：{region_label}" if lang == "zh" else f"{t('region.title', lang)}: {region_label}")
-st.caption(f"{plan.name.get(lang)} · {fmt.format_as_of(state.as_of, lang)}")
+st.title(f"{t('region.title', lang)}：{md(region_label)}" if lang == "zh" else f"{t('region.title', lang)}: {md(region_label)}")
+st.caption(f"{md(plan.name.get(lang))} · {fmt.format_as_of(state.as_of, lang)}")
 
 status = app_state.query("status", state.region, as_of=state.as_of, plan_id=state.plan_id)
 if status.height == 0:

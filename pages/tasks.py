@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from warehouse import app_state, i18n, tables, tasks_views
+from warehouse import app_state, auth_ui, i18n, tables, tasks_views
+from warehouse.safe_text import md
 
 i18n.register({
     "tasks.title": {"zh": "任务台账", "en": "Task ledger"},
@@ -43,7 +44,7 @@ def _main() -> None:
     defs = app_state.definitions()
     plan = defs.plan(state.plan_id)
     st.title(i18n.t("tasks.title", lang))
-    st.caption(i18n.t("tasks.caption", lang, plan=plan.name.get(lang), when=fmt.format_as_of(state.as_of, lang)))
+    st.caption(i18n.t("tasks.caption", lang, plan=md(plan.name.get(lang)), when=fmt.format_as_of(state.as_of, lang)))
     if not plan.tasks:
         st.info(i18n.t("tasks.none", lang))
         return
@@ -58,6 +59,9 @@ def _main() -> None:
     tables.dataframe(tasks_views.task_table(defs, plan.id, lang, statuses), hide_index=True, width="stretch")
     if not has_wh:
         st.info(i18n.t("tasks.no_warehouse", lang))
+        return
+    if not app_state.in_scope(plan.region):  # the ledger and 督办 are the plan's, not one region's (docs/access.md)
+        auth_ui.show_outside(plan.region, lang)
         return
 
     try:

@@ -4,6 +4,7 @@ roll-up disagreements, outliers, and an upload that stores nothing until confirm
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -19,10 +20,17 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFS = ROOT / "indicator_defs.yaml"
 
 
-def _app(monkeypatch, warehouse: Path, **params: str) -> AppTest:
+def _app(monkeypatch, warehouse: Path, user: dict | None = None, **params: str) -> AppTest:
+    """The page; `user` (OIDC claims) signs in under access.example.yaml, otherwise the demo mode."""
     monkeypatch.setenv("PLANWATCH_WAREHOUSE", str(warehouse))
     monkeypatch.setenv("PLANWATCH_DEFS", str(DEFS))
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
+    if user is not None:
+        monkeypatch.setenv("PLANWATCH_ACCESS", str(ROOT / "access.example.yaml"))
+        at.secrets["auth"] = {"redirect_uri": "http://localhost:1/oauth2callback", "cookie_secret": "t",
+                              "client_id": "t", "client_secret": "t",
+                              "server_metadata_url": "http://localhost:1/.well-known/openid-configuration"}
+        at.user = {"is_logged_in": True, **user}
     for key, value in params.items():
         at.query_params[key] = value
     at.run()
@@ -53,7 +61,8 @@ def _frame(at: AppTest, key: str):
 def test_rates_overdue_log_in_chinese(sample_warehouse, monkeypatch):
     at = _app(monkeypatch, sample_warehouse, plan="chongqing_2021", region="50", month="2025-06")
     assert at.title[0].value == "数据质量"
-    assert [t.label for t in at.tabs] == ["报送率", "逾期未报", "入库日志", "汇总不一致", "异常值", "上传报送文件"]
+    # demo mode (no [auth]): read-only, so no upload tab (docs/access.md)
+    assert [t.label for t in at.tabs] == ["报送率", "逾期未报", "入库日志", "汇总不一致", "异常值"]
 
     # the page's numbers are warehouse.quality's over Chongqing's 38 districts and counties as of 2025-06
     defs = require_definitions(DEFS)
@@ -123,11 +132,13 @@ def test_upload_checks_first_and_stores_only_on_confirm(sample_warehouse, tmp_pa
               "500101,registered_volunteers,2025-10,12.5\n"
               "5001099,registered_volunteers,2025-10,3\n").encode("utf-8")
 
-    at = _app(monkeypatch, wh, plan="chongqing_2021", region="50")
+    at = _app(monkeypatch, wh, user={"email": "analyst@cq.example.cn", "sub": "a1"}, plan="chongqing_2021", region="50")
     at.file_uploader(key="dq_upload").set_value(("my_upload.csv", upload, "text/csv")).run()
     assert not at.exception, at.exception
-    summary = " ".join(str(i.value) for i in at.info)
+    # messages quoting the file are Markdown-escaped (shown literally); compare the text shown, no server path
+    summary = re.sub(r"\\(.)", r"\1", " ".join(str(i.value) for i in at.info))
     assert "my_upload.csv" in summary and "拒收 1 行" in summary
+    assert "/tmp" not in summary and "rejections.csv" in summary
     rejected = _frame(at, "dq_upload_rejections")
     assert rejected.iloc[0]["行号"] == "3" and rejected.iloc[0]["单元格内容"] == "5001099"
     assert at.get("download_button")  # the rejection CSV can be downloaded
@@ -144,3 +155,6 @@ def test_upload_checks_first_and_stores_only_on_confirm(sample_warehouse, tmp_pa
     stored = quality.load_submissions(wh).filter(pl.col("source_file") == "my_upload.csv")
     assert stored.select("region_code", "indicator_id", "period", "value").rows() == [
         ("500101", "registered_volunteers", "2025-10", 12.5)]
+    # the log names the signed-in person and the role, not the server's OS user (docs/access.md)
+    entry = quality.ingest_log(wh).filter(pl.col("file_name") == "my_upload.csv").row(0, named=True)
+    assert (entry["user"], entry["role"]) == ("analyst@cq.example.cn", "analyst")

@@ -124,3 +124,20 @@ def test_without_a_warehouse_only_the_task_list(app, monkeypatch, tmp_path):
     monkeypatch.setenv("PLANWATCH_WAREHOUSE", str(tmp_path / "none"))
     at = _open(app)
     assert len(at.dataframe) == 1 and at.info[0].value == "未找到数据仓库，只显示任务清单。"
+
+
+def test_county_viewer_sees_tasks_but_not_the_plans_ledger(app, monkeypatch, tmp_path):
+    """Signed in as a viewer of 500110: the task list with its own statuses, but the plan's work ledger and 督办
+    (Chongqing's departments) are outside its access (docs/access.md)."""
+    policy = tmp_path / "access.yaml"
+    policy.write_text('grants:\n  - sub: viewer-500110\n    role: viewer\n    scopes: ["500110"]\n', encoding="utf-8")
+    monkeypatch.setenv("PLANWATCH_ACCESS", str(policy))
+    app.secrets["auth"] = {"redirect_uri": "http://localhost:1/oauth2callback", "cookie_secret": "t",
+                           "client_id": "t", "client_secret": "t",
+                           "server_metadata_url": "http://localhost:1/.well-known/openid-configuration"}
+    app.user = {"is_logged_in": True, "sub": "viewer-500110"}
+    at = _open(app, region="500110", month="2024-03")
+    assert at.title[0].value == "任务台账"
+    assert len(at.dataframe) == 1  # the task list only
+    assert any("超出您的访问范围" in e.value for e in at.error)
+    assert not at.metric

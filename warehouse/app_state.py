@@ -27,11 +27,12 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
+from warehouse import access, auth_ui, i18n
 from warehouse import formatting as fmt
-from warehouse import i18n
 from warehouse.definitions import Definitions, Plan
 from warehouse.paths import default_defs_path, default_warehouse_path
 from warehouse.periods import CST, parse_as_of, utc_now
+from warehouse.safe_text import md, no_paths
 
 PARAMS = ("plan", "region", "indicator", "month", "lang")
 _KEY = "pw_"  # session_state prefix of the canonical values (not widget keys: those vanish off-page)
@@ -187,20 +188,67 @@ def _cached_query(version: str, warehouse: str, method: str, args: tuple, kwargs
 
 
 def query(method: str, *args: Any, **kwargs: Any) -> Any:
-    """`engine.<method>(*args, **kwargs)`, cached on the engine version. On failure the page shows the
-    error (Chinese and English) and stops, instead of a traceback."""
+    """`engine.<method>(*args, **kwargs)`, cached on the engine version, for the signed-in identity's scope:
+    a region outside it shows "outside your access" and stops the page (access.check_query); a ranking of
+    siblings outside it keeps only the identity's own rows and how many were ranked (access.redact_rank).
+    On failure the page shows the error (Chinese and English, no server path) and stops, not a traceback."""
     lang = current_lang()
+    who = identity()
+    members = auth_ui.members_of(definitions())
     try:
+        access.check_query(who, method, args, members)
         eng = engine()
         version = eng.version()
-        return _cached_query(version, str(warehouse_path()), method, args, tuple(sorted(kwargs.items())), _engine=eng)
+        result = _cached_query(version, str(warehouse_path()), method, args, tuple(sorted(kwargs.items())), _engine=eng)
+        return access.redact_rank(result, str(args[0]), who, members) if method == "rank" else result
+    except access.OutsideScope as exc:
+        auth_ui.show_outside(exc.region, lang)
+        st.stop()
     except DataUnavailable as exc:
-        st.warning(str(exc))
+        st.warning(no_paths(exc))
         st.stop()
     except Exception as exc:  # noqa: BLE001 - shown to the user, not swallowed (no server path, no traceback)
         from warehouse.safe_errors import message
 
-        st.error(i18n.t("wh.error", lang, error=message(exc, lang)))
+        st.error(md(i18n.t("wh.error", lang, error=no_paths(message(exc, lang)))))
+        st.stop()
+
+
+def identity() -> access.Identity:
+    """Who this session is (set by `sidebar()`; the run stops when there is nobody)."""
+    who = st.session_state.get(_KEY + "identity")
+    if not isinstance(who, access.Identity):
+        st.stop()
+    return who
+
+
+def log_entry_filter() -> Any:
+    """user name of an ingest log entry -> may this identity see the entry (access.sees_log_entry)."""
+    who = identity()
+    defs = definitions()
+    members = auth_ui.members_of(defs)
+    policy = None
+    if who.signed_in and who.can("log_scope"):
+        state = st.session_state.get(_KEY + "defs_state") or load_defs()
+        policy = auth_ui.load_policy_result(defs, state.defs_hash, warehouse_path()).policy
+
+    def scope_of(user: str) -> access.Scope | None:
+        return policy.scope_of_user(user, members) if policy is not None else None
+
+    return lambda user: access.sees_log_entry(who, user, scope_of)
+
+
+def in_scope(region: str) -> bool:
+    """Is `region` inside the identity's scope?"""
+    return identity().scope.allows(region, auth_ui.members_of(definitions()))
+
+
+def require_scope(region: str) -> None:
+    """Stop the page with "outside your access" unless `region` is inside the identity's scope (for reads
+    that do not go through `query`: the data-quality tables, the export)."""
+    who = identity()
+    if not who.scope.allows(region, auth_ui.members_of(definitions())):
+        auth_ui.show_outside(region, current_lang())
         st.stop()
 
 
@@ -274,14 +322,23 @@ class RegionOption:
     label: str  # indented display label: "　　綦江区（500110）"
 
 
-def region_options(defs: Definitions, plan: Plan, lang: str) -> list[RegionOption]:
+def region_options(defs: Definitions, plan: Plan, lang: str, scoped: bool = True) -> list[RegionOption]:
     """The plan's region and everything under it, depth first (province → city → county → township), with
     the named groups placed under their parent division. Stops at county level when the tree down to
-    townships would exceed _MAX_PICKER_OPTIONS entries."""
+    townships would exceed _MAX_PICKER_OPTIONS entries. `scoped`: only the regions of the identity's scope."""
     options = _region_options(defs, plan, lang, _DEEPEST_LEVEL_IN_PICKER)
     if len(options) > _MAX_PICKER_OPTIONS:
         options = _region_options(defs, plan, lang, "county")
+    if scoped:
+        scope, members = identity().scope, auth_ui.members_of(defs)
+        options = [o for o in options if scope.allows(o.code, members)]
     return options
+
+
+def visible_plans(defs: Definitions) -> list[Plan]:
+    """The plans whose area overlaps the identity's scope."""
+    scope, members = identity().scope, auth_ui.members_of(defs)
+    return [p for p in defs.plans if scope.overlaps(p.region, members)]
 
 
 def _region_options(defs: Definitions, plan: Plan, lang: str, deepest: str) -> list[RegionOption]:
@@ -397,7 +454,7 @@ def _init_from_url(defs: Definitions) -> list[str]:
                             reason=i18n.t("url.reason.bad_lang", lang), fallback="zh"))
     st.session_state[_KEY + "lang"] = lang
 
-    plan_ids = [p.id for p in defs.plans]
+    plan_ids = [p.id for p in visible_plans(defs)]
     raw_plan = params.get("plan")
     plan_id = raw_plan if raw_plan in plan_ids else _default_plan(defs)
     if raw_plan and raw_plan not in plan_ids:
@@ -407,7 +464,10 @@ def _init_from_url(defs: Definitions) -> list[str]:
     plan = defs.plan(plan_id)
 
     raw_region = params.get("region")
-    codes = {o.code for o in region_options(defs, plan, lang)}
+    allowed = [o.code for o in region_options(defs, plan, lang)]
+    codes = set(allowed)
+    roots = [c for c in allowed if c in identity().scope.roots]  # a scoped person starts at its own region
+    home = plan.region if plan.region in codes or not allowed else (roots or allowed)[0]
     if raw_region and raw_region not in codes:
         from warehouse.regions import canonical_code
 
@@ -415,10 +475,12 @@ def _init_from_url(defs: Definitions) -> list[str]:
         if normal in codes:
             raw_region = normal
         else:
+            known = normal in {o.code for o in region_options(defs, plan, lang, scoped=False)}
+            reason = "auth.outside_short" if known else "url.reason.unknown_region"
             notes.append(i18n.t("url.bad_param", lang, param="region", value=raw_region,
-                                reason=i18n.t("url.reason.unknown_region", lang), fallback=plan.region))
+                                reason=i18n.t(reason, lang), fallback=home))
             raw_region = None
-    st.session_state[_KEY + "region"] = raw_region or plan.region
+    st.session_state[_KEY + "region"] = raw_region or home
 
     raw_indicator = params.get("indicator")
     plan_indicators = [t.indicator for t in plan.targets]
@@ -475,10 +537,16 @@ def sidebar() -> ViewState | None:
     defs = defs_state.definitions
     if defs is None or not defs.plans:
         return None
+    who = auth_ui.identity(defs, defs_state.defs_hash, warehouse_path(), lang)
+    st.session_state[_KEY + "identity"] = who
+    auth_ui.sidebar_block(who, lang, lambda code: region_name(code, lang, defs))
+    if not visible_plans(defs):
+        auth_ui.show_outside("—", lang)
+        return None
     if not st.session_state.get(_KEY + "initialised"):
         st.session_state[_KEY + "url_notes"] = _init_from_url(defs)
     for note in st.session_state.get(_KEY + "url_notes", []):
-        st.warning(note)
+        st.warning(md(note))  # the note quotes the URL: shown literally, never as Markdown
 
     with st.sidebar:
         key = _widget("lang", list(i18n.LANGS))
@@ -486,7 +554,7 @@ def sidebar() -> ViewState | None:
                  format_func=i18n.LANG_NAMES.get, on_change=_store, args=("lang",))
         lang = st.session_state[_KEY + "lang"]
 
-        plans = {p.id: p for p in defs.plans}
+        plans = {p.id: p for p in visible_plans(defs)}
         key = _widget("plan", lang=lang, options=list(plans))
         st.selectbox(i18n.t("sidebar.plan", lang), list(plans), key=key,
                      format_func=lambda pid: plans[pid].name.get(lang), on_change=_store, args=("plan", key))

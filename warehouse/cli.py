@@ -58,9 +58,9 @@ def _register() -> None:
     global _registered
     if _registered:
         return
-    from warehouse import cli_defs, cli_engine, cli_export, cli_regions, cli_tasks, cli_warehouse
+    from warehouse import cli_access, cli_defs, cli_engine, cli_export, cli_regions, cli_tasks, cli_warehouse
 
-    for module in (cli_defs, cli_regions, cli_warehouse, cli_engine, cli_export, cli_tasks):
+    for module in (cli_defs, cli_regions, cli_warehouse, cli_engine, cli_export, cli_tasks, cli_access):
         module.register(app)
     _registered = True
 

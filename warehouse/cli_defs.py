@@ -133,7 +133,9 @@ def list_targets(
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=LIST_COLUMNS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        from warehouse.safe_cells import safe_cell
+
+        writer.writerows({k: safe_cell(v) for k, v in r.items()} for r in rows)  # formula cells neutralised
         typer.echo(buffer.getvalue(), nl=False)
     else:
         _print_table(rows)

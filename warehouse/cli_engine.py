@@ -101,7 +101,9 @@ def _emit(frame: pl.DataFrame, columns: list[str], fmt: Format, title: str) -> N
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
     if fmt == Format.csv:
-        typer.echo(view.with_columns(pl.col(pl.Float64).round(6)).write_csv(), nl=False)
+        from warehouse.safe_cells import safe_frame
+
+        typer.echo(safe_frame(view.with_columns(pl.col(pl.Float64).round(6))).write_csv(), nl=False)
         return
     from rich.console import Console
     from rich.table import Table

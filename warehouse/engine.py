@@ -345,6 +345,7 @@ class Engine:
         if params is not None and "unique_keys" in params:
             # only the versions table is read: at most one row per key as of any time (sql.py step 2)
             params["unique_keys"] = src.versions is not None and not src.delta
+        duck.seal(con, [*snapshot.files, *([src.versions] if src.versions else []), *src.delta])
         if not snapshot.files:
             empty = pl.DataFrame(schema=BATCH_SCHEMA)
             path = None

@@ -7,6 +7,7 @@ import streamlit as st
 
 from warehouse import app_state, i18n
 from warehouse.export import ExportError, export_view_zip
+from warehouse.safe_text import md, no_paths
 
 i18n.register({
     "export.heading": {"zh": "月度快照导出", "en": "Monthly snapshot"},
@@ -20,6 +21,9 @@ i18n.register({
 def export_control(state: app_state.ViewState) -> None:
     """Render the control in the sidebar; the built zip is kept for this exact view only."""
     lang = state.lang
+    who = app_state.identity()
+    if not who.can("export"):
+        return
     key = tuple(sorted(state.params().items()))
     with st.sidebar:
         st.markdown(f"**{i18n.t('export.heading', lang)}**")
@@ -27,6 +31,7 @@ def export_control(state: app_state.ViewState) -> None:
         if built is not None and built[0] != key:
             built = None  # the view changed: an older zip would not match what is on screen
         if built is None and st.button(i18n.t("export.build", lang), key="pw_export_build"):
+            app_state.require_scope(state.region)  # the export reads the engine directly
             from warehouse import progress_ui
 
             try:  # a status box with the stage ("图表 3/12") instead of a bare spinner
@@ -35,7 +40,7 @@ def export_control(state: app_state.ViewState) -> None:
                     name, blob = export_view_zip(state, warehouse_dir=app_state.warehouse_path(), defs_path=defs_path,
                                                  progress=step)
             except ExportError as exc:
-                st.error(i18n.t("export.failed", lang, error=exc))
+                st.error(md(i18n.t("export.failed", lang, error=no_paths(exc))))
                 return
             built = (key, name, blob)
             st.session_state["pw_export"] = built

@@ -88,6 +88,8 @@ def group_rejections(rejections: pl.DataFrame) -> pl.DataFrame:
 def write_rejections_csv(rejections: pl.DataFrame, path: str | Path) -> None:
     """The report, one line per distinct problem (group_rejections), UTF-8 with BOM so Excel opens it:
     行号, 列, 值, 原因, reason, 级别 severity, 行数 rows."""
+    from warehouse.safe_cells import safe_cell
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = group_rejections(rejections)
@@ -95,10 +97,10 @@ def write_rejections_csv(rejections: pl.DataFrame, path: str | Path) -> None:
         writer = csv.writer(handle)
         writer.writerow(REJECTION_HEADERS)
         for line in lines.iter_rows(named=True):
-            writer.writerow([
+            writer.writerow([safe_cell(cell) for cell in [  # formula cells neutralised (warehouse/safe_cells.py)
                 line["rows"], line["column"], line["value"], line["reason_zh"] or "", line["reason_en"] or "",
                 "错误 error" if line["severity"] == "error" else "警告 warning", line["count"],
-            ])
+            ]])
 
 
 def report_lines(rejections: pl.DataFrame, lang: str = "zh", limit: int = 10) -> list[str]:

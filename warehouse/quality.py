@@ -259,6 +259,7 @@ def load_submissions(warehouse_dir: str | Path, as_of: datetime | None = None) -
     con = duck.connect()
     try:
         snapshot.register(con, "submissions")
+        duck.seal(con, snapshot.files)
         frame = con.sql(
             "SELECT region_code, indicator_id, period, period_end, value, submitted_at, ingested_at, batch_id,"
             " source_file, CAST(source_row AS BIGINT) AS source_row FROM submissions"
@@ -594,14 +595,18 @@ def league_table(composite: pl.DataFrame, indicator_ranks: dict[str, pl.DataFram
 
 
 def csv_bytes(frame: pl.DataFrame) -> bytes:
-    """CSV in UTF-8 with a BOM, so Excel opens Chinese text correctly."""
-    return b"\xef\xbb\xbf" + frame.write_csv().encode("utf-8")
+    """CSV in UTF-8 with a BOM, so Excel opens Chinese text correctly; formula cells neutralised (safe_cells)."""
+    from warehouse.safe_cells import safe_frame
+
+    return b"\xef\xbb\xbf" + safe_frame(frame).write_csv().encode("utf-8")
 
 
 def xlsx_bytes(frame: pl.DataFrame, sheet: str = "rankings") -> bytes:
     """The frame as an XLSX workbook (one sheet, header row frozen)."""
     import io
 
+    from warehouse.safe_cells import safe_frame
+
     buffer = io.BytesIO()
-    frame.write_excel(buffer, worksheet=sheet, autofit=True, freeze_panes=(1, 0))
+    safe_frame(frame).write_excel(buffer, worksheet=sheet, autofit=True, freeze_panes=(1, 0))
     return buffer.getvalue()

@@ -69,6 +69,7 @@ LOG_COLUMNS: dict[str, pl.DataType] = {
     "warnings": pl.Int64(),
     "ingested_at": pl.Datetime("us", "UTC"),
     "user": pl.Utf8(),
+    "role": pl.Utf8(),  # the signed-in identity's role (docs/access.md); None for the CLI
     "rejection_file": pl.Utf8(),
     "duplicate_of": pl.Utf8(),
     "message": pl.Utf8(),
@@ -297,10 +298,18 @@ class Warehouse:
                 b for b in self._entry_batches(entry) if cutoff is None or _parse_iso(b["ingested_at"]) <= cutoff
             ]
             if visible:
-                files.append(str((self.path / entry["file"]).resolve()))
+                files.append(self._inside(entry["file"]))
                 batch_ids.extend(b["batch_id"] for b in visible)
                 rows += sum(int(b["rows"]) for b in visible)
         return Snapshot(files=files, batch_ids=sorted(batch_ids), version=int(manifest["version"]), as_of=cutoff, rows=rows)
+
+    def _inside(self, name: str) -> str:
+        """The absolute path of a manifest entry's file; refused when it points outside the warehouse folder."""
+        path = (self.path / str(name)).resolve()
+        if not path.is_relative_to(self.path.resolve()):
+            raise WarehouseError(f"清单中的文件不在数据仓库文件夹内，已拒绝读取 / a manifest entry points outside "
+                                 f"the warehouse folder and was not read: {Path(str(name)).name}")
+        return str(path)
 
     # ---- lock ----
     @contextlib.contextmanager

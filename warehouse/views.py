@@ -142,11 +142,13 @@ def definition_markdown(defs: Definitions, plan: Any, indicator_id: str, lang: s
     (plan, table, row, quote), as Markdown lines."""
     indicator = defs.indicator(indicator_id)
     t = i18n.t
-    lines = [f"**{defs.indicator_name(plan, indicator_id, lang, with_catalogue=True)}**"]
+    from warehouse.safe_text import md  # YAML text is shown literally, never as Markdown
+
+    lines = [f"**{md(defs.indicator_name(plan, indicator_id, lang, with_catalogue=True))}**"]
     if indicator.description:
-        lines.append(indicator.description.get(lang))
+        lines.append(md(indicator.description.get(lang)))
     facts = [
-        f"{t('def.unit', lang)}：{indicator.unit.get(lang)}",
+        f"{t('def.unit', lang)}：{md(indicator.unit.get(lang))}",
         f"{t('def.direction', lang)}：{t('def.direction.' + indicator.direction.value, lang)}",
         f"{t('def.frequency', lang)}：{t('def.frequency.' + indicator.frequency.value, lang)}",
         f"{t('def.covers', lang)}：{t('def.covers.' + indicator.covers.value, lang)}",
@@ -154,9 +156,9 @@ def definition_markdown(defs: Definitions, plan: Any, indicator_id: str, lang: s
         f"{t('def.aggregation', lang)}：{indicator.aggregation.rule.value}",
     ]
     if indicator.lead_department:
-        facts.append(f"{t('col.department', lang)}：{indicator.lead_text(lang)}")
+        facts.append(f"{t('col.department', lang)}：{md(indicator.lead_text(lang))}")
     if indicator.responsible_departments:
-        facts.append(f"{t('col.responsible', lang)}：{responsible_text(defs, indicator_id, lang)}")
+        facts.append(f"{t('col.responsible', lang)}：{md(responsible_text(defs, indicator_id, lang))}")
     lines.append(" · ".join(facts))
     for target in plan.targets:
         if target.indicator != indicator_id:
@@ -164,19 +166,20 @@ def definition_markdown(defs: Definitions, plan: Any, indicator_id: str, lang: s
         parts = [f"{t('attribute.' + target.attribute.value, lang)}"]
         if target.baseline is not None:
             written = target.baseline.as_written or fmt.format_value(target.baseline.value, indicator.unit.get(lang))
-            parts.append(f"{t('def.baseline', lang)} {target.baseline.year}：{written}")
+            parts.append(f"{t('def.baseline', lang)} {target.baseline.year}：{md(written)}")
         if target.target is not None:
             written = target.target.as_written or (
                 target.target.comparator.value + fmt.format_value(target.target.value, indicator.unit.get(lang)))
-            parts.append(f"{t('def.target', lang)} {target.target.year}：{written}")
+            parts.append(f"{t('def.target', lang)} {target.target.year}：{md(written)}")
         else:
             parts.append(t("indicator.no_target", lang))
         source = target.source
         lines.append("- " + " · ".join(parts))
-        lines.append("  " + t("indicator.source", lang, plan=plan.name.get(lang),
-                              table=source.table or fmt.MISSING, row=source.row if source.row is not None else fmt.MISSING))
+        lines.append("  " + t("indicator.source", lang, plan=md(plan.name.get(lang)),
+                              table=md(source.table or fmt.MISSING),
+                              row=md(source.row if source.row is not None else fmt.MISSING)))
         if source.quote:
-            lines.append("  " + t("indicator.source_quote", lang, quote=source.quote))
+            lines.append("  " + t("indicator.source_quote", lang, quote=md(source.quote)))
     return "\n\n".join(lines)
 
 
@@ -221,7 +224,8 @@ def rank_of(ranks: pl.DataFrame | None, region: str) -> dict[str, Any] | None:
     mine = ranked.filter(pl.col("region_code") == region)
     if mine.height == 0:
         return None
-    return {**mine.row(0, named=True), "n": ranked.height}
+    row = mine.row(0, named=True)  # a ranking redacted to the viewer's scope says how many were ranked
+    return {**row, "n": row.get("n_ranked") or ranked.height}
 
 
 def indicator_rank_table(status: pl.DataFrame, per_indicator: dict[str, pl.DataFrame], region: str,
