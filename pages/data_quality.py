@@ -19,6 +19,7 @@ from warehouse import formatting as fmt
 from warehouse import i18n, quality
 from warehouse.periods import utc_now
 from warehouse.regions import RegionRegistry
+from warehouse.storage import Warehouse
 
 
 def _read(func, *args):
@@ -351,7 +352,7 @@ def _main() -> None:
     state = app_state.current()
     defs = app_state.definitions()
     wh = app_state.warehouse_path()
-    if not (wh / "manifest.json").exists():
+    if not Warehouse(wh).exists():
         st.warning(i18n.t("wh.missing", state.lang, path=wh))
         st.stop()
     render(query=app_state.query, defs=defs, registry=_read(RegionRegistry.load, wh / "regions.parquet"),

@@ -169,13 +169,19 @@ def warehouse_path() -> Path:
     return default_warehouse_path()
 
 
+def _is_warehouse(path: Path) -> bool:
+    from warehouse.storage import Warehouse
+
+    return Warehouse(path).exists()
+
+
 def engine() -> Any:
     """The engine over the current warehouse and the effective definitions (cached per definitions hash)."""
     defs_state = st.session_state.get(_KEY + "defs_state") or load_defs()
     if defs_state.definitions is None:
         st.stop()
     path = warehouse_path()
-    if not (path / "manifest.json").exists():
+    if not _is_warehouse(path):
         raise DataUnavailable(i18n.t("wh.missing", current_lang(), path=path))
     return _engine(str(path.resolve()), defs_state.defs_hash, defs_state.definitions)
 
@@ -504,7 +510,7 @@ def sidebar() -> ViewState | None:
     _publish(state)
     with st.sidebar:
         st.caption(fmt.format_as_of(state.as_of, lang))
-        version = data_version() if (warehouse_path() / "manifest.json").exists() else None
+        version = data_version() if _is_warehouse(warehouse_path()) else None
         if version:
             st.caption(i18n.t("sidebar.data_version", lang, version=version))
     return state
