@@ -7,10 +7,11 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 APT_PACKAGES="chromium fonts-noto-cjk poppler-utils"
+APT_TEST_PACKAGES="default-jre-headless"  # Spark's JVM: the Spark equality test only (tests/test_spark.py)
 
-install_system() {
+install_system() {  # $1: extra Debian packages
   local missing=""
-  for pkg in $APT_PACKAGES; do
+  for pkg in $APT_PACKAGES ${1:-}; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"
   done
   if [ -n "$missing" ]; then
@@ -22,20 +23,23 @@ install_system() {
   fi
 }
 
-install_python() {
+install_python() {  # $1: the pip extras, e.g. "test,spark" ("" = runtime dependencies only)
+  local extras="${1:-}" marker=".venv/.installed-${1:-runtime}"
   if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
   fi
-  if ! .venv/bin/python -c "import warehouse, streamlit, playwright" >/dev/null 2>&1 \
-     || [ pyproject.toml -nt .venv/.installed ]; then
+  if [ ! -f "$marker" ] || [ pyproject.toml -nt "$marker" ]; then
     .venv/bin/pip install -q --upgrade pip >/dev/null
-    .venv/bin/pip install -q -e ".[test]"
-    touch .venv/.installed
+    .venv/bin/pip install -q -e ".${extras:+[$extras]}"
+    touch "$marker"
   fi
 }
 
 ensure_sample() {
-  if [ ! -f sample_data/warehouse/manifest.json ]; then
+  if [ -f sample_data/warehouse/manifest.json ] && [ ! -d sample_data/warehouse/table ]; then
+    .venv/bin/planwatch warehouse migrate --warehouse sample_data/warehouse  # the layout before the Delta table
+  fi
+  if [ ! -d sample_data/warehouse/table/_delta_log ]; then
     echo "Generating the synthetic sample warehouse in sample_data/warehouse ..."
     .venv/bin/planwatch sample --out sample_data/warehouse
   fi
@@ -44,20 +48,20 @@ ensure_sample() {
 case "${1:-}" in
   dashboard)
     install_system
-    install_python
+    install_python ""
     ensure_sample
     shift
     exec .venv/bin/planwatch dashboard "$@"
     ;;
   test)
-    install_system
-    install_python
+    install_system "$APT_TEST_PACKAGES"
+    install_python "test,spark"
     shift
     exec .venv/bin/python -m pytest -q "$@"
     ;;
   bench)
     install_system
-    install_python
+    install_python "test"
     shift
     exec .venv/bin/python -m bench.run "$@"
     ;;

@@ -120,7 +120,11 @@ def previous_month_end(moment: datetime) -> datetime:
 
 
 class Engine:
-    def __init__(self, warehouse_dir: str | Path, definitions: Definitions, registry: RegionRegistry | None = None):
+    def __init__(self, warehouse_dir: str | Path, definitions: Definitions, registry: RegionRegistry | None = None,
+                 backend: str | None = None):
+        from warehouse.spark import backend_name
+
+        self.backend = backend_name(backend)  # "duckdb" (default) or "spark" (warehouse/spark.py); PLANWATCH_ENGINE
         self.warehouse = Warehouse(warehouse_dir)
         self.defs = definitions
         if registry is None:
@@ -409,7 +413,10 @@ class Engine:
         Queries built on `sql.values_ctes` (they carry $unique_keys) keep the join sides as written: DuckDB
         underestimates the CTEs (millions of rows at tier L) and would otherwise build its hash tables from
         them instead of from the small side (the region registry, `has_below`): most of an overview's time at
-        tier L in a profile (docs/benchmarks.md). The SQL puts the large relation on the left of every join."""
+        tier L in a profile (docs/benchmarks.md). The SQL puts the large relation on the left of every join.
+        With the Spark backend the same relations become Spark temp views (warehouse/spark.py)."""
+        if self.backend == "spark":
+            return self._connect_spark(snapshot, assess, scope, params)
         con = duck.connect()
         try:
             con.execute("SET TimeZone = 'UTC'")  # TIMESTAMP columns hold UTC; keep any TIMESTAMPTZ cast in UTC
@@ -435,7 +442,27 @@ class Engine:
             return con, path
         return con, snapshot.files
 
+    def _connect_spark(self, snapshot, assess, scope, params):
+        from warehouse.spark import SparkQuery
+
+        con = SparkQuery()
+        con.register("regions", self.registry.frame)
+        if assess is not None:
+            con.register("assess", assess)
+        if scope is not None:
+            con.register("scope", scope)
+        src = current.sources(self.warehouse, snapshot)
+        con.register_sources(src, current.COLUMNS)
+        if params is not None and "unique_keys" in params:
+            params["unique_keys"] = src.versions is not None and not src.delta
+        return con, snapshot.files or None
+
     def _run(self, con, query: str, params: dict, files) -> pl.DataFrame:
+        if self.backend == "spark":
+            try:
+                return con.run(query, {k: v for k, v in params.items() if f"${k}" in query})
+            finally:
+                con.close()
         if files is None:
             query = query.replace("read_parquet($files, union_by_name = true)", "empty_batches")
         else:
