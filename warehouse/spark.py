@@ -62,6 +62,7 @@ def session():
         builder = (SparkSession.builder.appName("planwatch")
                    .master(os.environ.get("PLANWATCH_SPARK_MASTER", "local[2]"))
                    .config("spark.ui.enabled", "false")
+                   .config("spark.ui.showConsoleProgress", "false")
                    .config("spark.sql.session.timeZone", "UTC")
                    .config("spark.sql.timestampType", "TIMESTAMP_NTZ")  # stored times are naive UTC
                    .config("spark.sql.shuffle.partitions", "4")
@@ -157,6 +158,9 @@ def to_spark_sql(query: str, params: dict, schemas: dict[str, dict[str, str]]) -
     tree = tree.transform(rewrite)
 
     def spark_only(node):
+        if isinstance(node, exp.IgnoreNulls) and isinstance(node.this, exp.AnyValue):
+            # DuckDB's any_value skips NULLs; Spark's takes that as a second argument (no IGNORE NULLS + FILTER)
+            return exp.Anonymous(this="any_value", expressions=[node.this.this, exp.Boolean(this=True)])
         if isinstance(node, exp.Length) and isinstance(node.this, (exp.Array, exp.Cast)):
             return exp.ArraySize(this=node.this)
         if isinstance(node, exp.Bracket) and len(node.expressions) == 1 and isinstance(node.expressions[0], exp.Slice):
@@ -171,7 +175,34 @@ def to_spark_sql(query: str, params: dict, schemas: dict[str, dict[str, str]]) -
     if any(star.args.get("except_") or star.args.get("except") for star in tree.find_all(exp.Star)):
         tree = qualify(tree, schema=schemas, dialect="duckdb", validate_qualify_columns=False,
                        quote_identifiers=True, identify=True, expand_stars=True)
+    tree = _hoist_scalar_subqueries(tree)
     return tree.sql(dialect="spark")
+
+
+def _hoist_scalar_subqueries(tree):
+    """Spark refuses a subquery inside a higher-order function (`filter(lens, n -> ...)` with lens =
+    `(SELECT lens FROM scope_lengths)`). A scalar subquery `(SELECT c FROM t)` there (t: a one-row relation such as
+    sql.py's scope_lengths) becomes the column of `t` cross-joined into the enclosing SELECT."""
+    from sqlglot import exp
+
+    for k, sub in enumerate(list(tree.find_all(exp.Subquery))):
+        inner = sub.this
+        if not (isinstance(inner, exp.Select) and sub.find_ancestor(exp.ArrayFilter, exp.Transform, exp.Lambda)):
+            continue
+        sources = inner.args.get("from_") or inner.args.get("from")
+        if not sources or inner.args.get("joins") or inner.args.get("where") or len(inner.expressions) != 1:
+            continue
+        table = sources.this
+        if not isinstance(table, exp.Table):
+            continue
+        alias = f"_pw_one_{k}"
+        column = inner.expressions[0]
+        name = column.alias_or_name
+        outer = sub.find_ancestor(exp.Select)
+        sub.replace(exp.column(name, table=alias))
+        outer.join(exp.Table(this=exp.to_identifier(table.name), alias=exp.TableAlias(this=exp.to_identifier(alias))),
+                   join_type="CROSS", copy=False)
+    return tree
 
 
 # ------------------------------------------------------------------ running
