@@ -140,6 +140,10 @@ class Engine:
         self._level_cache: dict[str, str] = {}
         self._defs_hash = hashlib.sha256(definitions.model_dump_json().encode()).hexdigest()[:12]
         self.cache = ResultCache()
+        # assess frames (plan resolution: pure metadata, fixed per Engine and as-of instant), kept even with the
+        # result cache off: ~a fifth of an overview's fixed cost in a profile on the sample (issue 14)
+        self._assess_cache: OrderedDict = OrderedDict()
+        self._assess_lock = threading.Lock()
 
     # ------------------------------------------------------------ cache key
     def version(self) -> str:
@@ -346,6 +350,20 @@ class Engine:
         return list(self.defs.indicators)
 
     def _assess_frame(self, codes: list[str], indicators: list[Indicator], moment: datetime, plan_id: str | None):
+        key = (tuple(codes), tuple(i.id for i in indicators), moment, plan_id)
+        with self._assess_lock:
+            found = self._assess_cache.get(key)
+            if found is not None:
+                self._assess_cache.move_to_end(key)
+                return found
+        frame = self._build_assess_frame(codes, indicators, moment, plan_id)
+        with self._assess_lock:
+            self._assess_cache[key] = frame
+            while len(self._assess_cache) > 64:
+                self._assess_cache.popitem(last=False)
+        return frame
+
+    def _build_assess_frame(self, codes: list[str], indicators: list[Indicator], moment: datetime, plan_id: str | None):
         day = as_of_date(moment)
         rows = []
         for code in codes:

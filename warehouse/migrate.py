@@ -6,7 +6,8 @@ as-of answer is unchanged) and its log entry in the commit metadata. The migrati
 checks that every batch has the same rows (count and content digest) in the table as in its old file, then
 compacts the table (z-order, versions table rebuilt) and moves the old manifest and batch files into
 `<wh>/migrated-manifest-layout/` (delete that folder once satisfied). Interrupted, it can be run again: a
-half-written table is discarded first, since the old files are only moved after the check.
+half-written table is discarded first, since the old files are only moved after the check, and until manifest.json is moved the warehouse counts as not
+migrated (`Warehouse.exists()` is false, `is_legacy()` true), so no reader sees a half-written table.
 """
 
 from __future__ import annotations
@@ -65,29 +66,34 @@ def migrate(path: str | os.PathLike, compact: bool = True) -> dict:
             shutil.rmtree(wh.table_path)  # an interrupted migration: the old files are still authoritative
             delta_table.forget(wh.table_path)
         delta_table.create(wh.table_path, pl.DataFrame(schema=BATCH_SCHEMA).to_arrow().schema)
-        cache: dict[str, pl.DataFrame] = {}
-        digests, total = {}, 0
-        for batch, file in pairs:
-            if file not in cache:
-                cache.clear()  # one file at a time in memory (a compacted file holds many batches)
-                try:
-                    cache[file] = pl.read_parquet(wh.path / file)
-                except Exception as exc:  # noqa: BLE001 - missing or corrupt
-                    raise WarehouseError(f"批次文件无法读取，未迁移 / batch file unreadable, nothing migrated: {file}: {exc}") from None
-            rows = conform(cache[file].filter(pl.col("batch_id") == batch["batch_id"]))
-            if rows.height != int(batch["rows"]):
-                raise WarehouseError(f"批次行数不符，未迁移 / batch {batch['batch_id']}: {rows.height} rows, "
-                                     f"manifest says {batch['rows']}; nothing migrated")
-            meta = {"batch_id": batch["batch_id"], "rows": rows.height, "ingested_at": batch["ingested_at"],
-                    "sha256": (batch.get("log") or logs.get(batch["batch_id"]) or {}).get("sha256"),
-                    "migrated_from": file}
-            log = batch.get("log") or logs.get(batch["batch_id"])
-            if log:
-                meta["log"] = log
-            delta_table.append(wh.table_path, rows, meta)
-            digests.update(_digests(rows.lazy()))
-            total += rows.height
-        _verify(wh, digests)
+        try:
+            cache: dict[str, pl.DataFrame] = {}
+            digests, total = {}, 0
+            for batch, file in pairs:
+                if file not in cache:
+                    cache.clear()  # one file at a time in memory (a compacted file holds many batches)
+                    try:
+                        cache[file] = pl.read_parquet(wh.path / file)
+                    except Exception as exc:  # noqa: BLE001 - missing or corrupt
+                        raise WarehouseError(f"批次文件无法读取，未迁移 / batch file unreadable, nothing migrated: {file}: {exc}") from None
+                rows = conform(cache[file].filter(pl.col("batch_id") == batch["batch_id"]))
+                if rows.height != int(batch["rows"]):
+                    raise WarehouseError(f"批次行数不符，未迁移 / batch {batch['batch_id']}: {rows.height} rows, "
+                                         f"manifest says {batch['rows']}; nothing migrated")
+                meta = {"batch_id": batch["batch_id"], "rows": rows.height, "ingested_at": batch["ingested_at"],
+                        "sha256": (batch.get("log") or logs.get(batch["batch_id"]) or {}).get("sha256"),
+                        "migrated_from": file}
+                log = batch.get("log") or logs.get(batch["batch_id"])
+                if log:
+                    meta["log"] = log
+                delta_table.append(wh.table_path, rows, meta)
+                digests.update(_digests(rows.lazy()))
+                total += rows.height
+            _verify(wh, digests)
+        except BaseException:
+            shutil.rmtree(wh.table_path, ignore_errors=True)  # nothing half-migrated: the old layout stays in force
+            delta_table.forget(wh.table_path)
+            raise
         moved = wh.path / MOVED
         moved.mkdir(exist_ok=True)
         if (wh.path / "batches").is_dir():
@@ -103,7 +109,7 @@ def migrate(path: str | os.PathLike, compact: bool = True) -> dict:
 
 
 def _verify(wh: Warehouse, digests: dict[str, tuple[int, int]]) -> None:
-    files = wh.snapshot().files
+    files = [f.path for f in delta_table.state(wh.table_path).files]  # not wh.snapshot(): manifest.json still there
     got = _digests(pl.scan_parquet(files)) if files else {}
     for batch_id, digest in digests.items():
         if got.get(batch_id) != digest:

@@ -75,11 +75,12 @@ class Warehouse:
         return self.path / name
 
     def exists(self) -> bool:
-        return delta_table.latest_version(self.table_path) is not None
+        """A Delta table is there and no migration is pending (a manifest.json left means an interrupted one)."""
+        return delta_table.latest_version(self.table_path) is not None and not self.is_legacy()
 
     def is_legacy(self) -> bool:
         """A warehouse in the manifest layout of before issue 14 (migrate it with `planwatch warehouse migrate`)."""
-        return (self.path / LEGACY_MANIFEST).is_file() and not self.exists()
+        return (self.path / LEGACY_MANIFEST).is_file()
 
     def init(self, regions: str | os.PathLike | None = None) -> None:
         """Create the folders and an empty table (kept if present); copy a regions.parquet if given."""
