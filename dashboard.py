@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from warehouse import app_state, i18n
+from warehouse import app_state, i18n, tasks_views  # noqa: F401  (tasks_views registers nav.tasks)
 from warehouse.export_button import export_control
 
 st.set_page_config(page_title="planwatch", page_icon=":material/monitoring:", layout="wide")
@@ -26,6 +26,7 @@ pages = [
     st.Page("pages/rankings.py", title=i18n.t("nav.rankings", lang), icon=":material/leaderboard:", url_path="league-table"),
     st.Page("pages/data_quality.py", title=i18n.t("nav.data_quality", lang), icon=":material/fact_check:", url_path="quality"),
     st.Page("pages/definitions.py", title=i18n.t("nav.definitions", lang), icon=":material/menu_book:", url_path="catalogue"),
+    st.Page("pages/tasks.py", title=i18n.t("nav.tasks", lang), icon=":material/checklist:", url_path="ledger"),
 ]
 page = st.navigation(pages)
 state = app_state.sidebar()

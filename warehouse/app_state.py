@@ -510,6 +510,7 @@ def sidebar() -> ViewState | None:
     _publish(state)
     with st.sidebar:
         st.caption(fmt.format_as_of(state.as_of, lang))
+        st.caption(fmt.as_of_meaning(lang))
         version = data_version() if _is_warehouse(warehouse_path()) else None
         if version:
             st.caption(i18n.t("sidebar.data_version", lang, version=version))
@@ -554,7 +555,8 @@ def indicator_picker(state: ViewState, defs: Definitions, label: str | None = No
         except KeyError:
             return ind
         binding = any(t.indicator == ind and t.attribute.value == "binding" for t in plan.targets)
-        return ("★ " if binding else "") + indicator.name.get(state.lang)
+        # the plan's own wording (name_in_plan), the catalogue name secondary
+        return ("★ " if binding else "") + defs.indicator_name(plan, indicator.id, state.lang, with_catalogue=True)
 
     if state.indicator not in ids:
         st.session_state[_KEY + "indicator"] = ids[0]

@@ -51,6 +51,9 @@ LOG_COLUMNS: dict[str, pl.DataType] = {
     "rejection_file": pl.Utf8(),
     "duplicate_of": pl.Utf8(),
     "message": pl.Utf8(),
+    # backfilled history (warehouse/backfill.py): ingested_at is then the receipt time
+    "logged_at": pl.Utf8(),  # the real ingest time (ISO, UTC)
+    "backfilled_by": pl.Utf8(),
 }
 
 

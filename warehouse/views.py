@@ -142,7 +142,7 @@ def definition_markdown(defs: Definitions, plan: Any, indicator_id: str, lang: s
     (plan, table, row, quote), as Markdown lines."""
     indicator = defs.indicator(indicator_id)
     t = i18n.t
-    lines = [f"**{indicator.name.get(lang)}**"]
+    lines = [f"**{defs.indicator_name(plan, indicator_id, lang, with_catalogue=True)}**"]
     if indicator.description:
         lines.append(indicator.description.get(lang))
     facts = [
@@ -154,7 +154,7 @@ def definition_markdown(defs: Definitions, plan: Any, indicator_id: str, lang: s
         f"{t('def.aggregation', lang)}：{indicator.aggregation.rule.value}",
     ]
     if indicator.lead_department:
-        facts.append(f"{t('col.department', lang)}：{indicator.lead_department.get(lang)}")
+        facts.append(f"{t('col.department', lang)}：{indicator.lead_text(lang)}")
     if indicator.responsible_departments:
         facts.append(f"{t('col.responsible', lang)}：{responsible_text(defs, indicator_id, lang)}")
     lines.append(" · ".join(facts))
