@@ -198,3 +198,25 @@ def test_probe_peak_rss_is_its_own_not_the_parents():
                          cwd=run.REPO, env={"PYTHONPATH": str(run.REPO)})
     assert float(out.stdout) < 200, out.stdout
     del grown
+
+
+def test_limit_scan_counts_the_scope_rows_in_force(tiny_m, definitions):
+    """The benchmark's limit row scans exactly the scope's rows in force as of the month in the versions table."""
+    import json as _json
+
+    from bench.run import limit_scan
+    from warehouse.engine import as_of_date
+    from warehouse.periods import parse_as_of
+
+    as_of = parse_as_of("2024-06")
+    pointer = _json.loads((tiny_m / "current" / "current.json").read_text())
+    naive = as_of.replace(tzinfo=None)
+    inds = [i.id for i in definitions.indicators]
+    expected = (pl.scan_parquet(tiny_m / pointer["file"])
+                .filter(pl.col("region_code").str.starts_with("5101") & pl.col("indicator_id").is_in(inds)
+                        & (pl.col("ingested_at") <= naive)
+                        & (pl.col("superseded_at").is_null() | (pl.col("superseded_at") > naive))
+                        & (pl.col("period_end") <= as_of_date(as_of)))
+                .select(pl.len()).collect().item())
+    assert expected > 0
+    assert limit_scan(tiny_m, "5101", inds, as_of, as_of_date(as_of)) == expected
