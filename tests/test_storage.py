@@ -280,6 +280,8 @@ import json, sys, time
 import duckdb
 from warehouse.storage import Warehouse
 wh = Warehouse(sys.argv[1])
+wh.snapshot()  # warm up (loads deltalake and the table) before the clock starts
+print("ready", flush=True)
 end = time.time() + float(sys.argv[2])
 n = bad = errors = 0
 seen = set()
@@ -306,7 +308,8 @@ print(json.dumps({"queries": n, "bad": bad, "errors": errors, "distinct_totals":
 def test_concurrent_reader_sees_whole_batches(wh: Warehouse):
     reader = subprocess.Popen([sys.executable, "-c", READER, str(wh.path), "3"], cwd=REPO,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(0.6)
+    assert reader.stdout.readline().strip() == "ready"
+    time.sleep(0.3)
     sizes = []
     deadline = time.time() + 2.2
     i = 0
