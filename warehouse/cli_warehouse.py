@@ -106,6 +106,11 @@ def ingest(
             continue
         typer.echo(result.summary("zh"))
         typer.echo("  " + result.summary("en").split("\n")[0])
+        prepared = result.prepared
+        if prepared is not None and prepared.rejections.height and not prepared.file_error:
+            from warehouse.ingest import report_lines
+
+            typer.echo("\n".join(report_lines(prepared.rejections, "both", limit=10)))  # the same for --dry-run
         would_reject = result.status == "rejected" or (result.status == "dry_run" and result.rows_accepted == 0)
         any_rejected = any_rejected or would_reject
     if any_rejected:
