@@ -3,6 +3,10 @@
 #   ./dev.sh dashboard   install what is needed, then start the dashboard on the bundled sample warehouse
 #   ./dev.sh test        install what is needed, then run the whole test suite
 #   ./dev.sh bench ...   install what is needed, then run the national-scale benchmark (docs/benchmarks.md)
+#   ./dev.sh lock        (maintainers) re-resolve requirements/constraints.txt from pyproject.toml with uv
+#
+# Every install goes through requirements/constraints.txt: the versions the tests ran with are the versions
+# installed. `.` (the dashboard's runtime) and `.[test]` use the same constraints; only what they need is installed.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -23,16 +27,32 @@ install_system() {  # $1: extra Debian packages
   fi
 }
 
-install_python() {  # $1: the pip extras, e.g. "test,spark" ("" = runtime dependencies only)
-  local extras="${1:-}" marker=".venv/.installed-${1:-runtime}"
+CONSTRAINTS=requirements/constraints.txt
+
+# install_python runtime|test: the package (editable) with its runtime dependencies, or with the test and spark
+# extras too (pyspark + sqlglot: the Spark equality test; the dashboard never installs them)
+install_python() {
+  local target="${1:-test}" spec="."
+  [ "$target" = "test" ] && spec=".[test,spark]"
   if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
   fi
-  if [ ! -f "$marker" ] || [ pyproject.toml -nt "$marker" ]; then
+  local marker=".venv/.installed-$target"
+  if ! .venv/bin/python -c "import warehouse, streamlit" >/dev/null 2>&1 \
+     || [ ! -f "$marker" ] || [ pyproject.toml -nt "$marker" ] || [ "$CONSTRAINTS" -nt "$marker" ]; then
     .venv/bin/pip install -q --upgrade pip >/dev/null
-    .venv/bin/pip install -q -e ".${extras:+[$extras]}"
+    .venv/bin/pip install -q -c "$CONSTRAINTS" -e "$spec"
     touch "$marker"
   fi
+}
+
+# lock: resolve pyproject.toml (all extras) + requirements/planned.in into requirements/constraints.txt
+lock() {
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  .venv/bin/python -m uv --version >/dev/null 2>&1 || .venv/bin/pip install -q uv
+  .venv/bin/python -m uv pip compile pyproject.toml --all-extras requirements/planned.in \
+    --python-version 3.11 --upgrade --no-header -o "$CONSTRAINTS"
+  echo "Wrote $CONSTRAINTS; run ./dev.sh test, then commit it."
 }
 
 ensure_sample() {
@@ -48,25 +68,28 @@ ensure_sample() {
 case "${1:-}" in
   dashboard)
     install_system
-    install_python ""
+    install_python runtime
     ensure_sample
     shift
     exec .venv/bin/planwatch dashboard "$@"
     ;;
   test)
     install_system "$APT_TEST_PACKAGES"
-    install_python "test,spark"
+    install_python test
     shift
     exec .venv/bin/python -m pytest -q "$@"
     ;;
   bench)
     install_system
-    install_python "test"
+    install_python test
     shift
     exec .venv/bin/python -m bench.run "$@"
     ;;
+  lock)
+    lock
+    ;;
   *)
-    echo "usage: ./dev.sh dashboard | test | bench [bench.run options]" >&2
+    echo "usage: ./dev.sh dashboard | test | bench [bench.run options] | lock" >&2
     exit 2
     ;;
 esac

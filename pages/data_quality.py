@@ -16,7 +16,7 @@ import polars as pl
 import streamlit as st
 
 from warehouse import formatting as fmt
-from warehouse import i18n, quality
+from warehouse import i18n, progress_ui, quality, tables
 from warehouse.periods import utc_now
 from warehouse.regions import RegionRegistry
 from warehouse.storage import Warehouse
@@ -29,6 +29,14 @@ def _read(func, *args):
     return app_state.cached_read(func, *args)
 
 i18n.register({
+    "dq.unusable.head": {
+        "zh": "仓库中有 {n} 个数值无法使用（不是有限数值或大得离谱），计算时已跳过或改用浮点求和；请让报送单位更正后重新报送。",
+        "en": "{n} stored values cannot be used as they are (not finite or absurdly large): the engine skips them or "
+        "sums them in floating point. Ask the submitting office for a corrected file.",
+    },
+    "dq.unusable.details": {"zh": "查看这些数值", "en": "Show these values"},
+    "dq.col.column": {"zh": "列", "en": "Column"},
+    "dq.col.problem": {"zh": "问题", "en": "Problem"},
     "dq.title": {"zh": "数据质量", "en": "Data quality"},
     "dq.subtitle": {"zh": "{region} 及其下级地区 · {when}", "en": "{region} and its sub-regions · {when}"},
     "dq.tab.rates": {"zh": "报送率", "en": "Reporting rates"},
@@ -134,7 +142,7 @@ def _show_rates(detail: pl.DataFrame, lang: str) -> None:
         return
     st.markdown(f"**{i18n.t('dq.rates.by_region', lang)}**")
     rates = quality.reporting_rates(detail)
-    st.dataframe(
+    tables.dataframe(
         pl.DataFrame({
             i18n.t("col.region", lang): [_region_label(r) for r in rates.iter_rows(named=True)],
             i18n.t("dq.col.expected", lang): rates["expected"],
@@ -156,7 +164,7 @@ def _show_rates(detail: pl.DataFrame, lang: str) -> None:
         )
         .pivot(on="year", index=i18n.t("col.region", lang), values="reporting_rate")
     )
-    st.dataframe(pivot, hide_index=True, width="stretch", key="dq_rates_year")
+    tables.dataframe(pivot, hide_index=True, width="stretch", key="dq_rates_year")
 
 
 def _show_overdue(detail: pl.DataFrame, defs, as_of: datetime | None, lang: str) -> None:
@@ -165,7 +173,7 @@ def _show_overdue(detail: pl.DataFrame, defs, as_of: datetime | None, lang: str)
         st.success(i18n.t("empty.no_overdue", lang))
         return
     names = {ind.id: ind.name.get(lang) for ind in defs.indicators}
-    st.dataframe(
+    tables.dataframe(
         pl.DataFrame({
             i18n.t("col.region", lang): [_region_label(r) for r in missing.iter_rows(named=True)],
             i18n.t("col.indicator", lang): [names.get(i, i) for i in missing["indicator_id"]],
@@ -194,7 +202,7 @@ def _show_log(warehouse_dir: Path, as_of: datetime | None, lang: str) -> None:
     if log.is_empty():
         st.info(i18n.t("dq.log.none", lang))
         return
-    st.dataframe(
+    tables.dataframe(
         pl.DataFrame({
             i18n.t("col.ingested_at", lang): [fmt.format_cst(t, lang) for t in log["ingested_at"].to_list()],
             i18n.t("dq.col.file", lang): log["file_name"],
@@ -217,7 +225,7 @@ def _show_log(warehouse_dir: Path, as_of: datetime | None, lang: str) -> None:
     chosen = st.selectbox(i18n.t("dq.log.rejections", lang), list(labels), format_func=labels.get, key="dq_log_entry")
     entry = next(e for e in with_rejections if e["entry_id"] == chosen)
     frame = quality.read_rejections(quality.rejection_file(warehouse_dir, entry))
-    st.dataframe(_rejections_display(frame, lang), hide_index=True, width="stretch", key="dq_log_rejections")
+    tables.dataframe(_rejections_display(frame, lang), hide_index=True, width="stretch", key="dq_log_rejections")
 
 
 def _show_disagreements(query, defs, region: str, plan_id: str | None, as_of: datetime | None, lang: str) -> None:
@@ -229,7 +237,7 @@ def _show_disagreements(query, defs, region: str, plan_id: str | None, as_of: da
     if found.is_empty():
         st.success(i18n.t("dq.disagree.none", lang))
         return
-    st.dataframe(
+    tables.dataframe(
         pl.DataFrame({
             i18n.t("col.region", lang): [_region_label(r) for r in found.iter_rows(named=True)],
             i18n.t("col.indicator", lang): [i18n.pick(r, "indicator", lang) for r in found.iter_rows(named=True)],
@@ -256,7 +264,7 @@ def _show_outliers(defs, warehouse_dir: Path, region: str, as_of: datetime | Non
         return
     names = dict(zip(codes["code"], codes["name"]))
     inds = {ind.id: ind for ind in defs.indicators}
-    st.dataframe(
+    tables.dataframe(
         pl.DataFrame({
             i18n.t("col.region", lang): [f"{names.get(c, c)}（{c}）" for c in found["region_code"]],
             i18n.t("col.indicator", lang): [inds[i].name.get(lang) if i in inds else i for i in found["indicator_id"]],
@@ -268,6 +276,36 @@ def _show_outliers(defs, warehouse_dir: Path, region: str, as_of: datetime | Non
         }),
         hide_index=True, width="stretch", key="dq_outliers",
     )
+
+
+def _show_unusable(defs, warehouse_dir: Path, region: str, as_of: datetime | None, lang: str) -> None:
+    """Stored values the engine skips or cannot sum exactly (warehouse/value_sanity.py), under the region."""
+    from warehouse import value_sanity
+
+    found = _read(value_sanity.warehouse_suspects, warehouse_dir, as_of)
+    if region.startswith("group:"):
+        prefixes = list(defs.group(region.split(":", 1)[1]).members)
+    else:
+        prefixes = [region]
+    found = value_sanity.under(found, prefixes)
+    if found.is_empty():
+        return
+    st.warning(i18n.t("dq.unusable.head", lang, n=found.height))
+    inds = {ind.id: ind for ind in defs.indicators}
+    with st.expander(i18n.t("dq.unusable.details", lang)):
+        st.dataframe(
+            pl.DataFrame({
+                i18n.t("col.region", lang): found["region_code"].to_list(),
+                i18n.t("col.indicator", lang): [inds[i].name.get(lang) if i in inds else i
+                                                for i in found["indicator_id"]],
+                i18n.t("col.period", lang): [fmt.format_period(p, lang) for p in found["period"]],
+                i18n.t("dq.col.column", lang): found["column"].to_list(),
+                i18n.t("col.value", lang): found["value"].to_list(),
+                i18n.t("dq.col.problem", lang): [value_sanity.describe(p, lang) for p in found["problem"]],
+                i18n.t("dq.col.file", lang): [f"{f}:{r}" for f, r in zip(found["source_file"], found["source_row"])],
+            }),
+            hide_index=True, width="stretch", key="dq_unusable",
+        )
 
 
 def _show_upload(defs, registry, warehouse_dir: Path, lang: str) -> None:
@@ -285,14 +323,15 @@ def _show_upload(defs, registry, warehouse_dir: Path, lang: str) -> None:
     path.write_bytes(data)
     wh = Warehouse(warehouse_dir)
     try:
-        report = ingest_file(wh, path, defs, registry, dry_run=True, rejections_path=folder / "rejections.csv")
+        with progress_ui.stages("progress.check", lang):  # spinner with the stage while a large file is read
+            report = ingest_file(wh, path, defs, registry, dry_run=True, rejections_path=folder / "rejections.csv")
     except (WarehouseError, ValueError, OSError) as exc:
         st.error(i18n.t("dq.upload.error", lang, error=exc))
         return
     st.info(report.summary(lang))
     if report.rejection_file:
         frame = quality.read_rejections(report.rejection_file)
-        st.dataframe(_rejections_display(frame, lang), hide_index=True, width="stretch", key="dq_upload_rejections")
+        tables.dataframe(_rejections_display(frame, lang), hide_index=True, width="stretch", key="dq_upload_rejections")
         st.download_button(i18n.t("dq.upload.download", lang), Path(report.rejection_file).read_bytes(),
                            file_name=f"{path.stem}.rejections.csv", mime="text/csv", key="dq_upload_download")
     accept_valid = False
@@ -305,7 +344,8 @@ def _show_upload(defs, registry, warehouse_dir: Path, lang: str) -> None:
         return
     if st.button(i18n.t("dq.upload.confirm", lang), type="primary", key="dq_upload_confirm"):
         try:
-            result = ingest_file(wh, path, defs, registry, accept_valid_rows=accept_valid)
+            with progress_ui.stages("progress.store", lang):
+                result = ingest_file(wh, path, defs, registry, accept_valid_rows=accept_valid)
         except (WarehouseError, ValueError, OSError) as exc:
             st.error(i18n.t("dq.upload.error", lang, error=exc))
             return
@@ -331,6 +371,7 @@ def render(*, query, defs, registry, warehouse_dir: str | Path, region: str, reg
     cols[2].metric(i18n.t("dq.metric.missing", lang), int(detail.height - detail["received"].sum()) if total else 0)
     cols[3].metric(i18n.t("dq.metric.rejected", lang), int(log["rows_rejected"].fill_null(0).sum()))
 
+    _show_unusable(defs, warehouse_dir, region, as_of, lang)
     tabs = st.tabs([i18n.t(f"dq.tab.{k}", lang) for k in ("rates", "overdue", "log", "disagree", "outliers", "upload")])
     with tabs[0]:
         _show_rates(detail, lang)
@@ -353,7 +394,7 @@ def _main() -> None:
     defs = app_state.definitions()
     wh = app_state.warehouse_path()
     if not Warehouse(wh).exists():
-        st.warning(i18n.t("wh.missing", state.lang, path=wh))
+        st.warning(i18n.t("wh.missing", state.lang, path=wh.name))
         st.stop()
     render(query=app_state.query, defs=defs, registry=_read(RegionRegistry.load, wh / "regions.parquet"),
            warehouse_dir=wh, region=state.region, region_name=app_state.region_name(state.region, state.lang, defs),

@@ -134,7 +134,7 @@ def problem_line(problem: Any) -> str:
 
 def show_defs_banner(state: DefsState, lang: str) -> None:
     if state.missing and state.definitions is None:
-        st.error(i18n.t("defs.missing", lang, path=state.path))
+        st.error(i18n.t("defs.missing", lang, path=state.path.name))
         return
     if not state.errors:
         return
@@ -182,7 +182,7 @@ def engine() -> Any:
         st.stop()
     path = warehouse_path()
     if not _is_warehouse(path):
-        raise DataUnavailable(i18n.t("wh.missing", current_lang(), path=path))
+        raise DataUnavailable(i18n.t("wh.missing", current_lang(), path=path.name))
     return _engine(str(path.resolve()), defs_state.defs_hash, defs_state.definitions)
 
 
@@ -203,8 +203,10 @@ def query(method: str, *args: Any, **kwargs: Any) -> Any:
     except DataUnavailable as exc:
         st.warning(str(exc))
         st.stop()
-    except Exception as exc:  # noqa: BLE001 - shown to the user, not swallowed
-        st.error(i18n.t("wh.error", lang, error=f"{type(exc).__name__}: {exc}"))
+    except Exception as exc:  # noqa: BLE001 - shown to the user, not swallowed (no server path, no traceback)
+        from warehouse.safe_errors import message
+
+        st.error(i18n.t("wh.error", lang, error=message(exc, lang)))
         st.stop()
 
 
@@ -379,6 +381,17 @@ def _valid_month(raw: str) -> str | None:
     return f"{int(parts[0]):04d}-{int(parts[1]):02d}"
 
 
+def _default_plan(defs: Definitions) -> str:
+    """The plan a page opens on when the link names none: the most recently active (warehouse/default_view.py)."""
+    from warehouse import default_view
+
+    try:
+        activity = default_view.plan_activity(defs, cached_read(default_view.latest_years, warehouse_path()))
+    except Exception:  # noqa: BLE001 - no readable data: running plans, then the YAML order
+        activity = None
+    return default_view.default_plan(defs, activity, utc_now())
+
+
 def _init_from_url(defs: Definitions) -> list[str]:
     """First run of a session: take the view from the URL, reporting (not hiding) values that are not valid."""
     params = st.query_params
@@ -392,7 +405,7 @@ def _init_from_url(defs: Definitions) -> list[str]:
 
     plan_ids = [p.id for p in defs.plans]
     raw_plan = params.get("plan")
-    plan_id = raw_plan if raw_plan in plan_ids else plan_ids[0]
+    plan_id = raw_plan if raw_plan in plan_ids else _default_plan(defs)
     if raw_plan and raw_plan not in plan_ids:
         notes.append(i18n.t("url.bad_param", lang, param="plan", value=raw_plan,
                             reason=i18n.t("url.reason.unknown_plan", lang), fallback=plan_id))

@@ -25,6 +25,14 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+def _print_notices(wh) -> None:
+    """What the writer lock noticed (e.g. that the previous ingest did not finish: warehouse/wh_check.py)."""
+    for note in getattr(wh, "notices", []):
+        typer.echo(note, err=True)
+    if hasattr(wh, "notices"):
+        wh.notices.clear()
+
+
 def _warehouse(path: Optional[Path]):
     from warehouse.storage import Warehouse
 
@@ -76,6 +84,7 @@ def ingest(
 
       planwatch ingest --received-at 2024-03-15T10:00+08:00 2024年2月报送.csv --warehouse wh/
     """
+    from warehouse.cli_progress import busy
     from warehouse.storage import WarehouseError, ingest_file
 
     wh = _warehouse(warehouse)
@@ -97,13 +106,16 @@ def ingest(
     any_rejected = False
     for path in files:
         try:
-            result = ingest_file(wh, path, definitions, registry, accept_valid_rows=accept_valid_rows,
-                                 dry_run=dry_run, user=user, sheet=sheet, rejections_path=rejections,
-                                 received_at=received, force=force)
+            with busy(f"{path.name}: 读取与校验 / reading and validating"):
+                result = ingest_file(wh, path, definitions, registry, accept_valid_rows=accept_valid_rows,
+                                     dry_run=dry_run, user=user, sheet=sheet, rejections_path=rejections,
+                                     received_at=received, force=force)
         except WarehouseError as exc:
+            _print_notices(wh)
             typer.echo(f"{path.name}: {exc}", err=True)
             any_rejected = True
             continue
+        _print_notices(wh)
         typer.echo(result.summary("zh"))
         typer.echo("  " + result.summary("en").split("\n")[0])
         prepared = result.prepared
@@ -133,7 +145,13 @@ def wh_init(
     source = regions or sample_regions_path()
     if not source.is_file():
         _fail(f"地区表不存在 / region registry not found: {source}")
-    wh.init(regions=None if wh.regions_path.exists() and regions is None else source)
+    try:
+        wh.init(regions=None if wh.regions_path.exists() and regions is None else source)
+    except OSError as exc:
+        from warehouse.safe_errors import describe
+
+        zh, en = describe(exc)
+        _fail(f"无法创建仓库 {wh.path}：{zh} / cannot create the warehouse {wh.path}: {en}")
     typer.echo(f"仓库已就绪 / warehouse ready: {wh.path} (version {wh.version()})")
 
 
@@ -143,13 +161,17 @@ def wh_compact(warehouse: Optional[Path] = WarehouseOpt) -> None:
 
     Example: planwatch warehouse compact --warehouse wh/
     """
+    from warehouse.cli_progress import busy
     from warehouse.storage import WarehouseError
 
     wh = _warehouse(warehouse)
     try:
-        result = wh.compact()
+        with busy("合并中 / compacting"):
+            result = wh.compact()
     except WarehouseError as exc:
+        _print_notices(wh)
         _fail(str(exc))
+    _print_notices(wh)
     typer.echo(
         f"已合并 {result['merged_files']} 个文件，共 {result['rows']} 行；删除过期文件 {result['deleted']} 个"
         f" / merged {result['merged_files']} files, {result['rows']} rows; deleted {result['deleted']} retired files"
@@ -197,7 +219,7 @@ def wh_check(warehouse: Optional[Path] = WarehouseOpt) -> None:
 @wh_app.command("log")
 def wh_log(
     warehouse: Optional[Path] = WarehouseOpt,
-    limit: int = typer.Option(20, "--limit", "-n", help="Newest N attempts (0 = all)."),
+    limit: int = typer.Option(20, "--limit", "-n", min=0, help="Newest N attempts (0 = all)."),
 ) -> None:
     """The ingest log, newest last; times in China Standard Time.
 
@@ -239,8 +261,11 @@ def sample(
     except ValueError:
         _fail(f"日期格式错误 / not a date: {today!r} (expected YYYY-MM-DD)")
     definitions = load_definitions_or_exit(defs)
+    from warehouse.cli_progress import bar
+
     try:
-        summary = generate_sample(out, seed=seed, today=day, definitions=definitions)
+        with bar("生成 / generating") as step:
+            summary = generate_sample(out, seed=seed, today=day, definitions=definitions, progress=step)
     except SampleError as exc:
         _fail(str(exc))
     typer.echo(

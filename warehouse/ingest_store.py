@@ -203,7 +203,6 @@ def ingest_file(
 
             base_log.update(backfill.log_fields(wh.snapshot().files, received_at, moment,
                                                 valid if store else pl.DataFrame(), force, user))
-        ext = src.suffix.lower()
         wh.store_original(src, sha=sha)
         rejections = _rejection_frame(prepared)
         rejection_rel = None
@@ -215,7 +214,7 @@ def ingest_file(
             result.rejection_file = str((wh.path / rejection_rel).resolve())
         log = dict(
             base_log,
-            original=f"originals/{sha}{ext}",
+            original=str(wh.original_path(sha).relative_to(wh.path)),
             rows_total=result.rows_total,
             rows_rejected=result.rows_rejected,
             warnings=result.warnings,

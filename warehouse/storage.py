@@ -5,7 +5,7 @@ Layout (docs/architecture.md, docs/warehouse.md):
 
     <wh>/table/                        the Delta table: _delta_log/ (one commit per batch) + Parquet data files
     <wh>/log/<entry_id>.json           one per ingest attempt
-    <wh>/originals/<sha256><ext>       the submitted file, byte for byte
+    <wh>/originals/<sha256><ext>.gz    the submitted file, gzip-compressed (warehouse/originals.py)
     <wh>/rejections/<entry_id>.csv     rejected / warned rows of an attempt
     <wh>/regions.parquet               the region registry of this warehouse
     <wh>/current/                      the engine's versions table (warehouse/current.py), derived data
@@ -31,7 +31,7 @@ from typing import Iterator
 
 import polars as pl
 
-from warehouse import delta_table
+from warehouse import delta_table, wh_check
 from warehouse.periods import utc_now
 from warehouse.storage_base import (  # noqa: F401 - re-exported: callers import these from warehouse.storage
     BATCH_SCHEMA,
@@ -61,6 +61,7 @@ class Warehouse:
         self.path = Path(path)
         self._lock_fh = None
         self._lock_depth = 0
+        self.notices: list[str] = []  # e.g. that the previous writer did not finish (warehouse/wh_check.py)
 
     # ---- folders ----
     @property
@@ -130,6 +131,9 @@ class Warehouse:
         current = self.state()
         cutoff = _aware_utc(as_of) if as_of is not None else None
         naive = _naive_utc(cutoff) if cutoff is not None else None
+        for f in current.files:
+            if wh_check.outside(self.table_path, f.name):  # a log entry naming a file outside the table folder
+                raise WarehouseError(wh_check.outside_message(f.name))
         files = [f.path for f in current.files
                  if naive is None or f.min_ingested_at is None or f.min_ingested_at <= naive]
         visible = [b for b in current.batches if cutoff is None or _parse_iso(b["ingested_at"]) <= cutoff]
@@ -157,9 +161,15 @@ class Warehouse:
             fh.close()
             raise WarehouseLocked(self._locked_message(holder)) from None
         fh.seek(0)
+        previous = wh_check.holder(fh.read())  # a clean exit empties it: a record left is a writer that died
+        fh.seek(0)
         fh.truncate()
-        fh.write(json.dumps({"pid": os.getpid(), "user": user or _current_user(), "started_at": _iso(utc_now())}))
+        version = self.version() if self.exists() else None
+        fh.write(json.dumps({"pid": os.getpid(), "user": user or _current_user(), "started_at": _iso(utc_now()),
+                             "version": version}))
         fh.flush()
+        if previous is not None:
+            self.notices.append(wh_check.interrupted_notice(previous, version))
         self._lock_fh = fh
         self._lock_depth = 1
         try:
@@ -207,22 +217,35 @@ class Warehouse:
 
     # ---- originals and log ----
     def store_original(self, path: str | os.PathLike, sha: str | None = None) -> str:
-        """Copy the file under originals/<sha256><ext> (idempotent); return its sha256 (`sha`: already known)."""
+        """Keep the file under originals/<sha256><ext>.gz (warehouse/originals.py; idempotent); return its
+        sha256 (`sha`: already known)."""
+        from warehouse import originals
+
         self._require()
         src = Path(path)
         sha = sha or sha256_file(src)
-        target = self._dir("originals") / f"{sha}{src.suffix.lower()}"
-        if not target.exists():
-            tmp = self._dir(".tmp") / f"{target.name}.{os.getpid()}"
-            shutil.copyfile(src, tmp)
-            _fsync_path(tmp)
-            os.replace(tmp, target)
+        self._dir(".tmp").mkdir(parents=True, exist_ok=True)
+        originals.store(self._dir("originals"), self._dir(".tmp"), src, sha)
         return sha
 
     def original_path(self, sha: str) -> Path | None:
-        for candidate in self._dir("originals").glob(f"{sha}*"):
-            return candidate
-        return None
+        """The stored original (compressed, or as it was in older warehouses), or None."""
+        from warehouse import originals
+
+        return originals.find(self._dir("originals"), sha)
+
+    def read_original(self, sha: str) -> bytes:
+        """The submitted file's bytes, checked against its sha256 (WarehouseError if missing or damaged)."""
+        from warehouse import originals
+
+        path = self.original_path(sha)
+        if path is None:
+            raise WarehouseError(f"原始文件不存在 / original file not found: {sha}")
+        try:
+            return originals.read(path, sha)
+        except (originals.OriginalDamaged, OSError, EOFError) as exc:
+            raise WarehouseError(str(exc) if isinstance(exc, originals.OriginalDamaged)
+                                 else f"原始文件无法读取 / original file unreadable: {path.name}") from None
 
     def _read_log(self) -> list[dict]:
         log_dir = self._dir("log")

@@ -14,7 +14,7 @@ from collections import Counter
 
 import polars as pl
 
-from warehouse import delta_table
+from warehouse import delta_table, wh_check
 from warehouse.storage_base import BATCH_SCHEMA, Problem, WarehouseError
 
 
@@ -29,6 +29,8 @@ def check(wh) -> list[Problem]:
     table = delta_table.TABLE
     found: Counter = Counter()
     for f in state.files:
+        if wh_check.outside(wh.table_path, f.name):
+            continue  # reported (and never read) by wh_check.problems below
         what = f"{table}/{f.name}"
         try:
             schema = pl.read_parquet_schema(f.path)
@@ -82,7 +84,15 @@ def check(wh) -> list[Problem]:
         if batch_id not in logged:
             problems.append(Problem("warning", batch_id, "批次缺少日志（写入中断，下次写入时恢复） / "
                                                          "no log entry yet (interrupted; restored at next write)"))
-    for name in delta_table.unreferenced(wh.table_path):
+    # .tmp leftovers, a dead writer's record, files outside the folder, values not finite or absurd (issue 11b)
+    pseudo = {"version": state.version, "retired": [], "batches": [
+        {"file": f.name if wh_check.outside(wh.table_path, f.name) else f"{table}/{f.name}"} for f in state.files]}
+    problems.extend(wh_check.problems(wh, pseudo))
+    try:
+        orphans = delta_table.unreferenced(wh.table_path)
+    except Exception:  # noqa: BLE001 - a log delta-rs cannot vacuum (e.g. a path outside the table): reported above
+        orphans = []
+    for name in orphans:
         problems.append(Problem("warning", f"{table}/{name}", "未提交的数据文件（压缩时删除） / "
                                                                "data file of no commit (removed by compaction)"))
     return problems
