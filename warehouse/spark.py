@@ -158,6 +158,12 @@ def to_spark_sql(query: str, params: dict, schemas: dict[str, dict[str, str]]) -
     tree = tree.transform(rewrite)
 
     def spark_only(node):
+        if isinstance(node, exp.Anonymous) and node.name.lower() == "isfinite" and len(node.expressions) == 1:
+            # Spark has no isfinite: not NaN and |x| below infinity (NULL stays NULL as in DuckDB)
+            x = node.expressions[0]
+            inf = exp.Cast(this=exp.Literal.string("Infinity"), to=exp.DataType.build("DOUBLE"))
+            return exp.Paren(this=exp.And(this=exp.Not(this=exp.Anonymous(this="isnan", expressions=[x.copy()])),
+                                          expression=exp.LT(this=exp.Abs(this=x.copy()), expression=inf)))
         if isinstance(node, exp.IgnoreNulls) and isinstance(node.this, exp.AnyValue):
             # DuckDB's any_value skips NULLs; Spark's takes that as a second argument (no IGNORE NULLS + FILTER)
             return exp.Anonymous(this="any_value", expressions=[node.this.this, exp.Boolean(this=True)])
