@@ -178,6 +178,10 @@ def to_spark_sql(query: str, params: dict, schemas: dict[str, dict[str, str]]) -
         return node
 
     tree = tree.transform(spark_only)
+    # QUALIFY -> a subquery before column qualification (else its columns keep the inner table's name)
+    from sqlglot.transforms import eliminate_qualify
+
+    tree = tree.transform(eliminate_qualify)
     if any(star.args.get("except_") or star.args.get("except") for star in tree.find_all(exp.Star)):
         tree = qualify(tree, schema=schemas, dialect="duckdb", validate_qualify_columns=False,
                        quote_identifiers=True, identify=True, expand_stars=True)
