@@ -11,10 +11,11 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 APT_PACKAGES="chromium fonts-noto-cjk poppler-utils"
+APT_TEST_PACKAGES="default-jre-headless"  # Spark's JVM: the Spark equality test only (tests/test_spark.py)
 
-install_system() {
+install_system() {  # $1: extra Debian packages
   local missing=""
-  for pkg in $APT_PACKAGES; do
+  for pkg in $APT_PACKAGES ${1:-}; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"
   done
   if [ -n "$missing" ]; then
@@ -28,10 +29,11 @@ install_system() {
 
 CONSTRAINTS=requirements/constraints.txt
 
-# install_python runtime|test: the package (editable) with its runtime dependencies, or with the test extra too
+# install_python runtime|test: the package (editable) with its runtime dependencies, or with the test and spark
+# extras too (pyspark + sqlglot: the Spark equality test; the dashboard never installs them)
 install_python() {
   local target="${1:-test}" spec="."
-  [ "$target" = "test" ] && spec=".[test]"
+  [ "$target" = "test" ] && spec=".[test,spark]"
   if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
   fi
@@ -54,7 +56,10 @@ lock() {
 }
 
 ensure_sample() {
-  if [ ! -f sample_data/warehouse/manifest.json ]; then
+  if [ -f sample_data/warehouse/manifest.json ] && [ ! -d sample_data/warehouse/table ]; then
+    .venv/bin/planwatch warehouse migrate --warehouse sample_data/warehouse  # the layout before the Delta table
+  fi
+  if [ ! -d sample_data/warehouse/table/_delta_log ]; then
     echo "Generating the synthetic sample warehouse in sample_data/warehouse ..."
     .venv/bin/planwatch sample --out sample_data/warehouse
   fi
@@ -63,13 +68,13 @@ ensure_sample() {
 case "${1:-}" in
   dashboard)
     install_system
-    install_python test  # issue 14 makes this `runtime` (no test extra)
+    install_python runtime
     ensure_sample
     shift
     exec .venv/bin/planwatch dashboard "$@"
     ;;
   test)
-    install_system
+    install_system "$APT_TEST_PACKAGES"
     install_python test
     shift
     exec .venv/bin/python -m pytest -q "$@"

@@ -98,13 +98,14 @@ def _as_of():
 # ------------------------------------------------------------------ tiers
 def ensure_tier(tier: str, data: Path, regions_dir: Path, definitions, registry_cache: dict) -> tuple[Path, dict]:
     """The tier's warehouse folder, generated unless already complete, with its versions table built for the
-    current manifest (the state after `planwatch warehouse compact`). Returns the folder and the seconds spent:
+    current table version (the state after `planwatch warehouse compact`; a tier of the old manifest layout is
+    migrated first, `planwatch warehouse migrate`). Returns the folder and the seconds spent:
     {"generate": s or None (reused), "versions": s or None (already built)}."""
     from bench.generate import bench_registry, build_versions, generate_tier, versions_ready
 
     wh = data / tier
     spent: dict = {"generate": None, "versions": None}
-    if not (wh / "manifest.json").exists():
+    if not (wh / "table" / "_delta_log").is_dir() and not (wh / "manifest.json").exists():
         if wh.exists():
             shutil.rmtree(wh)  # an interrupted generation
         start = time.perf_counter()
@@ -121,6 +122,12 @@ def ensure_tier(tier: str, data: Path, regions_dir: Path, definitions, registry_
             generate_tier(tmp, tier, definitions, registry_cache["full"], versions=False)
             os.replace(tmp, wh)
         spent["generate"] = time.perf_counter() - start
+    if (wh / "manifest.json").exists() and not (wh / "table" / "_delta_log").is_dir():
+        from warehouse.migrate import migrate  # a tier generated before the Delta table (issue 14)
+
+        start = time.perf_counter()
+        migrate(wh)
+        spent["migrate"] = time.perf_counter() - start
     if not versions_ready(wh):
         start = time.perf_counter()
         build_versions(wh)
@@ -265,11 +272,18 @@ def measure_tier(tier: str, wh: Path, definitions, repeat: int, skip: set[str]) 
         fn()
         cached[name].runs = _timed(fn, repeat)[0]
     warm = uncached["overview"]
+    if "limit" not in skip:
+        limits = measure_limits(wh, engine, repeat)
+        for name, m in limits.items():
+            ratio = statistics.median(uncached[name].runs) / statistics.median(m.runs)
+            uncached[name].note = f"planwatch/limit = {ratio:.1f}x"
+    else:
+        limits = {}
     answer = engine_answer(frame)
     facts["overview_rows"] = frame.height
-    out += [warm, cached["overview"], cold]
+    out += [m for m in [limits.get("overview")] if m] + [warm, cached["overview"], cold]
     for name in list(answers)[1:]:
-        out += [uncached[name], cached[name]]
+        out += [m for m in [limits.get(name)] if m] + [uncached[name], cached[name]]
     out.append(measure_export(wh, repeat=1) if "export" not in skip else Measure("monthly export (one province)", note="skipped"))
     out.append(rss)
     task = overview_task(engine, PARENT, as_of)
@@ -295,6 +309,57 @@ def measure_tier(tier: str, wh: Path, definitions, repeat: int, skip: set[str]) 
         m.note += "; same answer" if not problems else f"; DIFFERENT answer: {len(problems)} rows, e.g. {problems[0]}"
         out.append(m)
     return out, facts
+
+
+LIMIT_SQL = """
+    SELECT count(*), min("region_code"), max("indicator_id"), max("period_end"), sum("value"), sum("numerator"),
+           sum("denominator"), max("ingested_at"), max("superseded_at")
+    FROM read_parquet($file)
+    WHERE "region_code" >= $lo AND "region_code" < $hi AND list_contains($indicators, "indicator_id")
+      AND "ingested_at" <= $as_of AND ("superseded_at" IS NULL OR "superseded_at" > $as_of)
+      AND "period_end" <= $cutoff
+"""
+
+
+def limit_scan(wh: Path, parent: str, indicators: list[str], as_of, cutoff) -> int:
+    """The least work an exact answer needs: one plain DuckDB scan of the scope's rows in force as of the month
+    in the compacted input the engine reads (the versions table), reading every column the answer uses (region,
+    indicator, period end, value, numerator, denominator, ingested and superseded times), aggregated so each
+    column is read and nothing is copied out; no window, no join. Returns the rows scanned."""
+    from warehouse import current, duck
+
+    pointer = current._read_pointer(wh)
+    con = duck.connect()
+    try:
+        params = {"file": str(wh / pointer["file"]), "lo": parent, "hi": parent + ":", "indicators": indicators,
+                  "as_of": as_of.replace(tzinfo=None), "cutoff": cutoff}
+        return int(con.execute(LIMIT_SQL, params).fetchall()[0][0])
+    finally:
+        con.close()
+
+
+def measure_limits(wh: Path, engine, repeat: int) -> dict[str, Measure]:
+    """The limit rows of the overview, the indicator page and rankings (two months: two scans)."""
+    from warehouse.engine import as_of_date, previous_month_end
+
+    as_of = _as_of()
+    every = [i.id for i in engine.defs.indicators]
+    cutoff, last = as_of_date(as_of), previous_month_end(as_of)
+    runs = {
+        "overview": lambda: limit_scan(wh, PARENT, every, as_of, cutoff),
+        "indicator page (trajectory + children)": lambda: limit_scan(wh, PARENT, [INDICATOR], as_of, cutoff),
+        "rankings (composite)": lambda: (limit_scan(wh, PARENT, every, as_of, cutoff),
+                                         limit_scan(wh, PARENT, every, last, as_of_date(last))),
+    }
+    out = {}
+    for name, fn in runs.items():
+        fn()  # warm-up: files in the OS cache
+        m = Measure(f"limit: plain scan of the scope's rows ({name.split(' (')[0]})")
+        m.runs, rows = _timed(fn, repeat)
+        rows = rows if isinstance(rows, int) else sum(rows)
+        m.note = f"{rows:,} rows of {PARENT} in the versions table, every needed column, no window or join"
+        out[name] = m
+    return out
 
 
 def available_memory() -> int:
@@ -332,7 +397,7 @@ def measure_export(wh: Path, repeat: int) -> Measure:
 def _versions_note(wh: Path) -> str:
     pointer = json.loads((wh / "current" / "current.json").read_text(encoding="utf-8"))
     size = (wh / pointer["file"]).stat().st_size / 2**20 if pointer.get("file") else 0
-    return f"{pointer['rows']:,} rows, {size:,.0f} MB, manifest v{pointer['manifest_version']}"
+    return f"{pointer['rows']:,} rows, {size:,.0f} MB, table v{pointer['table_version']}"
 
 
 def table(rows: list[tuple[str, str, Measure]]) -> str:
@@ -352,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
     default_regions = REPO.parent / "shared" / "data" / "regions"
     parser.add_argument("--regions", type=Path, default=default_regions)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--skip", default="", help="comma list of measures to skip: pandas, polars, duckdb, export, ingest")
+    parser.add_argument("--skip", default="", help="comma list of measures to skip: pandas, polars, duckdb, export, ingest, limit")
     parser.add_argument("--probe", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--parent", default=PARENT, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -377,16 +442,22 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(("-", "ingest", measure_ingest(args.data, args.regions, definitions, cache, args.repeat)))
     for tier in tiers:
         wh, spent = ensure_tier(tier, args.data, args.regions, definitions, cache)
-        manifest = json.loads((wh / "manifest.json").read_text(encoding="utf-8"))
-        n_rows = sum(int(e["rows"]) for e in manifest["batches"])
-        size = sum(f.stat().st_size for f in (wh / "batches").glob("*.parquet")) / 2**20
+        from warehouse.storage import Warehouse
+
+        state = Warehouse(wh).state()
+        n_rows = sum(f.rows for f in state.files)
+        size = sum(Path(f.path).stat().st_size for f in state.files) / 2**20
         gen = Measure("warehouse generation", [spent["generate"]] if spent["generate"] is not None else [],
-                      note=f"{n_rows:,} rows, {len(manifest['batches'])} batches, {size:,.0f} MB"
+                      note=f"{n_rows:,} rows, {len(state.batches)} batches (Delta commits), {len(state.files)} "
+                           f"data files after OPTIMIZE, {size:,.0f} MB"
                            + ("" if spent["generate"] is not None else " (reused)"))
-        ver = Measure("versions table build (as at compaction)",
+        ver = Measure("compaction (Delta OPTIMIZE + versions table + VACUUM)",
                       [spent["versions"]] if spent["versions"] is not None else [],
                       note=_versions_note(wh) + ("" if spent["versions"] is not None else " (reused)"))
         rows += [(tier, "gen", gen), (tier, "versions", ver)]
+        if spent.get("migrate") is not None:
+            rows.append((tier, "migrate", Measure("migration from the manifest layout (warehouse migrate)",
+                                                  [spent["migrate"]], note="one Delta commit per batch, then compaction")))
         print(f"[{tier}] {gen.note}", flush=True)
         measures, _ = measure_tier(tier, wh, definitions, args.repeat, skip)
         rows += [(tier, m.name, m) for m in measures]

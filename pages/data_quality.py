@@ -20,6 +20,7 @@ from warehouse.periods import utc_now
 from warehouse.regions import RegionRegistry
 from warehouse.safe_cells import safe_frame
 from warehouse.safe_text import md, no_paths
+from warehouse.storage import Warehouse
 
 
 def _read(func, *args):
@@ -414,7 +415,7 @@ def _main() -> None:
     state = app_state.current()
     defs = app_state.definitions()
     wh = app_state.warehouse_path()
-    if not (wh / "manifest.json").exists():
+    if not Warehouse(wh).exists():
         st.warning(i18n.t("wh.missing", state.lang, path=wh.name))
         st.stop()
     app_state.require_scope(state.region)  # the rates, overdue and outlier tables read the warehouse directly

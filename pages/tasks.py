@@ -8,6 +8,7 @@ import streamlit as st
 
 from warehouse import app_state, auth_ui, i18n, tables, tasks_views
 from warehouse.safe_text import md
+from warehouse.storage import Warehouse
 
 i18n.register({
     "tasks.title": {"zh": "任务台账", "en": "Task ledger"},
@@ -50,7 +51,7 @@ def _main() -> None:
         return
 
     wh = app_state.warehouse_path()
-    has_wh = (wh / "manifest.json").exists()
+    has_wh = Warehouse(wh).exists()
     statuses = None
     if has_wh:
         frame = app_state.query("status", state.region, as_of=state.as_of, plan_id=state.plan_id)

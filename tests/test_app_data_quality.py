@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from warehouse import quality
 from warehouse.defs_loader import require_definitions
 from warehouse.periods import parse_as_of
+from warehouse.storage import Warehouse
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFS = ROOT / "indicator_defs.yaml"
@@ -127,7 +128,7 @@ def test_english(sample_warehouse, monkeypatch):
 def test_upload_checks_first_and_stores_only_on_confirm(sample_warehouse, tmp_path, monkeypatch):
     wh = tmp_path / "wh"
     shutil.copytree(sample_warehouse, wh)
-    version = json.loads((wh / "manifest.json").read_text())["version"]
+    version = Warehouse(wh).version()
     upload = ("region_code,indicator_id,period,value\n"
               "500101,registered_volunteers,2025-10,12.5\n"
               "5001099,registered_volunteers,2025-10,3\n").encode("utf-8")
@@ -144,14 +145,14 @@ def test_upload_checks_first_and_stores_only_on_confirm(sample_warehouse, tmp_pa
     assert at.get("download_button")  # the rejection CSV can be downloaded
     # all-or-nothing by default: nothing to store, nothing stored
     assert any("没有可存储的行" in str(w.value) for w in at.warning)
-    assert json.loads((wh / "manifest.json").read_text())["version"] == version
+    assert Warehouse(wh).version() == version
 
     at.checkbox(key="dq_upload_accept_valid").check().run()
-    assert json.loads((wh / "manifest.json").read_text())["version"] == version  # still nothing stored
+    assert Warehouse(wh).version() == version  # still nothing stored
     at.button(key="dq_upload_confirm").click().run()
     assert not at.exception, at.exception
     assert any("已入库" in str(s.value) for s in at.success)
-    assert json.loads((wh / "manifest.json").read_text())["version"] == version + 1
+    assert Warehouse(wh).version() == version + 1
     stored = quality.load_submissions(wh).filter(pl.col("source_file") == "my_upload.csv")
     assert stored.select("region_code", "indicator_id", "period", "value").rows() == [
         ("500101", "registered_volunteers", "2025-10", 12.5)]

@@ -63,21 +63,20 @@ def test_backfilled_history_is_read_as_of_a_past_month(wh, tmp_path, small_defin
     assert [e["received_at"] for e in logs] == ["2024-03-15T02:00:00Z", "2024-06-20T01:30:00Z"] or \
         [e["received_at"][:16] for e in logs] == ["2024-03-15T02:00", "2024-06-20T01:30"]
     assert all(e["logged_at"].startswith("2026-11-20") and e["backfilled_by"] == "li" for e in logs)
-    manifest = json.loads((wh.path / "manifest.json").read_text())
-    assert [b["ingested_at"][:16] for b in manifest["batches"]] == ["2024-03-15T02:00", "2024-06-20T01:30"]
+    assert [b["ingested_at"][:16] for b in wh.batches()] == ["2024-03-15T02:00", "2024-06-20T01:30"]
 
 
 def test_refused_in_the_future_and_before_a_stored_version(wh, tmp_path, small_definitions, registry):
     ingest_file(wh, write_csv(tmp_path / "v2.csv", JUN), small_definitions, registry, now=NOW,
                 received_at=parse_received_at("2024-06-20T09:30+08:00"))
-    before = sorted(p.name for p in (wh.path / "batches").iterdir())
+    before = wh.version(), sorted(p.name for p in (wh.path / "table").glob("*.parquet"))
     with pytest.raises(WarehouseError, match="晚于当前时间.*in the future"):
         ingest_file(wh, write_csv(tmp_path / "f.csv", FEB), small_definitions, registry, now=NOW,
                     received_at=parse_received_at("2027-01-01T00:00+08:00"), force=True)
     with pytest.raises(WarehouseError, match="早于已存储的版本.*500110/social_workers/2023.*--force"):
         ingest_file(wh, write_csv(tmp_path / "v1.csv", FEB), small_definitions, registry, now=NOW,
                     received_at=parse_received_at("2024-03-15T10:00+08:00"))
-    assert sorted(p.name for p in (wh.path / "batches").iterdir()) == before  # nothing changed
+    assert (wh.version(), sorted(p.name for p in (wh.path / "table").glob("*.parquet"))) == before  # nothing changed
     # forced: the earlier version is stored behind the later one (history complete, the later one current)
     ingest_file(wh, write_csv(tmp_path / "v1b.csv", FEB), small_definitions, registry, now=NOW,
                 received_at=parse_received_at("2024-03-15T10:00+08:00"), force=True)

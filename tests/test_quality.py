@@ -12,6 +12,7 @@ import pytest
 
 from warehouse import quality
 from warehouse.definitions import Definitions
+from warehouse.migrate import migrate
 from warehouse.periods import parse_as_of
 
 DEFS = Definitions.model_validate({
@@ -65,7 +66,8 @@ def _row(region, indicator, period, end, value, submitted, ingested, row):
 
 
 def _write_warehouse(root: Path, rows: list[dict]) -> Path:
-    """The documented folder layout: batches/<id>.parquet, manifest.json, regions.parquet, log/, rejections/."""
+    """The folder layout of before issue 14 (batches/<id>.parquet, manifest.json, regions.parquet, log/), then
+    `planwatch warehouse migrate` (warehouse/migrate.py): a Delta table with one commit per batch."""
     wh = root / "wh"
     (wh / "batches").mkdir(parents=True)
     by_batch: dict[str, list[dict]] = {}
@@ -85,6 +87,7 @@ def _write_warehouse(root: Path, rows: list[dict]) -> Path:
         "level": ["country", "province", "city", "city", "province"],
         "parent": [None, "CN", "50", "50", "CN"],
     }).write_parquet(wh / "regions.parquet")
+    migrate(wh, compact=False)
     return wh
 
 

@@ -75,18 +75,26 @@ def test_cli_writer_prints_the_notice(wh):
     assert "did not finish" in proc.stderr and "zhang" in proc.stderr and "nothing of it was stored" in proc.stderr
 
 
-def test_manifest_entries_outside_the_folder_are_refused_and_reported(wh, tmp_path):
+def test_table_entries_outside_the_folder_are_refused_and_reported(wh, tmp_path):
+    """A Delta log entry (an `add` action) naming a file outside the table folder (issue 14: the manifest's
+    successor) is refused by readers and reported by check, never opened."""
+    from warehouse import delta_table
+
     secret = tmp_path / "outside.parquet"
     secret.write_bytes(b"not yours")
-    manifest = json.loads(wh.manifest_path.read_text())
-    for rel in (str(secret), "../outside.parquet", "batches/../../outside.parquet"):
-        manifest["batches"] = [{"batch_id": "b1", "file": rel, "rows": 1, "ingested_at": "2025-01-01T00:00:00+00:00"}]
-        wh.manifest_path.write_text(json.dumps(manifest))
+    for rel in (str(secret), "../outside.parquet", "x/../../outside.parquet"):
+        commit = wh.table_path / "_delta_log" / f"{wh.version() + 1:020d}.json"
+        commit.write_text(json.dumps({"commitInfo": {"timestamp": 1, "operation": "WRITE"}}) + "\n"
+                          + json.dumps({"add": {"path": rel, "partitionValues": {}, "size": 9,
+                                                "modificationTime": 1, "dataChange": True}}) + "\n")
+        delta_table.forget(wh.table_path)
         with pytest.raises(WarehouseError, match="outside the warehouse folder"):
             wh.snapshot()
         problems = [str(p) for p in wh.check()]
         assert any(p.startswith("error:") and "outside the warehouse folder" in p for p in problems), problems
         assert not any("unreadable parquet" in p for p in problems)  # never opened
+        commit.unlink()
+        delta_table.forget(wh.table_path)
 
 
 def test_check_lists_absurd_stored_values(wh):

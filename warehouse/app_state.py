@@ -170,13 +170,19 @@ def warehouse_path() -> Path:
     return default_warehouse_path()
 
 
+def _is_warehouse(path: Path) -> bool:
+    from warehouse.storage import Warehouse
+
+    return Warehouse(path).exists()
+
+
 def engine() -> Any:
     """The engine over the current warehouse and the effective definitions (cached per definitions hash)."""
     defs_state = st.session_state.get(_KEY + "defs_state") or load_defs()
     if defs_state.definitions is None:
         st.stop()
     path = warehouse_path()
-    if not (path / "manifest.json").exists():
+    if not _is_warehouse(path):
         raise DataUnavailable(i18n.t("wh.missing", current_lang(), path=path.name))
     return _engine(str(path.resolve()), defs_state.defs_hash, defs_state.definitions)
 
@@ -586,7 +592,7 @@ def sidebar() -> ViewState | None:
     with st.sidebar:
         st.caption(fmt.format_as_of(state.as_of, lang))
         st.caption(fmt.as_of_meaning(lang))
-        version = data_version() if (warehouse_path() / "manifest.json").exists() else None
+        version = data_version() if _is_warehouse(warehouse_path()) else None
         if version:
             st.caption(i18n.t("sidebar.data_version", lang, version=version))
     return state

@@ -60,7 +60,10 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
-def _engine(warehouse: Path | None, defs: Path | None):
+ENGINE_HELP = "查询引擎 / query engine: duckdb (default) or spark (needs pyspark + Java); default $PLANWATCH_ENGINE"
+
+
+def _engine(warehouse: Path | None, defs: Path | None, backend: str | None = None):
     from warehouse.defs_loader import load_definitions
     from warehouse.engine import Engine, EngineError
     from warehouse.storage import Warehouse, WarehouseError
@@ -71,11 +74,13 @@ def _engine(warehouse: Path | None, defs: Path | None):
         problems = "\n".join(str(p) for p in result.problems[:20])
         _fail(f"指标定义有错误 / the definitions have errors: {defs_path}\n{problems}")
     wh_path = warehouse or paths.default_warehouse_path()
+    if Warehouse(wh_path).is_legacy():
+        _fail(Warehouse(wh_path)._legacy_message())
     if not Warehouse(wh_path).exists():
         _fail(f"不是数据仓库 / not a warehouse: {wh_path}（可先运行 planwatch sample 或 planwatch warehouse init）")
     try:
-        return Engine(wh_path, result.definitions)
-    except (EngineError, WarehouseError) as exc:
+        return Engine(wh_path, result.definitions, backend=backend)
+    except (EngineError, WarehouseError, ValueError) as exc:
         _fail(str(exc))
 
 
@@ -125,11 +130,12 @@ def _emit(frame: pl.DataFrame, columns: list[str], fmt: Format, title: str) -> N
 
 def _run(call):
     from warehouse.engine import EngineError
+    from warehouse.spark import SparkUnavailable
     from warehouse.storage import WarehouseError
 
     try:
         return call()
-    except (EngineError, WarehouseError) as exc:
+    except (EngineError, WarehouseError, SparkUnavailable) as exc:
         _fail(str(exc))
 
 
@@ -145,6 +151,7 @@ def register(app: typer.Typer) -> None:
         fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_HELP),
         warehouse: Path | None = typer.Option(None, "--warehouse", help=WAREHOUSE_HELP),
         defs: Path | None = typer.Option(None, "--defs", help=DEFS_HELP),
+        backend: str | None = typer.Option(None, "--engine", help=ENGINE_HELP),
     ) -> None:
         """指标进度与状态 / value, baseline, target, expected-by-now, progress ratio, status, reason, plan.
 
@@ -153,8 +160,10 @@ def register(app: typer.Typer) -> None:
           planwatch status --region 50 --as-of 2025-12
 
           planwatch status --region 500110 --indicator activity_area_share --format json
+
+          planwatch status --region 51 --as-of 2025-06 --engine spark
         """
-        engine = _engine(warehouse, defs)
+        engine = _engine(warehouse, defs, backend)
         moment = _as_of(as_of)
         frame = _run(lambda: engine.status(region, as_of=moment, plan_id=plan, indicator=indicator))
         _emit(frame, STATUS_TABLE if fmt == Format.table else STATUS_VIEW, fmt, f"{region} 指标状态 / status (as of {as_of or 'now'})")
@@ -167,6 +176,7 @@ def register(app: typer.Typer) -> None:
         fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_HELP),
         warehouse: Path | None = typer.Option(None, "--warehouse", help=WAREHOUSE_HELP),
         defs: Path | None = typer.Option(None, "--defs", help=DEFS_HELP),
+        backend: str | None = typer.Option(None, "--engine", help=ENGINE_HELP),
     ) -> None:
         """预警 / amber and red statuses and overdue submissions, most severe first.
 
@@ -176,7 +186,7 @@ def register(app: typer.Typer) -> None:
 
           planwatch alerts --region group:wansheng --plan wansheng_2016 --as-of 2020-12 --format csv
         """
-        engine = _engine(warehouse, defs)
+        engine = _engine(warehouse, defs, backend)
         moment = _as_of(as_of)
         frame = _run(lambda: engine.alerts(region, as_of=moment, plan_id=plan))
         _emit(frame, ALERT_TABLE if fmt == Format.table else ALERT_VIEW, fmt, f"{region} 预警 / alerts (as of {as_of or 'now'})")
@@ -190,6 +200,7 @@ def register(app: typer.Typer) -> None:
         fmt: Format = typer.Option(Format.table, "--format", help=FORMAT_HELP),
         warehouse: Path | None = typer.Option(None, "--warehouse", help=WAREHOUSE_HELP),
         defs: Path | None = typer.Option(None, "--defs", help=DEFS_HELP),
+        backend: str | None = typer.Option(None, "--engine", help=ENGINE_HELP),
     ) -> None:
         """下级地区排名 / rank the regions under a parent by an indicator or the composite score.
 
@@ -199,7 +210,7 @@ def register(app: typer.Typer) -> None:
 
           planwatch rank --parent 51 --indicator service_facility_coverage --format csv
         """
-        engine = _engine(warehouse, defs)
+        engine = _engine(warehouse, defs, backend)
         moment = _as_of(as_of)
         frame = _run(lambda: engine.rank(parent, indicator, as_of=moment, plan_id=plan))
         _emit(frame, RANK_VIEW, fmt, f"{parent} 排名 / ranking: {indicator} (as of {as_of or 'now'})")

@@ -1,7 +1,7 @@
 """CLI commands for the warehouse (registered by warehouse.cli):
 
     planwatch ingest FILE... [--warehouse DIR] [--accept-valid-rows] [--dry-run] [--sheet NAME] [--user NAME]
-    planwatch warehouse init|compact|check|log [--warehouse DIR]
+    planwatch warehouse init|compact|check|log|migrate [--warehouse DIR]
     planwatch sample --out DIR [--seed N] [--today YYYY-MM-DD]
 
 User errors print a message (Chinese, then English) and exit non-zero; never a traceback.
@@ -129,7 +129,7 @@ def ingest(
         raise typer.Exit(1)
 
 
-wh_app = typer.Typer(help="Warehouse maintenance: init, compact, check, log.", no_args_is_help=True)
+wh_app = typer.Typer(help="Warehouse maintenance: init, compact, check, log, migrate.", no_args_is_help=True)
 
 
 @wh_app.command("init")
@@ -137,7 +137,7 @@ def wh_init(
     warehouse: Optional[Path] = WarehouseOpt,
     regions: Optional[Path] = typer.Option(None, "--regions", help="regions.parquet to use (default: the sample's)."),
 ) -> None:
-    """Create an empty warehouse (folders, manifest, region registry).
+    """Create an empty warehouse (folders, the Delta table, region registry).
 
     Example: planwatch warehouse init --warehouse wh/
     """
@@ -157,7 +157,7 @@ def wh_init(
 
 @wh_app.command("compact")
 def wh_compact(warehouse: Optional[Path] = WarehouseOpt) -> None:
-    """Merge all batches into one file; query results (as-of included) stay the same.
+    """Delta OPTIMIZE (z-order by region code) + VACUUM after the grace period; query results (as-of included) stay the same.
 
     Example: planwatch warehouse compact --warehouse wh/
     """
@@ -178,9 +178,30 @@ def wh_compact(warehouse: Optional[Path] = WarehouseOpt) -> None:
     )
 
 
+@wh_app.command("migrate")
+def wh_migrate(warehouse: Optional[Path] = WarehouseOpt) -> None:
+    """Turn a warehouse of the old manifest layout into a Delta table (one commit per batch), then compact it.
+
+    Example: planwatch warehouse migrate --warehouse wh/
+    """
+    from warehouse.migrate import MOVED, migrate
+    from warehouse.storage import WarehouseError
+
+    wh = _warehouse(warehouse)
+    try:
+        result = migrate(wh.path)
+    except WarehouseError as exc:
+        _fail(str(exc))
+    typer.echo(
+        f"已迁移 {result['batches']} 个批次，共 {result['rows']} 行（表版本 {result['version']}）；旧文件已移至 {MOVED}/"
+        f" / migrated {result['batches']} batches, {result['rows']} rows (table version {result['version']});"
+        f" old files moved to {MOVED}/"
+    )
+
+
 @wh_app.command("check")
 def wh_check(warehouse: Optional[Path] = WarehouseOpt) -> None:
-    """Verify every batch file and the log. Exit 1 if there is an error.
+    """Verify every data file of the Delta table and the log. Exit 1 if there is an error.
 
     Example: planwatch warehouse check --warehouse wh/
     """

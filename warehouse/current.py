@@ -8,12 +8,14 @@ ingested (NULL for the newest). The row in force as of T is then the one with in
 
 Files (written under the writer lock, by compaction; readers never need the lock):
 
-    <wh>/current/versions-<manifest version>.parquet   sorted by region_code, indicator_id, period, ingested_at
-    <wh>/current/current.json                          {"file", "manifest_version", "batch_ids", "rows", "built_at"}
+    <wh>/current/versions-<table version>.parquet   sorted by region_code, indicator_id, period, ingested_at
+    <wh>/current/current.json                       {"file", "table_version", "table_id", "files" (the Delta data
+                                                     files it covers), "batch_ids", "rows", "built_at"}
 
-Readers (`sources`) take the table for the batches it covers and read the manifest files holding any other
-visible batch directly ("delta"); the engine keeps its latest-row window over the union, so a table that is
-behind the manifest, or absent, gives the same answers, only slower.
+Readers (`sources`) take the table for the data files it covers and read the snapshot's other data files (added
+by later commits) directly ("delta"); the engine keeps its latest-row window over the union, so a table that is
+behind the Delta table, or absent, gives the same answers, only slower. (A compaction that ran without a
+rebuild would make the covered rows appear twice, once in each source: the window then picks the same row.)
 """
 
 from __future__ import annotations
@@ -52,14 +54,14 @@ def _quote(path: str) -> str:
 
 
 def rebuild(wh) -> dict:
-    """Write the versions table for the warehouse's current manifest (call under the writer lock).
+    """Write the versions table for the table's current version (call under the writer lock).
     Returns the pointer written. Older tables are removed except the previous one (a reader may hold it)."""
-    manifest = wh.manifest()
+    state = wh.state()
     folder = wh.path / FOLDER
     folder.mkdir(parents=True, exist_ok=True)
-    files = [str((wh.path / e["file"]).resolve()) for e in manifest["batches"]]
-    batch_ids = sorted(b["batch_id"] for e in manifest["batches"] for b in wh._entry_batches(e))
-    name = f"versions-{int(manifest['version'])}.parquet"
+    files = [f.path for f in state.files]
+    batch_ids = sorted(b["batch_id"] for b in state.batches)
+    name = f"versions-{int(state.version)}.parquet"
     tmp = wh.path / ".tmp" / name
     tmp.parent.mkdir(parents=True, exist_ok=True)
     rows = _write_versions(wh, files, tmp) if files else 0
@@ -67,7 +69,9 @@ def rebuild(wh) -> dict:
         os.replace(tmp, folder / name)
     pointer = {
         "file": f"{FOLDER}/{name}" if files else None,
-        "manifest_version": int(manifest["version"]),
+        "table_version": int(state.version),
+        "table_id": state.table_id,
+        "files": sorted(f.name for f in state.files),
         "batch_ids": batch_ids,
         "rows": int(rows),
         "built_at": utc_now().isoformat(),
@@ -141,25 +145,20 @@ def _read_pointer(path: Path) -> dict | None:
 
 
 def sources(wh, snapshot) -> Sources:
-    """The files to scan for `snapshot`: the versions table when it is usable, plus the manifest files that hold a
-    visible batch the table does not cover; without a usable table, the snapshot's files."""
+    """The files to scan for `snapshot`: the versions table when it is usable, plus the snapshot's data files it
+    does not cover (added after it was built); without a usable table, the snapshot's files."""
     plain = Sources(None, list(snapshot.files))
     pointer = _read_pointer(wh.path)
     if not pointer or not pointer.get("file") or not snapshot.files:
         return plain
-    manifest = wh.manifest()
-    if int(manifest["version"]) != snapshot.version:
-        return plain  # the manifest moved since the snapshot: keep to the snapshot's own files
-    covered = set(pointer.get("batch_ids") or [])
-    known = {b["batch_id"] for e in manifest["batches"] for b in wh._entry_batches(e)}
+    state = wh.state(snapshot.version)
+    if pointer.get("table_id") != state.table_id or int(pointer.get("table_version", -1)) > snapshot.version:
+        return plain  # a table built for another table, or for a version newer than the snapshot
     versions = wh.path / pointer["file"]
-    if not covered <= known or not versions.is_file():
-        return plain  # a table of batches that are gone, or a missing file: never trust it
-    visible = set(snapshot.batch_ids)
-    delta = [
-        str((wh.path / e["file"]).resolve()) for e in manifest["batches"]
-        if any(b["batch_id"] in visible and b["batch_id"] not in covered for b in wh._entry_batches(e))
-    ]
+    if not versions.is_file():
+        return plain
+    covered, visible = set(pointer.get("files") or []), set(snapshot.files)
+    delta = [f.path for f in state.files if f.name not in covered and f.path in visible]
     return Sources(str(versions.resolve()), delta)
 
 

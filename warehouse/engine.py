@@ -85,7 +85,11 @@ class EngineError(ValueError):
 
 
 class Engine:
-    def __init__(self, warehouse_dir: str | Path, definitions: Definitions, registry: RegionRegistry | None = None):
+    def __init__(self, warehouse_dir: str | Path, definitions: Definitions, registry: RegionRegistry | None = None,
+                 backend: str | None = None):
+        from warehouse.spark import backend_name
+
+        self.backend = backend_name(backend)  # "duckdb" (default) or "spark" (warehouse/spark.py); PLANWATCH_ENGINE
         self.warehouse = Warehouse(warehouse_dir)
         self.defs = definitions
         if registry is None:
@@ -101,6 +105,10 @@ class Engine:
         self._level_cache: dict[str, str] = {}
         self._defs_hash = hashlib.sha256(definitions.model_dump_json().encode()).hexdigest()[:12]
         self.cache = ResultCache()
+        # assess frames (plan resolution: pure metadata, fixed per Engine and as-of instant), kept even with the
+        # result cache off: ~a fifth of an overview's fixed cost in a profile on the sample (issue 14)
+        self._assess_cache: OrderedDict = OrderedDict()
+        self._assess_lock = threading.Lock()
 
     # ------------------------------------------------------------ cache key
     def version(self) -> str:
@@ -307,6 +315,20 @@ class Engine:
         return list(self.defs.indicators)
 
     def _assess_frame(self, codes: list[str], indicators: list[Indicator], moment: datetime, plan_id: str | None):
+        key = (tuple(codes), tuple(i.id for i in indicators), moment, plan_id)
+        with self._assess_lock:
+            found = self._assess_cache.get(key)
+            if found is not None:
+                self._assess_cache.move_to_end(key)
+                return found
+        frame = self._build_assess_frame(codes, indicators, moment, plan_id)
+        with self._assess_lock:
+            self._assess_cache[key] = frame
+            while len(self._assess_cache) > 64:
+                self._assess_cache.popitem(last=False)
+        return frame
+
+    def _build_assess_frame(self, codes: list[str], indicators: list[Indicator], moment: datetime, plan_id: str | None):
         return assess_frame(self, codes, indicators, moment, plan_id)
 
     def _scope_frame(self, codes: list[str]) -> pl.DataFrame:
@@ -326,7 +348,10 @@ class Engine:
         Queries built on `sql.values_ctes` (they carry $unique_keys) keep the join sides as written: DuckDB
         underestimates the CTEs (millions of rows at tier L) and would otherwise build its hash tables from
         them instead of from the small side (the region registry, `has_below`): most of an overview's time at
-        tier L in a profile (docs/benchmarks.md). The SQL puts the large relation on the left of every join."""
+        tier L in a profile (docs/benchmarks.md). The SQL puts the large relation on the left of every join.
+        With the Spark backend the same relations become Spark temp views (warehouse/spark.py)."""
+        if self.backend == "spark":
+            return self._connect_spark(snapshot, assess, scope, params)
         con = duck.connect()
         try:
             con.execute("SET TimeZone = 'UTC'")  # TIMESTAMP columns hold UTC; keep any TIMESTAMPTZ cast in UTC
@@ -353,7 +378,27 @@ class Engine:
             return con, path
         return con, snapshot.files
 
+    def _connect_spark(self, snapshot, assess, scope, params):
+        from warehouse.spark import SparkQuery
+
+        con = SparkQuery()
+        con.register("regions", self.registry.frame)
+        if assess is not None:
+            con.register("assess", assess)
+        if scope is not None:
+            con.register("scope", scope)
+        src = current.sources(self.warehouse, snapshot)
+        con.register_sources(src, current.COLUMNS)
+        if params is not None and "unique_keys" in params:
+            params["unique_keys"] = src.versions is not None and not src.delta
+        return con, snapshot.files or None
+
     def _run(self, con, query: str, params: dict, files) -> pl.DataFrame:
+        if self.backend == "spark":
+            try:
+                return con.run(query, {k: v for k, v in params.items() if f"${k}" in query})
+            finally:
+                con.close()
         if files is None:
             query = query.replace("read_parquet($files, union_by_name = true)", "empty_batches")
         else:
