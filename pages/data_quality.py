@@ -81,7 +81,6 @@ i18n.register({
     "dq.col.change": {"zh": "变动", "en": "Change"},
     "dq.col.z": {"zh": "z 值", "en": "z-score"},
     "dq.col.row": {"zh": "行号", "en": "Row"},
-    "dq.col.column": {"zh": "列", "en": "Column"},
     "dq.col.cell": {"zh": "单元格内容", "en": "Value"},
     "dq.col.reason": {"zh": "原因", "en": "Reason"},
     "dq.log.none": {"zh": "入库日志为空。", "en": "The ingest log is empty."},
