@@ -36,10 +36,10 @@ if status.filter(pl.col("value").is_not_null()).height == 0:
 
 # ---- every indicator ----
 st.subheader(t("region.indicators", lang))
-sparklines = {}
-for indicator_id in status["indicator_id"].unique().to_list():
-    trajectory = app_state.query("trajectory", state.region, indicator_id, as_of=state.as_of, plan_id=state.plan_id)
-    sparklines[indicator_id] = [v for v in trajectory["actual"].to_list() if v is not None] if trajectory.height else []
+trajectories = app_state.query("trajectories", state.region, tuple(status["indicator_id"].unique(maintain_order=True)),
+                               as_of=state.as_of, plan_id=state.plan_id)  # one query for all indicators
+sparklines = {indicator_id: [v for v in trajectory["actual"].to_list() if v is not None]
+              for indicator_id, trajectory in trajectories.items()}
 table = views.status_table(status, lang, sparklines)
 tables.dataframe(
     table.drop("indicator_id"), hide_index=True, width="stretch", height=36 * (table.height + 1) + 4,

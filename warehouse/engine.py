@@ -419,6 +419,10 @@ class Engine:
         cached = self.cache.get(key)
         if cached is not None:
             return cached
+        if indicator is not None:  # the same regions' all-indicator frame is cached (region page, rankings):
+            whole = self.cache.get(key[:3] + (None,) + key[4:])  # each indicator's rows are computed on their own
+            if whole is not None:
+                return whole.filter(pl.col("indicator_id") == indicator)
         return self.cache.put(key, self._compute_status(codes, moment, snapshot, plan_id, indicator))
 
     def _compute_status(self, codes: list[str], moment: datetime, snapshot, plan_id, indicator) -> pl.DataFrame:
