@@ -57,9 +57,9 @@ def _register() -> None:
     global _registered
     if _registered:
         return
-    from warehouse import cli_access, cli_defs, cli_engine, cli_export, cli_regions, cli_warehouse
+    from warehouse import cli_access, cli_defs, cli_engine, cli_export, cli_regions, cli_review, cli_warehouse
 
-    for module in (cli_defs, cli_regions, cli_warehouse, cli_engine, cli_export, cli_access):
+    for module in (cli_defs, cli_regions, cli_warehouse, cli_engine, cli_export, cli_access, cli_review):
         module.register(app)
     _registered = True
 
