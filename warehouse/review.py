@@ -81,10 +81,22 @@ def status_of(sub: dict | None) -> str:
     return "draft"
 
 
-def _number(value: object) -> float | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
+def _typed(value: object) -> str | None:
+    """A figure as the office typed it (text; ingest's number rules read it at submit and approval)."""
+    if value is None:
         return None
-    return float(value)
+    text = value if isinstance(value, str) else _text(value)
+    return text.strip() or None
+
+
+def number(value: object) -> float | None:
+    """A stored figure as a float for display and the change rule; None when empty or not a plain number."""
+    if value is None:
+        return None
+    try:
+        return float(str(value).strip().replace(",", ""))
+    except ValueError:
+        return None
 
 
 def event(actor: Actor, action: str, at: str, **extra: object) -> dict:
@@ -105,8 +117,8 @@ def apply_edit(sub: dict, values: dict[str, dict], actor: Actor, at: str, action
             zh, en = what[row["state"]]
             raise ReviewError(f"指标 {ind} {zh}，不能修改", f"indicator {ind} is {en} and cannot be changed")
         keep = {k: (row or {}).get(k) for k in ("reason", "returned_by")}
-        new["rows"][ind] = {"value": _number(fields.get("value")), "numerator": _number(fields.get("numerator")),
-                            "denominator": _number(fields.get("denominator")),
+        new["rows"][ind] = {"value": _typed(fields.get("value")), "numerator": _typed(fields.get("numerator")),
+                            "denominator": _typed(fields.get("denominator")),
                             "note": (str(fields.get("note") or "").strip() or None), "state": "draft", **keep}
     if action == "submit":
         sent = [ind for ind, r in new["rows"].items() if r["state"] in ("draft", "returned")]
@@ -165,7 +177,7 @@ def approval_csv(sub: dict, rows: list[str]) -> bytes:
 def form_csv(region_code: str, period: str, values: dict[str, dict], user: str) -> bytes:
     """What the office typed, as a submission file (validated by ingest.prepare_submission like any file)."""
     sub = {"region_code": region_code, "period": period, "submitted_by": user, "submitted_at": "",
-           "rows": {ind: {k: _number(v.get(k)) if k != "note" else v.get("note") for k in
+           "rows": {ind: {k: _typed(v.get(k)) if k != "note" else v.get("note") for k in
                           ("value", "numerator", "denominator", "note")} for ind, v in values.items()}}
     return approval_csv(sub, list(values))
 
@@ -173,6 +185,8 @@ def form_csv(region_code: str, period: str, values: dict[str, dict], user: str) 
 def _text(value: object) -> str:
     if value is None:
         return ""
+    if isinstance(value, str):
+        return value
     number = float(value)
     return repr(int(number)) if number.is_integer() and abs(number) < 1e15 else repr(number)
 
@@ -234,9 +248,10 @@ def history(subs: list[dict], region_code: str | None = None, indicator_id: str 
 
 def row_value(row: dict, scale: float | None = None) -> float | None:
     """The figure a row gives: its value, or numerator / denominator × scale for a ratio row."""
-    if row.get("numerator") is not None and row.get("denominator") and scale is not None:
-        return float(row["numerator"]) / float(row["denominator"]) * scale
-    return None if row.get("value") is None else float(row["value"])
+    num, den = number(row.get("numerator")), number(row.get("denominator"))
+    if num is not None and den and scale is not None:
+        return num / den * scale
+    return number(row.get("value"))
 
 
 def change_ratio(value: float | None, last: float | None) -> float | None:

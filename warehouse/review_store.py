@@ -262,8 +262,9 @@ class ReviewStore:
             for ind, row in sub["rows"].items():
                 if row["state"] == "submitted":
                     records.append({"submission": sub["id"], "region_code": sub["region_code"], "period": sub["period"],
-                                    "indicator_id": ind, "value": row.get("value"), "numerator": row.get("numerator"),
-                                    "denominator": row.get("denominator"), "note": row.get("note"),
+                                    "indicator_id": ind, "value": rv.row_value(row, self.scales().get(ind)),
+                                    "numerator": rv.number(row.get("numerator")),
+                                    "denominator": rv.number(row.get("denominator")), "note": row.get("note"),
                                     "submitted_by": sub.get("submitted_by"), "submitted_at": sub.get("submitted_at")})
         schema = {"submission": pl.String, "region_code": pl.String, "period": pl.String, "indicator_id": pl.String,
                   "value": pl.Float64, "numerator": pl.Float64, "denominator": pl.Float64, "note": pl.String,

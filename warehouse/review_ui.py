@@ -231,7 +231,7 @@ def review_page() -> None:
     st.caption(md(_t("rv.by", lang, who=sub.get("submitted_by"), role=_t("auth.role.submitter", lang),
                      when=str(sub.get("submitted_at", ""))[:16].replace("T", " ") + " UTC")))
     table = review_table(eng, sub, lang)
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.table(table)  # a handful of rows: plain HTML, readable on a phone and by a screen reader
     awaiting = [i for i, r in sub["rows"].items() if r["state"] == "submitted"]
     names = {ln: eng.defs.indicator(ln).name.get(lang) for ln in sub["rows"]}
     chosen = st.multiselect(_t("rv.rows", lang), awaiting, key=f"rv_rows_{picked}", format_func=lambda i: names[i])
@@ -262,7 +262,7 @@ def review_table(eng: Any, sub: dict, lang: str) -> pl.DataFrame:
         records.append({
             _t("rv.col.indicator", lang): indicator.name.get(lang),
             _t("rv.col.value", lang): _fmt(value),
-            _t("rv.col.figures", lang): "" if row.get("numerator") is None else f"{_fmt(row['numerator'])} / {_fmt(row['denominator'])}",
+            _t("rv.col.figures", lang): "" if row.get("numerator") is None else f"{row['numerator']} / {row.get('denominator') or ''}",
             _t("rv.col.last", lang): _fmt(last.get(ind)),
             _t("rv.col.change", lang): "—" if change is None else f"{change:+.1%}",
             _t("rv.col.note", lang): row.get("note") or "",
