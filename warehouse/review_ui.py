@@ -52,13 +52,14 @@ i18n.register({
     "rv.col.note": {"zh": "填报说明", "en": "Office's note"},
     "rv.col.state": {"zh": "状态", "en": "State"},
     "rv.rows": {"zh": "审核哪些指标（默认全部）", "en": "Rows to act on (all by default)"},
+    "rv.rows_all": {"zh": "全部待审核指标", "en": "all rows awaiting review"},
     "rv.reason": {"zh": "退回原因（退回时必填）", "en": "Reason (needed to return)"},
     "rv.approve": {"zh": "审核通过", "en": "Approve"},
     "rv.return": {"zh": "退回修改", "en": "Return"},
     "rv.approved": {"zh": "已审核通过并入库，自此计入统计。", "en": "Approved and stored; the figures count from now on."},
     "rv.returned": {"zh": "已退回填报单位。", "en": "Returned to the office."},
     "rv.history": {"zh": "操作记录", "en": "History"},
-    "rv.by": {"zh": "{who}（{role}）提交于 {when}", "en": "Submitted by {who} ({role}) at {when}"},
+    "rv.by": {"zh": "{who}（{role}）提交于 {when}", "en": "Submitted by {who} ({role}) on {when}"},
     "dq.tab.round": {"zh": "填报进度", "en": "Reporting round"},
     "rv.progress": {"zh": "填报进度（{period}）", "en": "Reporting round ({period})"},
     "rv.pending": {"zh": "待审核数据（未计入统计）", "en": "Figures awaiting review (not counted)"},
@@ -77,6 +78,14 @@ i18n.register({
 
 def _t(key: str, lang: str, **kw: Any) -> str:
     return i18n.t(key, lang, **kw)
+
+
+def _cst(iso: str | None) -> str:
+    from warehouse.storage import cst_text
+
+    if not iso:
+        return "—"
+    return cst_text(datetime.fromisoformat(str(iso).replace("Z", "+00:00")))
 
 
 def _fmt(value: float | None) -> str:
@@ -130,6 +139,11 @@ def reporting_page() -> None:
     status = rv.status_of(sub)
     st.caption(_t("rep.status", lang, status=_t(f"rv.state.{status}", lang), version=(sub or {}).get("version", 0)))
     rows = (sub or {}).get("rows", {})
+    names = {ln.indicator_id: ln.name(lang) for ln in lines}
+    for ind, row in rows.items():  # returned rows first, at the top: the office should not have to scroll
+        if row.get("state") == "returned":
+            st.warning(md(f"{names.get(ind, ind)} — " + _t("rep.returned", lang, reason=row.get("reason") or "",
+                                                          who=row.get("returned_by") or "")))
     values: dict[str, dict] = {}
     slots: dict[str, Any] = {}
     editable: dict[str, dict] = {}
@@ -224,17 +238,20 @@ def review_page() -> None:
     if not waiting:
         st.info(_t("rv.nothing", lang))
         st.stop()
-    ids = [s["id"] for s in waiting]
-    picked = st.selectbox(_t("rv.pick", lang), ids, key="rv_pick",
-                          format_func=lambda i: f"{eng.region_name(i.split('_')[0].rstrip('0') or i)} · {i}")
-    sub = next(s for s in waiting if s["id"] == picked)
-    st.caption(md(_t("rv.by", lang, who=sub.get("submitted_by"), role=_t("auth.role.submitter", lang),
-                     when=str(sub.get("submitted_at", ""))[:16].replace("T", " ") + " UTC")))
+    by_id = {s["id"]: s for s in waiting}
+    picked = st.selectbox(_t("rv.pick", lang), list(by_id), key="rv_pick",
+                          format_func=lambda i: f"{eng.region_name(by_id[i]['region_code'])} · {by_id[i]['period']} · {i}")
+    sub = by_id[picked]
+    last_submit = next((e for e in reversed(sub["events"]) if e["action"] == "submit"), {})
+    role = last_submit.get("role") or "submitter"
+    role_text = _t(f"auth.role.{role}", lang) if role in ("viewer", "submitter", "reviewer", "analyst", "admin") else role
+    st.caption(md(_t("rv.by", lang, who=sub.get("submitted_by"), role=role_text, when=_cst(sub.get("submitted_at")))))
     table = review_table(eng, sub, lang)
     st.table(table)  # a handful of rows: plain HTML, readable on a phone and by a screen reader
     awaiting = [i for i, r in sub["rows"].items() if r["state"] == "submitted"]
     names = {ln: eng.defs.indicator(ln).name.get(lang) for ln in sub["rows"]}
-    chosen = st.multiselect(_t("rv.rows", lang), awaiting, key=f"rv_rows_{picked}", format_func=lambda i: names[i])
+    chosen = st.multiselect(_t("rv.rows", lang), awaiting, key=f"rv_rows_{picked}", format_func=lambda i: names[i],
+                            placeholder=_t("rv.rows_all", lang))
     reason = st.text_input(_t("rv.reason", lang), key=f"rv_reason_{picked}")
     from warehouse.review import Actor
 
