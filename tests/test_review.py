@@ -98,6 +98,13 @@ def test_a_full_round_counts_only_after_approval(store: ReviewStore, wh: Path):
     assert _value(wh, "volunteer_share", None) == pytest.approx(17.5)
     assert _value(wh, "township_elderly_care_coverage", None) == pytest.approx(85.0)
     assert _value(wh, "volunteer_share", t_approve - timedelta(seconds=1)) is None
+    from warehouse.review import history
+
+    trail = history(store.all(), region_code=REGION, indicator_id="volunteer_share")
+    assert [(e["action"], e["user"]) for e in trail] == [
+        ("submit", OFFICE.label), ("return", CITY.label), ("submit", OFFICE.label), ("approving", CITY.label),
+        ("approve", CITY.label)]
+    assert trail[1]["reason"] == "志愿者人数与民政台账不符，请核实"
     log = Warehouse(wh).log_entries().filter(pl.col("user") == CITY.label)
     assert log.height == 1 and log["role"][0] == "reviewer" and log["status"][0] == "accepted"
     batch = Warehouse(wh).snapshot().scan().filter(pl.col("source_file").str.starts_with("500110_2025-Q4")).collect()

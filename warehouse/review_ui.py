@@ -312,3 +312,39 @@ def progress_section(region: str, lang: str, who: Any, now: datetime | None = No
         st.subheader(_t("rv.pending", lang))
         st.caption(_t("rv.pending_note", lang))
         st.dataframe(pending, hide_index=True, width="stretch")
+
+
+def figure_history(region: str, indicator_id: str, lang: str) -> None:
+    """Indicator page: the review events of this region's figure (who saved, submitted, returned, approved,
+    when, why), for the roles that take part in review or see logs (the region's scope is checked by the page)."""
+    from warehouse import app_state
+
+    who = app_state.identity()
+    if not any(who.can(a) for a in ("report", "review", "pending", "log_all")):
+        return
+    events = rv.history(_store().all(), region_code=region, indicator_id=indicator_id)
+    if not events:
+        return
+    st.subheader(_t("rv.figure_history", lang))
+    st.dataframe(pl.DataFrame([{
+        _t("rep.period", lang): e["period"], _t("rv.col.when", lang): _cst(e["at"]),
+        _t("rv.col.action", lang): _t(f"rv.action.{e['action']}", lang), _t("rv.col.who", lang): e["user"],
+        _t("rv.col.role", lang): e["role"], _t("rv.col.reason", lang): e.get("reason") or "",
+    } for e in events]), hide_index=True, width="stretch")
+
+
+i18n.register({
+    "rv.figure_history": {"zh": "填报与审核记录", "en": "Reporting and review history"},
+    "rv.col.when": {"zh": "时间", "en": "When"},
+    "rv.col.action": {"zh": "操作", "en": "Action"},
+    "rv.col.who": {"zh": "账号", "en": "Who"},
+    "rv.col.role": {"zh": "角色", "en": "Role"},
+    "rv.col.reason": {"zh": "原因", "en": "Reason"},
+    "rv.action.save_draft": {"zh": "保存草稿", "en": "saved a draft"},
+    "rv.action.submit": {"zh": "提交审核", "en": "submitted"},
+    "rv.action.approving": {"zh": "开始入库", "en": "approval started"},
+    "rv.action.approve": {"zh": "审核通过", "en": "approved"},
+    "rv.action.approve_failed": {"zh": "入库失败", "en": "approval failed"},
+    "rv.action.approve_interrupted": {"zh": "入库中断（未入库）", "en": "approval interrupted (not stored)"},
+    "rv.action.return": {"zh": "退回", "en": "returned"},
+})
