@@ -128,8 +128,12 @@ def _expect(page, text: str, seconds: float = 120) -> str:
     return _main_text(page)
 
 
-def _shot(page, name: str) -> None:
-    page.screenshot(path=str(ARTIFACTS / f"reporting_{name}.png"), full_page=True)
+def _shot(page, name: str, near: str | None = None) -> None:
+    """Screenshot of the viewport (Streamlit scrolls inside its own container), scrolled to `near` if given."""
+    if near:
+        page.locator('[data-testid="stMain"]').get_by_text(near, exact=False).first.scroll_into_view_if_needed()
+        page.wait_for_timeout(300)
+    page.screenshot(path=str(ARTIFACTS / f"reporting_{name}.png"))
 
 
 def _leader_sees(browser, server: dict, month: str | None = None) -> str:
@@ -171,7 +175,7 @@ def test_a_reporting_round(round_server, browser):
     text = _main_text(office)
     assert "分子大于分母" in text and "修改后才能提交" in text
     assert office.get_by_role("button", name="提交审核").is_disabled()
-    _shot(office, "office_error_zh")
+    _shot(office, "office_error_zh", near="分子大于分母")
     _type(office, f"{KEY}_township_elderly_care_coverage_numerator", "18")
     _type(office, f"{KEY}_volunteer_share_numerator", "12345")
     _type(office, f"{KEY}_volunteer_share_denominator", "50000")
@@ -217,6 +221,15 @@ def test_a_reporting_round(round_server, browser):
     city.get_by_role("button", name="审核通过").click()
     _expect(city, "已审核通过并入库")
     _shot(city, "reviewer_approved_zh")
+    # the figure's history on the indicator page (English): who submitted, returned, approved, and why
+    city.goto(f"{round_server['base']}/indicators?plan=chongqing_2021&region=500110&indicator=volunteer_share&lang=en")
+    _settle(city)
+    city.locator('[data-testid="stMain"]').get_by_text("Reporting and review history").first.wait_for(timeout=180_000)
+    grid = city.locator('[data-testid="stDataFrame"]').last
+    grid.locator("table").wait_for(state="attached", timeout=60_000)
+    trail = grid.locator("table").text_content() or ""
+    assert "returned" in trail and "志愿者人数与民政台账不符，请核实" in trail and "approved" in trail
+    _shot(city, "history_en", near="Reporting and review history")
     rctx.close()
     sub = json.loads((wh / "review" / "submissions" / f"500110_{PERIOD}.json").read_text(encoding="utf-8"))
     assert [e["action"] for e in sub["events"]][-2:] == ["approving", "approve"]
