@@ -14,7 +14,7 @@ from warehouse import i18n
 from warehouse import reporting_form as rf
 from warehouse import review as rv
 from warehouse.review_store import ReviewStore, may_report, may_review
-from warehouse.safe_text import md
+from warehouse.safe_text import md, no_paths
 
 i18n.register({
     "nav.reporting": {"zh": "填报", "en": "Report"},
@@ -208,8 +208,9 @@ def _act(action: Any, done_key: str, lang: str) -> None:
     except rv.ReviewError as exc:
         st.error(md(exc.text(lang)))
         return
-    except WarehouseError as exc:  # the lock is held by another writer
-        st.error(md(str(exc).split(" / ")[1 if lang == "en" else 0].split(":")[0]))
+    except WarehouseError as exc:  # the lock is held by another writer: say so, without the server's path
+        parts = str(exc).split(" / ")
+        st.error(md(no_paths(parts[1 if lang == "en" and len(parts) > 1 else 0])))
         return
     st.session_state["rv_flash"] = _t(done_key, lang)
     st.rerun()
