@@ -168,11 +168,12 @@ def test_a_reporting_round(round_server, browser):
     # ---- the office: one impossible value -> the error before submitting ----
     ctx, office = _sign_in(browser, round_server, "office", "report")
     _pick(office, "rep_period", PERIOD)
+    _expect(office, "上期（2025-Q3）")
     assert "数据填报" in _main_text(office) and "城乡社区注册志愿者人数占居民比例" in _main_text(office)
     assert "上期（2025-Q3）" in _main_text(office)
     _type(office, f"{KEY}_township_elderly_care_coverage_numerator", "25")
     _type(office, f"{KEY}_township_elderly_care_coverage_denominator", "20")
-    text = _main_text(office)
+    text = _expect(office, "分子大于分母")
     assert "分子大于分母" in text and "修改后才能提交" in text
     assert office.get_by_role("button", name="提交审核").is_disabled()
     _shot(office, "office_error_zh", near="分子大于分母")
@@ -191,7 +192,7 @@ def test_a_reporting_round(round_server, browser):
 
     # ---- the city reviewer returns one row with a reason ----
     rctx, city = _sign_in(browser, round_server, "city", "approve")
-    text = _main_text(city)
+    text = _expect(city, "新增两个志愿服务站")
     assert "24.69" in text and "新增两个志愿服务站" in text and "qijiang" in text
     _shot(city, "reviewer_waiting_zh")
     city.locator(f".st-key-rv_rows_500110_{PERIOD} input").click()
@@ -205,7 +206,7 @@ def test_a_reporting_round(round_server, browser):
     office.reload()
     _settle(office)
     _pick(office, "rep_period", PERIOD)
-    text = _main_text(office)
+    text = _expect(office, "已退回")
     assert "已退回：志愿者人数与民政台账不符，请核实" in text
     _shot(office, "office_returned_zh")
     _type(office, f"{KEY}_volunteer_share_numerator", "11111")
@@ -217,7 +218,7 @@ def test_a_reporting_round(round_server, browser):
     # ---- the reviewer approves the whole submission ----
     city.reload()
     _settle(city)
-    assert "22.22" in _main_text(city)
+    _expect(city, "22.22")
     city.get_by_role("button", name="审核通过").click()
     _expect(city, "已审核通过并入库")
     _shot(city, "reviewer_approved_zh")
