@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from warehouse import app_state, i18n
+from warehouse import app_state, i18n, tasks_views  # noqa: F401  (tasks_views registers nav.tasks)
 from warehouse.export_button import export_control
 from warehouse import review_ui  # noqa: F401 - registers the 填报 / 审核 strings used by the navigation
 
@@ -29,6 +29,7 @@ pages = [
     st.Page("pages/reporting.py", title=i18n.t("nav.reporting", lang), icon=":material/edit_note:", url_path="report"),
     st.Page("pages/review.py", title=i18n.t("nav.review", lang), icon=":material/approval:", url_path="approve"),
     st.Page("pages/definitions.py", title=i18n.t("nav.definitions", lang), icon=":material/menu_book:", url_path="catalogue"),
+    st.Page("pages/tasks.py", title=i18n.t("nav.tasks", lang), icon=":material/checklist:", url_path="ledger"),
 ]
 page = st.navigation(pages)
 state = app_state.sidebar()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from warehouse import app_state, charts, views
+from warehouse import app_state, charts, final_button, views
 from warehouse import formatting as fmt
 from warehouse.i18n import t
 from warehouse.periods import utc_now
@@ -28,6 +28,10 @@ st.caption(t("overview.subtitle", lang, plan=md(plan.name.get(lang)), region=md(
 share = fmt.plan_elapsed(plan.period.start, plan.period.target, state.as_of or utc_now())
 st.progress(share, text=t("overview.elapsed", lang, start=plan.period.start, end=plan.period.target,
                           pct=fmt.format_percent(share), when=fmt.format_date(fmt.as_of_day(state.as_of or utc_now()), lang)))
+
+# ---- final evaluation (once the plan period is over) ----
+final_button.final_report_control(state, plan, fmt.as_of_day(state.as_of or utc_now()),
+                                  fmt.as_of_day(state.as_of or utc_now()).strftime("%Y-%m"))
 
 status = app_state.query("status", state.region, as_of=state.as_of, plan_id=state.plan_id)
 if status.height == 0:

@@ -92,7 +92,7 @@ def render(*, query, defs, region: str, region_name: str, plan_id: str, as_of: d
     per_indicator = {ind: query("rank", region, ind, as_of=as_of, plan_id=plan_id) for ind in indicator_ids}
     per_indicator = {k: v for k, v in per_indicator.items() if v is not None and not v.is_empty()}
     table = quality.league_table(composite, per_indicator)
-    names = {ind.id: _short(ind.name.get(lang), 14 if lang == "zh" else 30) for ind in defs.indicators}
+    names = {ind.id: _short(defs.indicator_name(plan, ind.id, lang), 14 if lang == "zh" else 30) for ind in defs.indicators}
 
     ranked = table.filter(pl.col("rank").is_not_null())
     cols = st.columns(3)

@@ -131,12 +131,17 @@ CASE_SCHEMA = {
     "target_value": pl.Float64, "target_high": pl.Float64, "fraction": pl.Float64, "elapsed_years": pl.Float64,
     "span_years": pl.Float64, "green": pl.Float64, "amber": pl.Float64, "final": pl.Boolean,
     "single_observation": pl.Boolean, "method": pl.String,
+    "final_value": pl.Boolean, "early": pl.Boolean, "baseline_source": pl.String,
 }
+# defaults of the columns added for issue 12 (a case that does not set them: not early, own baseline,
+# the value is the target year's when final)
+CASE_DEFAULTS = {"final_value": True, "early": False, "baseline_source": "plan"}
 
 
 def sql_assess(cases: list[dict]) -> dict[str, dict]:
     """Run the generated SQL status steps (warehouse/sql.py) over the cases; rows keyed by `case`."""
-    frame = pl.DataFrame([{k: c.get(k) for k in CASE_SCHEMA} for c in cases], schema=CASE_SCHEMA, orient="row")
+    frame = pl.DataFrame([{k: c.get(k, CASE_DEFAULTS.get(k)) for k in CASE_SCHEMA} for c in cases],
+                         schema=CASE_SCHEMA, orient="row")
     con = duckdb.connect()
     try:
         con.execute(sqlgen.MACROS)

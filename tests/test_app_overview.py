@@ -108,3 +108,15 @@ def test_two_clicks_from_alert_to_indicator(app):
     assert at.title[0].value == "指标详情"
     assert at.selectbox(key="pw_w_indicator").value is not None
     assert at.query_params["indicator"] == at.selectbox(key="pw_w_indicator").value
+
+
+def test_final_evaluation_button_only_after_the_plan_ended(app, sample_warehouse):
+    """Issue 12: the overview offers the final evaluation report once the plan period is over."""
+    during = open_page(app, plan=PLAN, region="50", month=MONTH)
+    assert "终期评估" not in [s.value for s in during.subheader]
+    assert not [b for b in during.button if b.key == "pw_final_build"]
+    fresh = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
+    after = open_page(fresh, plan=PLAN, region="50", month="2026-03")
+    assert "终期评估" in [s.value for s in after.subheader]
+    assert [b for b in after.button if b.key == "pw_final_build"]
+    assert "规划期已于 2025 年结束" in texts(after)

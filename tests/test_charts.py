@@ -135,7 +135,8 @@ def test_bullet_caps_ratio_and_labels_status():
     fig = charts.bullet_figure(frame, "zh")
     progress = next(t for t in fig.data if t.meta == "progress")
     assert list(progress.x) == [charts.BULLET_CAP, 1.0]
-    assert progress.text[0] == "✔ 已完成 240%"
+    # the display cap of the one rounding rule (status.format_ratio): 240% reads "> 200%"
+    assert progress.text[0] == "✔ 已完成 > 200%"
     assert progress.y[0].startswith("★ ")  # binding marked
     assert any(s.x0 == 1.0 for s in fig.layout.shapes)
 
@@ -192,9 +193,30 @@ def test_expected_path_is_drawn_on_to_the_target():
     row = {"indicator_zh": "覆盖率", "unit_zh": "%", "baseline_value": 65.0, "baseline_year": 2020,
            "target_value": 100.0, "target_year": 2025, "comparator": ">="}
     line = next(t for t in charts.trajectory_figure(traj, row, "zh").data if t.meta == "expected")
-    assert list(line.x[:3]) == days and line.x[-1] == end
+    # from the baseline diamond through the expected values to the target star
+    assert line.x[0] == start and line.y[0] == 65.0
+    assert list(line.x[1:4]) == days and line.x[-1] == end
     assert line.y[-1] == pytest.approx(100.0, abs=1e-9)  # the dashed line meets the target star
-    assert list(line.y[:3]) == expected
+    assert list(line.y[1:4]) == expected
+
+
+def test_expected_path_is_drawn_for_a_new_plan_with_one_value():
+    """Issue 12: a 2026-2030 plan with one quarter of data had the path in the legend but no line (one point
+    of a mode="lines" trace draws nothing). The path now runs baseline -> target whatever the data."""
+    start = date(2025, 12, 31)
+    f = (date(2026, 6, 30) - start).days / (date(2030, 12, 31) - start).days
+    traj = pl.DataFrame({"period": ["2026-Q2"], "period_end": [date(2026, 6, 30)], "actual": [90.0],
+                         "expected": [88.0 + 7.0 * f]})
+    row = {"indicator_zh": "农村社区综合服务设施覆盖率", "unit_zh": "%", "baseline_value": 88.0, "baseline_year": 2025,
+           "baseline_date": start, "target_value": 95.0, "target_year": 2030, "comparator": ">="}
+    line = next(t for t in charts.trajectory_figure(traj, row, "zh").data if t.meta == "expected")
+    assert list(line.x) == [start, date(2026, 6, 30), date(2030, 12, 31)]
+    assert list(line.y) == [88.0, pytest.approx(88.0 + 7.0 * f), 95.0]
+    # a band aims at its nearer edge: [40, 60] from 20 -> 40
+    band = dict(row, baseline_value=20.0, target_value=40.0, target_high=60.0)
+    line = next(t for t in charts.trajectory_figure(traj.with_columns(expected=pl.lit(None, pl.Float64)), band,
+                                                    "zh").data if t.meta == "expected")
+    assert line.y[-1] == 40.0
 
 
 def test_heatmap_keeps_indicators_apart_when_their_short_names_coincide():

@@ -108,7 +108,9 @@ def test_valid_file_builds_definitions_and_hash():
 def test_comparator_spellings(written, normal):
     # baseline below the target for every comparator except the "lower" ones where it must be above
     baseline = "95" if normal in ("<=", "<") else "80"
-    result = load_definitions_text(HEAD + target(comparator=written, baseline=baseline), "c.yaml")
+    # a lower-is-better comparator needs a lower-is-better indicator (issue 12: the reverse is an error)
+    head = HEAD.replace("    bounds:", "    direction: lower\n    bounds:") if normal in ("<=", "<") else HEAD
+    result = load_definitions_text(head + target(comparator=written, baseline=baseline), "c.yaml")
     assert result.errors == []
     assert result.definitions.plans[0].targets[0].target.comparator.value == normal
 

@@ -29,8 +29,9 @@ def _defs():
             target("newind", 100, baseline=None),
         ]),
         plan("chongqing_2021", "50", [
-            target("rate", 90, baseline=50, attribute="binding", applies_at=LEVELS_CQ),
-            target("svc", 100, baseline=50, applies_at=LEVELS_CQ),
+            # opt-in: districts without a 2020 value of their own are measured from the plan-wide baseline
+            target("rate", 90, baseline=50, attribute="binding", applies_at=LEVELS_CQ, baseline_fallback="plan"),
+            target("svc", 100, baseline=50, applies_at=LEVELS_CQ, baseline_fallback="plan"),
         ], parent="national_2021"),
         plan("wansheng_2016", "group:wansheng", [
             target("rate", 70, year=2020, baseline=30, baseline_year=2015, applies_at=("total", "township")),
@@ -135,10 +136,12 @@ def test_status_row_with_region_baseline(engine):
 
 def test_plan_baseline_and_binding_red_reason(engine):
     row = _row(engine.status("500102", as_of=utc("2024-06")), "500102", "rate")
-    # no 2020 value: plan-wide 50; 2023 value 50 -> ratio 0 -> below binding amber 0.80
-    assert (row["baseline_value"], row["baseline_source"]) == (50, "plan")
+    # no 2020 value, the target opts in: plan-wide 50; 2023 value 50 -> ratio 0 -> below binding amber 0.80
+    assert (row["baseline_value"], row["baseline_source"], row["baseline_region"]) == (50, "plan_fallback", "50")
     assert row["status"] == "far_behind" and row["severity"] == 0
-    assert row["reason_zh"] == "约束性指标「社区服务覆盖率」时序进度 0%，低于 80%"
+    # the reason says whose baseline it is
+    assert row["reason_zh"] == ("约束性指标「社区服务覆盖率」时序进度 0%，低于 80%"
+                                "（以重庆市全域基期值 50 为基准，非本地区数据）")
 
 
 def test_unknown_baseline_uses_first_observation(engine):
@@ -260,8 +263,8 @@ def test_monthly_value_lower_is_better_cagr_and_rank(tmp_path):
         indicator("growth", method="cagr"),
     ]
     defs = definitions(inds, [plan("national_2021", "CN", [
-        target("wait_days", 10, comparator="<=", baseline=20, applies_at=("total", "county")),
-        target("growth", 200, baseline=100, applies_at=("total", "county")),
+        target("wait_days", 10, comparator="<=", baseline=20, applies_at=("total", "county"), baseline_fallback="plan"),
+        target("growth", 200, baseline=100, applies_at=("total", "county"), baseline_fallback="plan"),
     ])])
     wh = make_warehouse(tmp_path / "w")
     add_batch(wh, [

@@ -165,7 +165,8 @@ def test_pdf_has_the_expected_pages(exports, setup):
     summary_text = texts[1]
     first = setup["indicators"][0]
     row = engine.status(REGION, as_of=parse_as_of(MONTH), plan_id=PLAN).filter(pl.col("indicator_id") == first).row(0, named=True)
-    assert f"{row['progress_ratio'] * 100:.0f}%" in summary_text  # numbers in the tables are real, copyable text
+    # numbers in the tables are real, copyable text, by the one rounding rule (rounded down, as CLI and pages)
+    assert formatting.format_progress(row["progress_ratio"]) in summary_text
 
 
 def _font_names(reader: PdfReader) -> set[str]:

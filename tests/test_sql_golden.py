@@ -50,9 +50,26 @@ def test_golden_sql(name, kind, ids):
     query, params = _render(kind, ids)
     text = query + "\n-- params: " + json.dumps(params, ensure_ascii=False, sort_keys=True) + "\n"
     path = GOLDEN / f"{name}.sql"
-    if REGEN or not path.exists():
+    if REGEN:
         path.write_text(text, encoding="utf-8")
+    # a missing golden file is a failure (it used to be written and pass): regenerate on purpose only
+    assert path.exists(), f"{path} is missing; PLANWATCH_REGEN_GOLDEN=1 writes it"
     assert text == path.read_text(encoding="utf-8"), f"{path} differs; PLANWATCH_REGEN_GOLDEN=1 to accept"
+
+
+def test_missing_golden_file_fails(tmp_path, monkeypatch):
+    """The golden test must fail, not pass, when its file is missing (and must not write it)."""
+    if REGEN:
+        pytest.skip("regenerating")
+    globals_ = test_golden_sql.__globals__
+    saved = globals_["GOLDEN"]
+    globals_["GOLDEN"] = tmp_path
+    try:
+        with pytest.raises(AssertionError, match="missing"):
+            test_golden_sql(*CASES[1])
+    finally:
+        globals_["GOLDEN"] = saved
+    assert not (tmp_path / f"{CASES[1][0]}.sql").exists()
 
 
 @pytest.mark.parametrize("name,kind,ids", CASES, ids=[c[0] for c in CASES])
@@ -80,7 +97,9 @@ def test_golden_sql_parses_in_duckdb():
             ("method", "VARCHAR"), ("direction", "VARCHAR"), ("comparator", "VARCHAR"), ("target_value", "DOUBLE"),
             ("target_high", "DOUBLE"), ("target_year", "INTEGER"), ("plan_baseline", "DOUBLE"),
             ("baseline_year", "INTEGER"), ("plan_region_self", "BOOLEAN"), ("green", "DOUBLE"), ("amber", "DOUBLE"),
-            ("baseline_end", "DATE"), ("path_end", "DATE"), ("value_cutoff", "DATE"), ('"final"', "BOOLEAN")])
+            ("baseline_end", "DATE"), ("path_end", "DATE"), ("value_cutoff", "DATE"), ("target_over", "BOOLEAN"),
+            ("final_deadline", "DATE"), ("observation_months", "INTEGER"), ("baseline_from_warehouse", "BOOLEAN"),
+            ("baseline_fallback", "BOOLEAN")])
         con.execute(f"CREATE TEMP TABLE assess ({cols})")
         con.execute("CREATE TEMP TABLE snapshot_rows AS SELECT '' AS batch_id, '' AS region_code, '' AS indicator_id, "
                     "'' AS period, DATE '2020-12-31' AS period_end, 0.0 AS value, 0.0 AS numerator, "

@@ -111,7 +111,36 @@ CASES = [
     ("final_lower_not_achieved", dict(actual=12, baseline=20, comparator="<=", target=10, fraction=1.2, final=True, **EXP),
      # f is capped at 1: (10 - 2) / 10 = 0.8
      st.NOT_ACHIEVED, st.R_FINAL_GAP, 0.8),
+    # issue 12: final evaluation waits for the target year's value; after the deadline, without it: not reported
+    ("final_not_reported", dict(actual=80, baseline=50, comparator=">=", target=90, fraction=0.8, final=True,
+                                final_value=False, **EXP),
+     # the 2024 value 80 is not the 2025 figure: "not reported" is the final word (no ratio)
+     st.NOT_REPORTED, st.R_FINAL_NOT_REPORTED, None),
+    ("final_not_reported_met_earlier", dict(actual=95, baseline=50, comparator=">=", target=90, fraction=0.8,
+                                            final=True, final_value=False, **EXP),
+     # an earlier value meeting the target does not make the final result
+     st.NOT_REPORTED, st.R_FINAL_NOT_REPORTED, None),
+    ("final_no_data", dict(actual=None, baseline=50, comparator=">=", target=90, fraction=1.0, final=True, **EXP),
+     st.NOT_REPORTED, st.R_FINAL_NOT_REPORTED, None),
+    # observation period (观察期): a ratio of 3.71 two quarters in says nothing -> too early, no ratio
+    ("too_early", dict(actual=90, baseline=88, comparator=">=", target=95, fraction=0.0997, early=True, **EXP),
+     st.TOO_EARLY, st.R_OBSERVATION, None),
+    ("too_early_but_met", dict(actual=96, baseline=88, comparator=">=", target=95, fraction=0.0997, early=True, **EXP),
+     st.ACHIEVED, st.R_MET, None),
+    ("too_early_moving_away", dict(actual=85, baseline=88, comparator=">=", target=95, fraction=0.0997, early=True, **BIND),
+     # moving away in the first quarters is not red yet either
+     st.TOO_EARLY, st.R_OBSERVATION, None),
+    # sub-region without a baseline-year value of its own: not assessed from the parent's baseline
+    ("no_region_baseline", dict(actual=88, baseline=None, comparator=">=", target=95, fraction=0.2,
+                                no_region_baseline=True, **EXP),
+     st.NOT_ASSESSABLE, st.R_NO_REGION_BASELINE, None),
+    ("no_region_baseline_met", dict(actual=98.5, baseline=None, comparator=">=", target=95, fraction=0.2,
+                                    no_region_baseline=True, **EXP),
+     # judged against the target alone
+     st.ACHIEVED, st.R_MET, None),
 ]
+
+PY_FLAGS = ("final_value", "early", "no_region_baseline")
 
 
 @pytest.mark.parametrize("name,kwargs,status,reason,ratio", CASES, ids=[c[0] for c in CASES])
@@ -120,7 +149,7 @@ def test_schedule_case(name, kwargs, status, reason, ratio):
     result = st.assess_schedule(
         kw.pop("actual"), kw.pop("baseline"), kw.pop("comparator"), kw.pop("target"), kw.pop("target_high", None),
         kw.pop("fraction"), kw.pop("green"), kw.pop("amber"), kw.pop("final", False),
-        kw.pop("single_observation", False),
+        kw.pop("single_observation", False), **{k: kw.pop(k) for k in PY_FLAGS if k in kw},
     )
     assert (result.status, result.reason) == (status, reason)
     if ratio is None:
@@ -175,6 +204,8 @@ def test_sql_status_agrees_with_python():
             "target_high": kw.get("target_high"), "fraction": kw.get("fraction"), "elapsed_years": 1.0,
             "span_years": 5.0, "green": kw["green"], "amber": kw["amber"], "final": kw.get("final", False),
             "single_observation": kw.get("single_observation", False), "method": "schedule",
+            "final_value": kw.get("final_value", True), "early": kw.get("early", False),
+            "baseline_source": "none" if kw.get("no_region_baseline") else "plan",
         })
     out = sql_assess(cases)
     assert len(out) == len(CASES)
@@ -184,7 +215,8 @@ def test_sql_status_agrees_with_python():
         py = st.assess_schedule(kwargs.get("actual"), kwargs.get("baseline"), kwargs.get("comparator"),
                                 kwargs.get("target"), kwargs.get("target_high"), kwargs["fraction"],
                                 kwargs["green"], kwargs["amber"], kwargs.get("final", False),
-                                kwargs.get("single_observation", False))
+                                kwargs.get("single_observation", False),
+                                **{k: kwargs[k] for k in PY_FLAGS if k in kwargs})
         for col, val in (("progress_ratio", py.progress_ratio), ("expected", py.expected)):
             if val is None or kwargs.get("target") is None:
                 continue

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from warehouse.engine import SEVERITY_OVERDUE
+from warehouse.status_rows import SEVERITY_OVERDUE, lead_text
 
 ALERT_SCHEMA = {
     "severity": pl.Int32, "kind": pl.String, "region_code": pl.String, "region_name": pl.String,
@@ -46,6 +46,8 @@ def build_alerts(engine, status: pl.DataFrame, overdue: pl.DataFrame) -> pl.Data
         for r in latest.iter_rows(named=True):
             ind = engine.defs.indicator(r["indicator_id"])
             name = engine.region_name(r["region_code"])
+            ind_zh = engine.defs.indicator_name(r["plan_id"], ind.id, "zh")  # the plan's own wording
+            ind_en = engine.defs.indicator_name(r["plan_id"], ind.id, "en")
             due = r["due_date"].isoformat()
             end = r["period_end"].isoformat()
             more_zh = f"（共 {r['n']} 期逾期）" if r["n"] > 1 else ""
@@ -53,14 +55,14 @@ def build_alerts(engine, status: pl.DataFrame, overdue: pl.DataFrame) -> pl.Data
             rows.append({
                 "severity": SEVERITY_OVERDUE, "kind": "overdue", "region_code": r["region_code"],
                 "region_name": name, "level": engine.level(r["region_code"]), "indicator_id": ind.id,
-                "indicator_zh": ind.name.zh, "indicator_en": ind.name.en, "attribute": r["attribute"],
+                "indicator_zh": ind_zh, "indicator_en": ind_en, "attribute": r["attribute"],
                 "plan_id": r["plan_id"], "status": "overdue", "period": None, "period_end": r["period_end"],
                 "value": None, "comparator": None, "target_value": None, "target_year": None, "progress_ratio": None,
-                "reason_zh": f"{name}「{ind.name.zh}」截至 {end} 的数据应于 {due} 前报送，已逾期 {r['days_overdue']} 天{more_zh}",
-                "reason_en": (f"{name}: “{ind.name.en or ind.name.zh}” for the period ending {end} was due by {due}, "
+                "reason_zh": f"{name}「{ind_zh}」截至 {end} 的数据应于 {due} 前报送，已逾期 {r['days_overdue']} 天{more_zh}",
+                "reason_en": (f"{name}: “{ind_en}” for the period ending {end} was due by {due}, "
                               f"{r['days_overdue']} days overdue{more_en}"),
-                "department_zh": ind.lead_department.zh if ind.lead_department else None,
-                "department_en": ind.lead_department.en if ind.lead_department else None,
+                "department_zh": lead_text(engine.defs, r["plan_id"], ind, "zh"),
+                "department_en": lead_text(engine.defs, r["plan_id"], ind, "en"),
                 "n_overdue_periods": r["n"],
             })
     if not rows:

@@ -135,7 +135,7 @@ def problem_line(problem: Any) -> str:
 
 def show_defs_banner(state: DefsState, lang: str) -> None:
     if state.missing and state.definitions is None:
-        st.error(i18n.t("defs.missing", lang, path=state.path))
+        st.error(i18n.t("defs.missing", lang, path=state.path.name))  # no server path on a page
         return
     if not state.errors:
         return
@@ -234,6 +234,11 @@ def log_entry_filter() -> Any:
         return policy.scope_of_user(user, members) if policy is not None else None
 
     return lambda user: access.sees_log_entry(who, user, scope_of)
+
+
+def in_scope(region: str) -> bool:
+    """Is `region` inside the identity's scope?"""
+    return identity().scope.allows(region, auth_ui.members_of(definitions()))
 
 
 def require_scope(region: str) -> None:
@@ -567,6 +572,7 @@ def sidebar() -> ViewState | None:
     _publish(state)
     with st.sidebar:
         st.caption(fmt.format_as_of(state.as_of, lang))
+        st.caption(fmt.as_of_meaning(lang))
         version = data_version() if (warehouse_path() / "manifest.json").exists() else None
         if version:
             st.caption(i18n.t("sidebar.data_version", lang, version=version))
@@ -611,7 +617,8 @@ def indicator_picker(state: ViewState, defs: Definitions, label: str | None = No
         except KeyError:
             return ind
         binding = any(t.indicator == ind and t.attribute.value == "binding" for t in plan.targets)
-        return ("★ " if binding else "") + indicator.name.get(state.lang)
+        # the plan's own wording (name_in_plan), the catalogue name secondary
+        return ("★ " if binding else "") + defs.indicator_name(plan, indicator.id, state.lang, with_catalogue=True)
 
     if state.indicator not in ids:
         st.session_state[_KEY + "indicator"] = ids[0]

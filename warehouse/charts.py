@@ -231,6 +231,26 @@ def _expected_to_target_year(x: list[Any], expected: list[float | None], labels:
     return [*x, end], [*expected, v1 + slope * (end - d1).days], [*labels, str(target_year)]
 
 
+def _path_from_status(row: dict[str, Any], x: list[Any], expected: list[float | None], labels: list[str],
+                      lang: str) -> tuple[list[Any], list[float | None], list[str]]:
+    """The expected path as a line from the baseline (its date and value) to the goal at the end of the target
+    year (docs/methodology.md §6), through the expected values at the observed period ends. Drawn for every
+    plan with a baseline and a target, however few values there are (one quarter of a new plan included)."""
+    base, target = _num(row.get("baseline_value")), _num(row.get("target_value"))
+    start = row.get("baseline_date") or _year_end(row.get("baseline_year"))
+    end = _year_end(row.get("target_year"))
+    if base is None or target is None or start is None or end is None or end <= start:
+        return [], [], []
+    high = _num(row.get("target_high"))
+    goal = max(target, min(base, high)) if high is not None else target
+    points = {start: (base, fmt.format_date(start, lang)), end: (goal, str(row.get("target_year")))}
+    for day, value, label in zip(x, expected, labels):
+        if day is not None and value is not None and start < day < end:
+            points[day] = (value, label)
+    days = sorted(points)
+    return days, [points[d][0] for d in days], [points[d][1] for d in days]
+
+
 def trajectory_figure(trajectory: pl.DataFrame, status_row: dict[str, Any] | None, lang: str = "zh") -> go.Figure:
     """Actual values and the expected path over time, with the baseline and the target marked.
 
@@ -247,8 +267,10 @@ def trajectory_figure(trajectory: pl.DataFrame, status_row: dict[str, Any] | Non
     periods = [fmt.format_period(r.get("period"), lang) for r in rows]
     x = [r.get("period_end") for r in rows]
     expected = [_num(r.get("expected")) for r in rows]
-    if any(v is not None for v in expected):
+    path_x, path_y, path_labels = _path_from_status(row, x, expected, periods, lang)
+    if not path_x and any(v is not None for v in expected):
         path_x, path_y, path_labels = _expected_to_target_year(x, expected, periods, row.get("target_year"))
+    if path_x:
         fig.add_trace(
             go.Scatter(
                 x=path_x, y=path_y, name=i18n.t("chart.expected", lang), mode="lines",

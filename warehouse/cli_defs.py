@@ -12,6 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
+import polars as pl
+
 from warehouse.definitions import Definitions
 from warehouse.defs_loader import LoadResult, load_definitions
 
@@ -213,3 +215,32 @@ def _clean(value: float | None) -> float | int | None:
 
 def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+@defs_app.command()
+def baselines(
+    plan: Annotated[str, typer.Option("--plan", help="规划 / plan id, e.g. jiangsu_2026")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="截至 / as of (2026-06); default: now")] = None,
+    fmt: Annotated[ListFormat, typer.Option("--format", help="table, json or csv")] = ListFormat.table,
+    warehouse: Annotated[Path | None, typer.Option("--warehouse", help="数据仓库目录 / warehouse folder")] = None,
+    defs: Annotated[Path | None, typer.Option("--defs", help="indicator_defs.yaml")] = None,
+) -> None:
+    """每个地区的基期值及其来源，标出无基期数据的地区 / each region's baseline and where it comes from; flags
+    regions with none (plan succession: `baseline: {from: warehouse, year: 2025}`).
+
+    Example: planwatch defs baselines --plan jiangsu_2026 --warehouse wh/
+    """
+    from warehouse import cli_engine
+    from warehouse.baselines import baseline_table
+
+    engine = cli_engine._engine(warehouse, defs)
+    cli_engine._run(lambda: engine._check_plan(plan))
+    table = cli_engine._run(lambda: baseline_table(engine, plan, cli_engine._as_of(as_of)))
+    cli_engine._emit(table, list(table.columns), cli_engine.Format(fmt.value), f"{plan} 基期值 / baselines")
+    missing = table.filter(pl.col("missing")) if table.height else table
+    if missing.height:
+        typer.echo(f"{missing.height} 项无基期值（不计算进度）/ {missing.height} without a baseline (no progress ratio):")
+        for r in missing.iter_rows(named=True):
+            typer.echo(f"  {r['region_name']} {r['region_code']} · {r['indicator_zh']}: 无 {r['baseline_year']} 年数据 / "
+                       f"no {r['baseline_year']} value")
+

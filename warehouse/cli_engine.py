@@ -111,8 +111,13 @@ def _emit(frame: pl.DataFrame, columns: list[str], fmt: Format, title: str) -> N
     table = Table(title=title, show_lines=False)
     for col in view.columns:
         table.add_column(col, overflow="fold")
+    from warehouse.status import format_ratio
+
+    ratio_at = view.columns.index("progress_ratio") if "progress_ratio" in view.columns else -1
     for row in view.iter_rows():
-        table.add_row(*["—" if v is None else (f"{v:.4g}" if isinstance(v, float) else str(v)) for v in row])
+        # the one rounding rule for ratios (status.format_ratio: rounded down, display caps), as pages and PDF
+        table.add_row(*[format_ratio(v) if i == ratio_at else
+                        "—" if v is None else (f"{v:.4g}" if isinstance(v, float) else str(v)) for i, v in enumerate(row)])
     Console(width=240).print(table)
     if view.height == 0:
         typer.echo("（无结果 / no rows）")

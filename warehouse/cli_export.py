@@ -23,10 +23,13 @@ def export(
     warehouse: Path = typer.Option(None, "--warehouse", help="数据仓库目录 / warehouse folder"),
     defs: Path = typer.Option(None, "--defs", help="indicator_defs.yaml 路径 / path"),
     indicators: str = typer.Option(None, "--indicators", help="只导出这些指标（逗号分隔）/ only these indicators (comma-separated)"),
+    final: bool = typer.Option(False, "--final", help="终期评估报告（PDF + XLSX + manifest）/ the final evaluation report of --plan"),
 ) -> None:
     """导出月度快照：图表、PDF 报告和 manifest.json / Export a monthly snapshot: charts, PDF report, manifest.json.
 
     Example: planwatch export --month 2025-12 --region 500000 --out report/
+
+    Final evaluation: planwatch export --final --plan chongqing_2021 --region 50 --out final/
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -35,6 +38,9 @@ def export(
     from warehouse.periods import CST, utc_now
 
     console = Console(stderr=True)
+    if final:
+        _final(console, out, month, region, plan, lang, warehouse, defs)
+        return
     if month is None:
         if not latest:
             console.print("[red]错误 / error:[/red] 需要 --month（或 --latest）/ --month is required (or --latest)")
@@ -73,3 +79,26 @@ def export(
     if not result.ok:
         console.print(f"[red]{len(result.failures)} 项失败 / item(s) failed[/red]")
         raise typer.Exit(1)
+
+
+def _final(console, out: Path, month: str | None, region: str | None, plan: str | None, lang: str,
+           warehouse: Path | None, defs: Path | None) -> None:
+    """`export --final`: the plan's final evaluation report (warehouse/report_final.py)."""
+    from warehouse.export import ExportError
+    from warehouse.periods import CST, utc_now
+    from warehouse.report_final import collect_final, counts, write_final
+
+    if not plan:
+        console.print("[red]错误 / error:[/red] --final 需要 --plan / --final needs --plan")
+        raise typer.Exit(2)
+    month = month or utc_now().astimezone(CST).strftime("%Y-%m")
+    try:
+        report = collect_final(plan, region, month, lang, warehouse, defs)
+    except ExportError as exc:
+        console.print(f"[red]错误 / error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    manifest = write_final(report, out, utc_now())
+    line = ", ".join(f"{r['result']} {r['n']}" for r in counts(report.results).iter_rows(named=True))
+    console.print(f"终期评估 / final evaluation {report.plan_id} {report.region_name}: {line}")
+    console.print(f"已写入 / wrote {len(manifest['files'])} 个文件 / files + manifest.json → {out}")
+

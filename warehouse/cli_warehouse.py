@@ -59,6 +59,10 @@ def ingest(
     user: Optional[str] = typer.Option(None, "--user", help="Who is ingesting (default: the login name)."),
     rejections: Optional[Path] = typer.Option(None, "--rejections", help="Dry run: where to write the rejection CSV (one input file)."),
     defs: Optional[Path] = typer.Option(None, "--defs", help="indicator_defs.yaml (default: $PLANWATCH_DEFS or the bundled one)."),
+    received_at: Optional[str] = typer.Option(
+        None, "--received-at", help="Backfill: when the file was really received (ISO, e.g. 2024-03-15T10:00+08:00; "
+        "no offset = China Standard Time). As-of views use it; the log keeps the real ingest time."),
+    force: bool = typer.Option(False, "--force", help="Backfill: store even when a later version of a key exists."),
 ) -> None:
     """Validate submission files and store each as an immutable batch (all-or-nothing per file by default).
 
@@ -69,6 +73,8 @@ def ingest(
       planwatch ingest 2025年7月报送.csv --warehouse wh/ --dry-run
 
       planwatch ingest a.xlsx b.csv --warehouse wh/ --accept-valid-rows
+
+      planwatch ingest --received-at 2024-03-15T10:00+08:00 2024年2月报送.csv --warehouse wh/
     """
     from warehouse.storage import WarehouseError, ingest_file
 
@@ -78,13 +84,22 @@ def ingest(
               f" / Not a warehouse: {wh.path}; run `planwatch warehouse init --warehouse {wh.path}` first.")
     if rejections is not None and len(files) > 1:
         _fail("--rejections 只能用于单个文件 / --rejections needs exactly one input file.")
+    received = None
+    if received_at is not None:
+        from warehouse.backfill import BackfillError, parse_received_at
+
+        try:
+            received = parse_received_at(received_at)
+        except BackfillError as exc:
+            _fail(str(exc))
     definitions = load_definitions_or_exit(defs)
     registry = load_registry_or_exit(wh)
     any_rejected = False
     for path in files:
         try:
             result = ingest_file(wh, path, definitions, registry, accept_valid_rows=accept_valid_rows,
-                                 dry_run=dry_run, user=user, sheet=sheet, rejections_path=rejections)
+                                 dry_run=dry_run, user=user, sheet=sheet, rejections_path=rejections,
+                                 received_at=received, force=force)
         except WarehouseError as exc:
             typer.echo(f"{path.name}: {exc}", err=True)
             any_rejected = True
@@ -176,6 +191,8 @@ def wh_log(
         when = cst_text(row["ingested_at"]) if row["ingested_at"] else "-"
         counts = f"{row['rows_accepted'] or 0}/{row['rows_rejected'] or 0}/{row['warnings'] or 0}"
         extra = f" | {row['rejection_file']}" if row["rejection_file"] else ""
+        if row.get("backfilled_by"):  # "as of" = received by: the time shown is the receipt time
+            extra += f" | 补录 / backfilled by {row['backfilled_by']} at {row['logged_at']}"
         typer.echo(f"{when} | {row['status']} | {row['file_name']} | {counts} | {row['batch_id'] or '-'} | {row['user'] or '-'}{extra}")
 
 

@@ -128,6 +128,12 @@ class Defaults(Strict):
     rollup_tolerance: float = 0.02
     # Outlier detection on the data-quality page: |z| of period-to-period change above this is flagged.
     outlier_z: float = 3.0
+    # Observation period (观察期): a value less than this many months after the path start gets no progress
+    # ratio ("too early to judge"); docs/methodology.md §6.
+    observation_months: int = Field(default=12, ge=0)
+    # Final evaluation: days after a target year's last reporting deadline (period end + due_days) before a
+    # missing target-year value becomes "not reported" for good; docs/methodology.md §5.
+    final_grace_days: int = Field(default=30, ge=0)
 
 
 class RegionGroup(Strict):
@@ -153,16 +159,34 @@ class Indicator(Strict):
     due_days: int = Field(default=30, ge=0)  # days allowed after period end before a report is overdue
     # Lowest level at which regions report this indicator; regions below it are rejected at ingest.
     reported_at: list[Level] = [Level.province, Level.city, Level.county, Level.township]
-    lead_department: Text | None = None  # 牵头单位
+    # 牵头单位: one label, or a list when the plan names several lead units (Wansheng's 民政局、经信局)
+    lead_department: Text | list[Text] | None = None
     responsible_departments: list[Text] = []  # 责任单位
     method: Method = Method.schedule
     description: Text | None = None
 
+    @property
+    def lead_departments(self) -> list[Text]:
+        """The lead units as a list (one, several or none)."""
+        if self.lead_department is None:
+            return []
+        return list(self.lead_department) if isinstance(self.lead_department, list) else [self.lead_department]
+
+    def lead_text(self, lang: str = "zh") -> str | None:
+        """The lead units joined with 、 (None when there is none)."""
+        names = [d.get(lang) for d in self.lead_departments]
+        return "、".join(names) if names else None
+
 
 class Baseline(Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
     value: float | None = None  # None = unknown ("—" in the plan's table)
     year: int
     as_written: str | None = None  # the cell as printed in the plan, e.g. "—"
+    # `from: warehouse`: each region's own value for `year` from the warehouse (plan succession: a 2026-2030
+    # plan takes its 2025 baselines from the data of the plan before it); `value` must then be left out
+    from_: Literal["warehouse"] | None = Field(default=None, alias="from")
 
 
 class Target(Strict):
@@ -195,6 +219,17 @@ class PlanTarget(Strict):
     method: Method | None = None  # override of the indicator's method
     source: Source
     note: str | None = None
+    # the plan's own wording of a shared indicator (e.g. 智慧社区覆盖率); shown wherever this plan is selected,
+    # with the catalogue name as a secondary label
+    name_in_plan: Text | None = None
+    # opt-in: a region below the plan's region without a baseline-year value of its own is measured from the
+    # plan's (plan-wide) baseline; every reason sentence then says whose baseline it is. Default: not assessed
+    # from another region's baseline (docs/methodology.md §4)
+    baseline_fallback: Literal["plan"] | None = None
+    # the plan's own owners for this target where its task table names them (override the indicator's);
+    # Wansheng's 附件 重点任务分工表 names 各镇街 as lead for facility coverage
+    lead_department: Text | list[Text] | None = None
+    responsible_departments: list[Text] | None = None
 
 
 class Period(Strict):
@@ -213,6 +248,9 @@ class Plan(Strict):
     parent: str | None = None  # parent Plan.id
     thresholds: ThresholdSet | None = None  # override of the defaults for this plan
     targets: list[PlanTarget]
+    # Key tasks (重点任务) and the task tables they come from: warehouse/tasks_defs.py, docs/tasks.md
+    task_tables: list[TaskTable] = []
+    tasks: list[Task] = []
 
 
 class Definitions(Strict):
@@ -241,9 +279,30 @@ class Definitions(Strict):
                 return group
         raise KeyError(group_id)
 
+    def indicator_name(self, plan: Plan | str | None, indicator_id: str, lang: str = "zh",
+                       with_catalogue: bool = False) -> str:
+        """The plan's own wording of the indicator (`name_in_plan`) when it has one, else the catalogue name.
+        with_catalogue: "智慧社区覆盖率（目录：智慧社区服务管理平台覆盖率）" when the two differ."""
+        catalogue = self.indicator(indicator_id).name.get(lang)
+        if isinstance(plan, str):
+            plan = next((p for p in self.plans if p.id == plan), None)
+        wording = next((t.name_in_plan for t in (plan.targets if plan else [])
+                        if t.indicator == indicator_id and t.name_in_plan is not None), None)
+        if wording is None or wording.get(lang) == catalogue:
+            return catalogue
+        own = wording.get(lang)
+        if not with_catalogue:
+            return own
+        return f"{own}（目录：{catalogue}）" if lang == "zh" else f"{own} (catalogue: {catalogue})"
+
     def thresholds_for(self, plan: Plan, target: PlanTarget) -> Thresholds:
         """Most specific wins: target override, then plan override, then defaults; by attribute."""
         if target.thresholds is not None:
             return target.thresholds
         tset = plan.thresholds or self.defaults.thresholds
         return getattr(tset, target.attribute.value)
+
+
+# Task and TaskTable (annotations of Plan) are defined in warehouse/tasks_defs.py on top of Strict and Text; that
+# module completes Plan and Definitions when it is imported, whichever of the two modules is imported first.
+import warehouse.tasks_defs  # noqa: E402,F401

@@ -33,6 +33,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from warehouse import defs_checks
 from warehouse.definitions import (
     Comparator,
     Defaults,
@@ -43,6 +44,7 @@ from warehouse.definitions import (
     RegionGroup,
     Thresholds,
 )
+from warehouse.tasks_defs import check_tasks
 
 # Analysts' spellings of comparators -> the model's values.
 COMPARATOR_SPELLINGS: dict[str, str] = {
@@ -292,6 +294,8 @@ class _Checker:
             root = yaml.compose(text, Loader=yaml.SafeLoader)
         except yaml.MarkedYAMLError as exc:
             line, column, message = _explain_yaml_error(exc, text)
+            first = exc.context_mark.line + 1 if exc.context_mark else line
+            line, column, message = defs_checks.full_width_hint(text, min(first, line), line) or (line, column, message)
             self.error((), message, at=(line, column))
             return None
         except yaml.YAMLError as exc:  # ReaderError: a control character
@@ -350,6 +354,8 @@ class _Checker:
                        found=_describe(raw))
             return None
         self._normalise_comparators(raw)
+        defs_checks.normalise_attributes(raw)
+        self.id_hints = defs_checks.id_hints(raw)
         top = {k: v for k, v in raw.items() if k not in ("indicators", "plans", "region_groups", "defaults")}
         self._check(Definitions, {**top, "indicators": [], "plans": []}, ())
         for section in ("indicators", "plans"):
@@ -368,7 +374,7 @@ class _Checker:
             if not isinstance(plan_raw, dict):
                 self._check(Plan, plan_raw, path)
                 continue
-            header = self._check(Plan, {**plan_raw, "targets": []}, path)
+            header = self._check(Plan, {**plan_raw, "targets": [], "tasks": []}, path)  # tasks: check_tasks
             if "targets" not in plan_raw:
                 self.error(path + ("targets",), "missing required field `targets`", at=self.position(path))
             elif not isinstance(plan_raw["targets"], list):
@@ -382,6 +388,7 @@ class _Checker:
             plans.append((i, header, targets))
 
         _CrossChecks(self, raw, defaults, groups, indicators, plans).run()
+        check_tasks(self, raw, [(i, header) for i, header, _ in plans])
         if self.has_errors():
             return None
         try:
@@ -453,7 +460,8 @@ class _Checker:
                            suggestion=_closest(str(value), allowed))
             elif kind == "string_pattern_mismatch":
                 self.error(path, "ids use lowercase ASCII letters, digits and `_`, starting with a letter",
-                           found=_describe(value), suggestion=_id_like(value))
+                           found=_describe(value),
+                           suggestion=getattr(self, "id_hints", {}).get(path) or _id_like(value))
             else:
                 message, expected = _TYPE_MESSAGES.get(kind, (None, None))
                 if message is None:
@@ -592,6 +600,9 @@ class _CrossChecks:
                               expected=f"a year from {plan.period.start} to {plan.period.target}",
                               found=str(tg.year))
             if ind is not None:
+                problem = defs_checks.direction_problem(ind.direction.value, tg.comparator.value)
+                if problem:
+                    self.ck.error(path + ("target", "comparator"), problem)
                 self._bounds(ind, tg.value, path + ("target", "value"), "target")
                 if tg.value_high is not None:
                     self._bounds(ind, tg.value_high, path + ("target", "value_high"), "target")
@@ -605,6 +616,8 @@ class _CrossChecks:
                 if tg.value_high is not None and tg.value_high < tg.value:
                     self.ck.error(path + ("target", "value_high"), "band upper end is below its lower end",
                                   expected=f"a number ≥ {_num(tg.value)}", found=_num(tg.value_high))
+        if defs_checks.baseline_problem(t.baseline):
+            self.ck.error(path + ("baseline", "value"), defs_checks.baseline_problem(t.baseline))
         if t.baseline is not None and t.baseline.value is not None and ind is not None:
             self._bounds(ind, t.baseline.value, path + ("baseline", "value"), "baseline")
             if t.target is not None and _meets(t.baseline.value, t.target):

@@ -13,7 +13,7 @@ import hashlib
 import os
 import threading
 from collections import OrderedDict
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -23,29 +23,22 @@ from warehouse import duck
 from warehouse import current
 from warehouse import sql as sqlgen
 from warehouse import status as st
+from warehouse import status_rows
+from warehouse.alerts import build_alerts
+from warehouse.assess import assess_frame
 from warehouse.definitions import Definitions, Indicator, Plan, PlanTarget
-from warehouse.periods import month_end_utc, to_cst, utc_now
+from warehouse.moments import as_of_date, as_of_moment, previous_month_end
+from warehouse.rankings import rank as rank_siblings
 from warehouse.regions import COUNTRY, LEVEL_BY_LENGTH, RegionRegistry
 from warehouse.storage import BATCH_SCHEMA, Warehouse
 
 LEVEL_DEPTH = {"country": 0, "province": 1, "city": 2, "county": 3, "township": 4, "community": 5}
 
-# Severity (0 = most severe): binding red, red, binding amber, amber, overdue, then the rest.
-SEVERITY_OVERDUE = 4
-_SEVERITY_REST = {st.NOT_ASSESSABLE: 5, st.NO_DATA: 6, st.ON_SCHEDULE: 7, st.ACHIEVED: 8}
-RED = {st.FAR_BEHIND, st.NOT_ACHIEVED}
-AMBER = {st.BEHIND}
-
-STATUS_COLUMNS = [
-    "region_code", "region_name", "level", "indicator_id", "indicator_zh", "indicator_en", "unit_zh", "unit_en",
-    "plan_id", "attribute", "period", "period_end", "value", "value_source", "submitted_value", "rollup_value",
-    "disagreement", "baseline_value", "baseline_year", "baseline_source", "comparator", "target_value",
-    "target_year", "expected_now", "progress_ratio", "status", "final", "gap", "trend", "reason_zh",
-    "reason_en", "lead_department_zh", "lead_department_en", "severity",
-    # additive columns
-    "target_high", "method", "method_used", "expected_value", "baseline_date", "reason", "rollup_n",
-    "previous_value", "green", "amber", "direction",
-]
+_STATUS_SCHEMA = status_rows.STATUS_SCHEMA
+STATUS_COLUMNS = status_rows.STATUS_COLUMNS
+SEVERITY_OVERDUE = status_rows.SEVERITY_OVERDUE
+severity = status_rows.severity
+_as_of_moment = as_of_moment
 
 
 class ResultCache:
@@ -89,34 +82,6 @@ class ResultCache:
 
 class EngineError(ValueError):
     """A user-facing engine problem (message is Chinese first, then English)."""
-
-
-def severity(status: str, attribute: str | None) -> int:
-    binding = attribute == "binding"
-    if status in RED:
-        return 0 if binding else 1
-    if status in AMBER:
-        return 2 if binding else 3
-    return _SEVERITY_REST.get(status, 9)
-
-
-def _as_of_moment(as_of: datetime | None) -> datetime:
-    moment = utc_now() if as_of is None else as_of
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
-
-
-def as_of_date(moment: datetime) -> date:
-    """The CST calendar day an as-of instant closes: 24:00 CST on 31 Dec -> 31 Dec."""
-    return (to_cst(moment) - timedelta(microseconds=1)).date()
-
-
-def previous_month_end(moment: datetime) -> datetime:
-    """As-of one month earlier: the end (24:00 CST) of the month before the as-of day's month."""
-    day = as_of_date(moment)
-    first = day.replace(day=1) - timedelta(days=1)
-    return month_end_utc(first.year, first.month)
 
 
 class Engine:
@@ -342,55 +307,7 @@ class Engine:
         return list(self.defs.indicators)
 
     def _assess_frame(self, codes: list[str], indicators: list[Indicator], moment: datetime, plan_id: str | None):
-        day = as_of_date(moment)
-        rows = []
-        for code in codes:
-            chain = self._plan_chain(code, moment, plan_id)
-            for ind in indicators:
-                resolved = self._resolve(code, ind.id, moment, plan_id, chain)
-                if resolved is None:
-                    continue
-                plan, target = resolved
-                thresholds = self.defs.thresholds_for(plan, target)
-                tgt = target.target
-                base_year = target.baseline.year if target.baseline is not None else plan.period.baseline
-                target_year = tgt.year if tgt is not None else plan.period.target
-                path_end = date(target_year, 12, 31)
-                rows.append({
-                    "region_code": code,
-                    "indicator_id": ind.id,
-                    "plan_id": plan.id,
-                    "attribute": target.attribute.value,
-                    "method": (target.method or ind.method).value,
-                    "direction": ind.direction.value,
-                    "comparator": tgt.comparator.value if tgt is not None else None,
-                    "target_value": tgt.value if tgt is not None else None,
-                    "target_high": tgt.value_high if tgt is not None else None,
-                    "target_year": target_year,
-                    "plan_baseline": target.baseline.value if target.baseline is not None else None,
-                    "baseline_year": base_year,
-                    "plan_region_self": code == plan.region,
-                    "green": float(thresholds.green),
-                    "amber": float(thresholds.amber),
-                    "baseline_end": date(base_year, 12, 31),
-                    "path_end": path_end,
-                    "value_cutoff": min(day, path_end),
-                    "final": day >= path_end,
-                    "frequency": ind.frequency.value,
-                    "due_days": ind.due_days,
-                    "plan_start": date(plan.period.start, 1, 1),
-                    # groups do not report; divisions report at the indicator's reporting levels
-                    "reported": not code.startswith("group:") and self.level(code) in [lv.value for lv in ind.reported_at],
-                })
-        schema = {
-            "region_code": pl.String, "indicator_id": pl.String, "plan_id": pl.String, "attribute": pl.String,
-            "method": pl.String, "direction": pl.String, "comparator": pl.String, "target_value": pl.Float64,
-            "target_high": pl.Float64, "target_year": pl.Int32, "plan_baseline": pl.Float64,
-            "baseline_year": pl.Int32, "plan_region_self": pl.Boolean, "green": pl.Float64, "amber": pl.Float64,
-            "baseline_end": pl.Date, "path_end": pl.Date, "value_cutoff": pl.Date, "final": pl.Boolean,
-            "frequency": pl.String, "due_days": pl.Int32, "plan_start": pl.Date, "reported": pl.Boolean,
-        }
-        return pl.DataFrame(rows, schema=schema)
+        return assess_frame(self, codes, indicators, moment, plan_id)
 
     def _scope_frame(self, codes: list[str]) -> pl.DataFrame:
         pairs = [(code, member) for code in codes for member in self._members(code)]
@@ -476,69 +393,7 @@ class Engine:
         return self._finish(raw)
 
     def _finish(self, raw: pl.DataFrame) -> pl.DataFrame:
-        """Add names, units, departments, reasons and severity; order the columns as documented."""
-        rows = []
-        for r in raw.iter_rows(named=True):
-            ind = self.defs.indicator(r["indicator_id"])
-            status = r["status"]
-            reason_zh, reason_en = st.reason_text(
-                r["reason"], attribute=r["attribute"], indicator_zh=ind.name.zh, indicator_en=ind.name.en or ind.name.zh,
-                method=r["method_used"], progress_ratio=r["progress_ratio"], green=r["green"] if r["method_used"] != "cagr" else st.CAGR_GREEN,
-                amber=r["amber"] if r["method_used"] != "cagr" else st.CAGR_AMBER, comparator=r["comparator"],
-                target=r["target_value"], value=r["actual"], gap=r["gap"], baseline_source=r["baseline_source"],
-            )
-            if r["baseline_source"] == "first_observation" and status not in (st.NO_DATA,):
-                reason_zh += "（基期值未知，以首次观测值代替）"
-                reason_en += " (baseline unknown: first observation used)"
-            base_date = r["first_period_end"] if r["baseline_source"] == "first_observation" else r["baseline_end"]
-            rows.append({
-                "region_code": r["region_code"],
-                "region_name": self.region_name(r["region_code"]),
-                "level": self.level(r["region_code"]),
-                "indicator_id": ind.id,
-                "indicator_zh": ind.name.zh,
-                "indicator_en": ind.name.en,
-                "unit_zh": ind.unit.zh,
-                "unit_en": ind.unit.en,
-                "plan_id": r["plan_id"],
-                "attribute": r["attribute"],
-                "period": r["period"],
-                "period_end": r["period_end"],
-                "value": r["actual"],
-                "value_source": r["value_source"] if r["actual"] is not None else None,
-                "submitted_value": r["submitted_value"],
-                "rollup_value": r["rollup_value"],
-                "disagreement": bool(r["disagreement"]) if r["disagreement"] is not None else False,
-                "baseline_value": r["baseline"],
-                "baseline_year": base_date.year if base_date is not None and r["baseline"] is not None else r["baseline_year"],
-                "baseline_source": r["baseline_source"],
-                "comparator": r["comparator"],
-                "target_value": r["target_value"],
-                "target_year": r["target_year"],
-                "expected_now": r["expected_now"],
-                "progress_ratio": r["progress_ratio"],
-                "status": status,
-                "final": bool(r["final"]),
-                "gap": r["gap"],
-                "trend": r["trend"],
-                "reason_zh": reason_zh,
-                "reason_en": reason_en,
-                "lead_department_zh": ind.lead_department.zh if ind.lead_department else None,
-                "lead_department_en": ind.lead_department.en if ind.lead_department else None,
-                "severity": severity(status, r["attribute"]),
-                "target_high": r["target_high"],
-                "method": r["method"],
-                "method_used": r["method_used"],
-                "expected_value": r["expected"],
-                "baseline_date": base_date if r["baseline"] is not None else None,
-                "reason": r["reason"],
-                "rollup_n": r["rollup_n"],
-                "previous_value": r["previous_value"],
-                "green": r["green"],
-                "amber": r["amber"],
-                "direction": r["direction"],
-            })
-        return pl.DataFrame(rows, schema=_STATUS_SCHEMA, orient="row") if rows else pl.DataFrame(schema=_STATUS_SCHEMA)
+        return status_rows.finish(self, raw)
 
     # ------------------------------------------------------------ public API
     def status(self, region: str, as_of=None, plan_id=None, indicator=None) -> pl.DataFrame:
@@ -654,8 +509,6 @@ class Engine:
         return self.cache.put(key, self._run(con, query, params, files))
 
     def alerts(self, region: str, as_of=None, plan_id=None) -> pl.DataFrame:
-        from warehouse.alerts import build_alerts
-
         moment = _as_of_moment(as_of)
         key = ("alerts", self._check_region(region), plan_id, self._data_key(self.warehouse.snapshot(moment), moment))
         cached = self.cache.get(key)
@@ -666,9 +519,7 @@ class Engine:
         return self.cache.put(key, build_alerts(self, frame, late))
 
     def rank(self, parent: str, indicator_or_composite: str, as_of=None, plan_id=None) -> pl.DataFrame:
-        from warehouse.rankings import rank
-
-        return rank(self, parent, indicator_or_composite, as_of=as_of, plan_id=plan_id)
+        return rank_siblings(self, parent, indicator_or_composite, as_of=as_of, plan_id=plan_id)
 
 
 def _trajectory_frame(status: pl.DataFrame, series: pl.DataFrame) -> pl.DataFrame:
@@ -708,20 +559,5 @@ def _common_prefix(codes: list[str]) -> str:
             return prefix[:length]
     return ""
 
-
-_STATUS_SCHEMA = {
-    "region_code": pl.String, "region_name": pl.String, "level": pl.String, "indicator_id": pl.String,
-    "indicator_zh": pl.String, "indicator_en": pl.String, "unit_zh": pl.String, "unit_en": pl.String,
-    "plan_id": pl.String, "attribute": pl.String, "period": pl.String, "period_end": pl.Date,
-    "value": pl.Float64, "value_source": pl.String, "submitted_value": pl.Float64, "rollup_value": pl.Float64,
-    "disagreement": pl.Boolean, "baseline_value": pl.Float64, "baseline_year": pl.Int32,
-    "baseline_source": pl.String, "comparator": pl.String, "target_value": pl.Float64, "target_year": pl.Int32,
-    "expected_now": pl.Float64, "progress_ratio": pl.Float64, "status": pl.String, "final": pl.Boolean,
-    "gap": pl.Float64, "trend": pl.String, "reason_zh": pl.String, "reason_en": pl.String,
-    "lead_department_zh": pl.String, "lead_department_en": pl.String, "severity": pl.Int32,
-    "target_high": pl.Float64, "method": pl.String, "method_used": pl.String, "expected_value": pl.Float64,
-    "baseline_date": pl.Date, "reason": pl.String, "rollup_n": pl.Int64, "previous_value": pl.Float64,
-    "green": pl.Float64, "amber": pl.Float64, "direction": pl.String,
-}
 
 __all__ = ["Engine", "EngineError", "STATUS_COLUMNS", "severity", "as_of_date", "previous_month_end"]

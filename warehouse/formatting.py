@@ -16,7 +16,19 @@ from warehouse.periods import CST, parse_period, to_cst, utc_now
 MISSING = "—"
 
 # Engine status values, most severe first (the order used for sorting and legends).
-STATUSES = ("not_achieved", "far_behind", "behind", "on_schedule", "achieved", "not_assessable", "no_data")
+STATUSES = ("not_achieved", "far_behind", "behind", "on_schedule", "achieved", "not_reported", "too_early",
+            "not_assessable", "no_data")
+
+i18n.register({
+    "status.too_early": {"zh": "观察期", "en": "Too early to judge"},
+    "status.not_reported": {"zh": "未报送", "en": "Not reported"},
+    "formatting.awaiting_final": {"zh": "待终期数据", "en": "Awaiting final data"},
+    "formatting.as_of_meaning": {
+        "zh": "“截至”指报送被收到的时间：只计此前收到的数据（补录的历史数据按原收到时间计）",
+        "en": "“As of” means received by: only data received by then counts (backfilled history at its "
+              "original receipt time)",
+    },
+})
 
 # Colour buckets shown to leaders: red / amber / green / achieved / grey.
 BUCKET_OF_STATUS = {
@@ -27,6 +39,8 @@ BUCKET_OF_STATUS = {
     "not_achieved": "red",
     "no_data": "grey",
     "not_assessable": "grey",
+    "too_early": "grey",
+    "not_reported": "grey",
 }
 BUCKETS = ("red", "amber", "green", "achieved", "grey")  # severity order
 # Alerts also carry "overdue" (a report not received in time); it is not an assessment status.
@@ -41,6 +55,8 @@ COLOURS = {
     "achieved": "#0072B2",  # blue: done, distinct from "green, on track"
     "no_data": "#9E9E9E",
     "not_assessable": "#C8C8C8",
+    "too_early": "#56B4E9",  # Okabe-Ito sky blue: watched, not judged yet
+    "not_reported": "#6E6E6E",  # dark grey: the final figure never came
     "overdue": "#CC79A7",  # Okabe-Ito reddish purple
 }
 BUCKET_COLOURS = {
@@ -58,6 +74,8 @@ SYMBOLS = {
     "achieved": "✔",
     "no_data": "○",
     "not_assessable": "–",
+    "too_early": "◔",
+    "not_reported": "⊘",
     "overdue": "◷",  # has a glyph in Noto CJK (the export renders with the server's fonts)
 }
 BUCKET_SYMBOLS = {"red": "▼", "amber": "▲", "green": "●", "achieved": "✔", "grey": "○"}
@@ -132,10 +150,12 @@ def format_value(value: float | int | None, unit: str | None, digits: int | None
 
 
 def format_progress(ratio: float | None) -> str:
-    """Progress ratio as a percentage of schedule: 0.853 -> "85%". None -> "—"."""
-    if ratio is None or (isinstance(ratio, float) and math.isnan(ratio)):
-        return MISSING
-    return f"{ratio * 100:.0f}%"
+    """Progress ratio as a percentage of schedule, the one rounding rule of CLI, pages and PDF
+    (status.format_ratio): rounded down, 0.853 -> "85%", 0.667 -> "66%"; "> 200%" / "< -100%" beyond the
+    display caps. None -> "—"."""
+    from warehouse.status import format_ratio
+
+    return format_ratio(ratio)
 
 
 def format_percent(share: float | None, digits: int = 0) -> str:
@@ -215,6 +235,11 @@ def format_as_of(as_of: datetime | None, lang: str = "zh", now: datetime | None 
     else:
         when = format_cst(as_of, lang)
     return i18n.t("sidebar.as_of_caption", lang, when=when)
+
+
+def as_of_meaning(lang: str = "zh") -> str:
+    """One line saying what "as of" means (received by; backfilled history at its receipt time)."""
+    return i18n.t("formatting.as_of_meaning", lang)
 
 
 def plan_elapsed(start_year: int, target_year: int, moment: datetime | date | None = None) -> float:

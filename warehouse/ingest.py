@@ -48,7 +48,8 @@ HEADER_ALIASES = {
     "submitted_at": ["填报时间", "填报日期", "submitted_at"],
 }
 # Columns of the template that help the person filling it in; read and ignored.
-INFO_HEADERS = {"指标名称", "单位", "计量单位", "序号", "indicator_name", "unit", "no"}
+INFO_HEADERS = {"指标名称", "单位", "计量单位", "序号", "indicator_name", "unit", "no",
+                "收到时间", "received_at"}  # the file's receipt time: read by warehouse/backfill.py
 BATCH_COLUMNS = {
     "region_code": pl.String, "indicator_id": pl.String, "period": pl.String, "period_end": pl.Date,
     "value": pl.Float64, "numerator": pl.Float64, "denominator": pl.Float64, "note": pl.String,

@@ -41,6 +41,13 @@ def _txt(text, lang: str) -> str | None:
     return text.get(lang) if text is not None else None
 
 
+def _lead_for(target, ind, lang: str) -> str:
+    if target.lead_department is not None:
+        leads = target.lead_department if isinstance(target.lead_department, list) else [target.lead_department]
+        return "、".join(d.get(lang) for d in leads)
+    return ind.lead_text(lang) or ""
+
+
 def _fmt_number(value: float | None) -> str:
     if value is None:
         return "—"
@@ -151,7 +158,7 @@ def target_table(
                 "plan_id": plan.id,
                 "plan": plan.name.get(lang),
                 "indicator_id": ind.id,
-                "indicator": ind.name.get(lang),
+                "indicator": defs.indicator_name(plan, ind.id, lang, with_catalogue=True),
                 "unit": ind.unit.get(lang),
                 "category": cat,
                 "attribute": t.attribute.value,
@@ -165,8 +172,11 @@ def target_table(
                 "source_table": t.source.table or "",
                 "source_row": t.source.row,
                 "source_quote": t.source.quote or "",
-                "lead_department": _txt(ind.lead_department, lang) or "",
-                "responsible_departments": "、".join(d.get(lang) for d in ind.responsible_departments),
+                # the target's own owners (a plan's task table) first, else the indicator's
+                "lead_department": _lead_for(t, ind, lang),
+                "responsible_departments": "、".join(
+                    d.get(lang) for d in (t.responsible_departments if t.responsible_departments is not None
+                                          else ind.responsible_departments)),
             })
     schema = {c: pl.Utf8 for c in TARGET_COLUMNS}
     schema["target_year"] = pl.Int64
@@ -206,7 +216,7 @@ def indicator_table(defs: Definitions, lang: str = "zh", plan_id: str | None = N
             "due_days": ind.due_days,
             "reported_at": ", ".join(lv.value for lv in ind.reported_at),
             "method": ind.method.value,
-            "lead_department": _txt(ind.lead_department, lang) or "",
+            "lead_department": ind.lead_text(lang) or "",
             "responsible_departments": "、".join(d.get(lang) for d in ind.responsible_departments),
             "plans": ", ".join(plans),
         })
@@ -277,7 +287,9 @@ def load_regions(warehouse_dir: str | Path) -> pl.DataFrame:
     path = Path(warehouse_dir) / "regions.parquet"
     if not path.exists():
         return pl.DataFrame(schema={"code": pl.Utf8, "name": pl.Utf8, "level": pl.Utf8, "parent": pl.Utf8})
-    return pl.read_parquet(path).select("code", "name", "level", "parent")
+    frame = pl.read_parquet(path)
+    counts = [c for c in ("n_urban_communities", "n_rural_communities") if c in frame.columns]
+    return frame.select("code", "name", "level", "parent", *counts)  # counts: applicability (urban/rural)
 
 
 def scope_regions(regions: pl.DataFrame, region: str, defs: Definitions) -> pl.DataFrame:
@@ -334,6 +346,19 @@ def _plans_for(defs: Definitions, region: str, plan_id: str | None) -> list[Plan
     return [p for p in defs.plans if region_contains(p.region, region, defs)]
 
 
+def _applicable(code: str, ind: Indicator, defs: Definitions, regions: pl.DataFrame) -> bool:
+    """assess.applicable over the regions frame (no registry object here)."""
+    if ind.covers.value == "all" or "n_urban_communities" not in regions.columns:
+        return True
+    row = regions.filter(pl.col("code") == code).select("n_urban_communities", "n_rural_communities")
+    if row.height == 0:
+        return True
+    urban, rural = (int(v or 0) for v in row.row(0))
+    if urban + rural == 0:
+        return True
+    return (urban if ind.covers.value == "urban" else rural) > 0
+
+
 def expected_reports(
     defs: Definitions,
     regions: pl.DataFrame,
@@ -360,6 +385,8 @@ def expected_reports(
                 continue
             if reg["level"] not in {lv.value for lv in ind.reported_at}:
                 continue
+            if not _applicable(reg["code"], ind, defs, regions):
+                continue  # a rural indicator is not due from a region without rural communities (urban alike)
             for per in periods_between(ind.frequency.value, first, last):
                 due = due_at(per, ind)
                 if due > as_of:

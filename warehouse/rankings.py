@@ -3,9 +3,11 @@
 - Per indicator: by the value, direction-aware (higher: largest first; lower: smallest first; bands and "="
   targets: smallest distance from the target first). Ties share a rank ("competition" ranking 1, 1, 3).
   Regions without a value have no rank.
-- Composite: weighted mean over the region's assessed indicators of min(progress ratio, 1), achieved = 1,
-  weights from defaults.composite_weights by attribute (binding 2, expected 1). no_data and not_assessable
-  rows are left out of the mean; no_data rows are counted in n_no_data. Highest score first.
+- Composite: weighted mean over the region's assessed indicators of the ratio clamped to [0, 1] (a region
+  moving away contributes 0, never a negative; the score is bounded to [0, 1]), achieved = 1, weights from
+  defaults.composite_weights by attribute (binding 2, expected 1). no_data, not_assessable, too_early
+  (观察期) and not_reported rows are left out of the mean; no_data and not_reported rows are counted in
+  n_no_data. Highest score first.
 - rank_change = previous rank (as of the end of the previous month) - rank: positive means moved up.
 - n_behind: indicators behind, far behind or not achieved.
 """
@@ -17,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 import polars as pl
 
 from warehouse import status as st
-from warehouse.engine import _as_of_moment, previous_month_end
+from warehouse.moments import as_of_moment as _as_of_moment, previous_month_end
 
 RANK_SCHEMA = {
     "region_code": pl.String, "region_name": pl.String, "rank": pl.Int64, "score": pl.Float64,
@@ -47,10 +49,10 @@ def _indicator_scores(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _composite(frame: pl.DataFrame, weights: dict[str, float]) -> pl.DataFrame:
-    assessed = ~pl.col("status").is_in([st.NO_DATA, st.NOT_ASSESSABLE])
+    assessed = ~pl.col("status").is_in([st.NO_DATA, st.NOT_ASSESSABLE, st.TOO_EARLY, st.NOT_REPORTED])
     credit = (
         pl.when(pl.col("status") == st.ACHIEVED).then(1.0)
-        .otherwise(pl.min_horizontal(pl.col("progress_ratio").fill_null(0.0), pl.lit(1.0)))
+        .otherwise(pl.col("progress_ratio").fill_null(0.0).clip(0.0, 1.0))
     )
     weight = pl.col("attribute").replace_strict(weights, default=1.0, return_dtype=pl.Float64)
     return (
@@ -60,7 +62,7 @@ def _composite(frame: pl.DataFrame, weights: dict[str, float]) -> pl.DataFrame:
             ((pl.col("credit") * pl.col("weight")).filter(pl.col("assessed")).sum()
              / pl.col("weight").filter(pl.col("assessed")).sum()).alias("score"),
             pl.len().alias("n_indicators"),
-            (pl.col("status") == st.NO_DATA).sum().cast(pl.Int64).alias("n_no_data"),
+            pl.col("status").is_in([st.NO_DATA, st.NOT_REPORTED]).sum().cast(pl.Int64).alias("n_no_data"),
             pl.col("status").is_in([st.BEHIND, st.FAR_BEHIND, st.NOT_ACHIEVED]).sum().cast(pl.Int64).alias("n_behind"),
             pl.col("assessed").any().alias("any_assessed"),
         )

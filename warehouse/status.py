@@ -25,7 +25,10 @@ FAR_BEHIND = "far_behind"
 NOT_ACHIEVED = "not_achieved"
 NO_DATA = "no_data"
 NOT_ASSESSABLE = "not_assessable"
-STATUSES = [ACHIEVED, ON_SCHEDULE, BEHIND, FAR_BEHIND, NOT_ACHIEVED, NO_DATA, NOT_ASSESSABLE]
+TOO_EARLY = "too_early"  # 观察期: too little of the path has elapsed for a ratio to mean anything
+NOT_REPORTED = "not_reported"  # final: the target year's value never came in by the deadline
+STATUSES = [ACHIEVED, ON_SCHEDULE, BEHIND, FAR_BEHIND, NOT_ACHIEVED, NO_DATA, NOT_ASSESSABLE, TOO_EARLY,
+            NOT_REPORTED]
 
 # Reason codes (turned into one sentence zh/en by `reason_text`).
 R_NO_TARGET = "no_target"  # the plan names the indicator without a number
@@ -39,6 +42,13 @@ R_CAGR_UNDEFINED = "cagr_undefined"  # cagr needs positive baseline and non-nega
 R_MOVING_AWAY = "moving_away"  # progress ratio < 0
 R_RATIO = "ratio"  # classified by the progress ratio against the thresholds
 R_FINAL_GAP = "final_gap"  # after the target year, target not met
+R_NO_REGION_BASELINE = "no_region_baseline"  # below the plan region, no baseline-year value of its own
+R_OBSERVATION = "observation"  # observation period (观察期): too early for a ratio
+R_FINAL_NOT_REPORTED = "final_not_reported"  # final, no target-year value by the deadline
+
+# Display caps of a progress ratio (a ratio beyond them says nothing more to a reader).
+RATIO_CAP_HIGH = 2.0
+RATIO_CAP_LOW = -1.0
 
 # The cagr method's fixed thresholds (Open SDG / Eurostat).
 CAGR_GREEN = 0.95
@@ -150,16 +160,26 @@ def assess_schedule(
     amber: float,
     final: bool = False,
     single_observation: bool = False,
+    final_value: bool = True,
+    early: bool = False,
+    no_region_baseline: bool = False,
 ) -> Assessment:
-    """Status by the schedule method (时序进度). See docs/methodology.md for every branch."""
+    """Status by the schedule method (时序进度). See docs/methodology.md for every branch.
+    final_value: the value is the target year's year-end value (only read when final); early: less than
+    `observation_months` after the path start; no_region_baseline: below the plan's region without a
+    baseline-year value of its own (and no opt-in fallback)."""
     if target is None:
         return Assessment(NOT_ASSESSABLE, R_NO_TARGET)
+    if final and (actual is None or not final_value):
+        # gap: of the latest (interim) value, as in the SQL path
+        latest_gap = None if actual is None else dist(actual, comparator, target, target_high)
+        return Assessment(NOT_REPORTED, R_FINAL_NOT_REPORTED, None, None, latest_gap)
     if actual is None:
         return Assessment(NO_DATA, R_NO_DATA)
     gap = dist(actual, comparator, target, target_high)
     expected = None if baseline is None else expected_value(baseline, comparator, target, target_high, fraction)
     ratio = None
-    if baseline is not None and not single_observation:
+    if baseline is not None and not single_observation and not early:
         ratio = schedule_ratio(actual, baseline, comparator, target, target_high, fraction)
     met = holds(actual, comparator, target, target_high)
     if final:
@@ -168,12 +188,18 @@ def assess_schedule(
         return Assessment(NOT_ACHIEVED, R_FINAL_GAP, ratio, expected, gap)
     if met:
         return Assessment(ACHIEVED, R_MET, ratio, expected, gap)
+    if no_region_baseline:
+        return Assessment(NOT_ASSESSABLE, R_NO_REGION_BASELINE, None, None, gap)
     if baseline is None:
         return Assessment(NOT_ASSESSABLE, R_NO_BASELINE, None, None, gap)
     if single_observation:
         return Assessment(NOT_ASSESSABLE, R_SINGLE, None, expected, gap)
     if dist(baseline, comparator, target, target_high) == 0:
         return Assessment(FAR_BEHIND, R_MAINTAIN_FAILED, None, expected, gap)
+    if fraction <= 0:
+        return Assessment(NOT_ASSESSABLE, R_BEFORE_PATH, None, expected, gap)
+    if early:
+        return Assessment(TOO_EARLY, R_OBSERVATION, None, expected, gap)
     if ratio is None:
         return Assessment(NOT_ASSESSABLE, R_BEFORE_PATH, None, expected, gap)
     status, reason = classify(ratio, green, amber)
@@ -212,22 +238,31 @@ def assess_cagr(
     span_years: float,
     final: bool = False,
     single_observation: bool = False,
+    final_value: bool = True,
+    early: bool = False,
+    no_region_baseline: bool = False,
 ) -> Assessment:
     """Status by the cagr method. "=" targets and bands have no growth direction: callers use the schedule
-    method for them (the engine does)."""
+    method for them (the engine does). The flags are those of `assess_schedule`."""
     if target is None:
         return Assessment(NOT_ASSESSABLE, R_NO_TARGET)
+    if final and (actual is None or not final_value):
+        # gap: of the latest (interim) value, as in the SQL path
+        latest_gap = None if actual is None else dist(actual, comparator, target, target_high)
+        return Assessment(NOT_REPORTED, R_FINAL_NOT_REPORTED, None, None, latest_gap)
     if actual is None:
         return Assessment(NO_DATA, R_NO_DATA)
     gap = dist(actual, comparator, target, target_high)
     ratio = None
-    if baseline is not None and not single_observation:
+    if baseline is not None and not single_observation and not early:
         ratio = cagr_ratio(actual, baseline, comparator, target, elapsed_years, span_years)
     met = holds(actual, comparator, target, target_high)
     if final:
         return Assessment(ACHIEVED if met else NOT_ACHIEVED, R_MET if met else R_FINAL_GAP, ratio, None, gap)
     if met:
         return Assessment(ACHIEVED, R_MET, ratio, None, gap)
+    if no_region_baseline:
+        return Assessment(NOT_ASSESSABLE, R_NO_REGION_BASELINE, None, None, gap)
     if baseline is None:
         return Assessment(NOT_ASSESSABLE, R_NO_BASELINE, None, None, gap)
     if single_observation:
@@ -236,6 +271,8 @@ def assess_cagr(
         return Assessment(FAR_BEHIND, R_MAINTAIN_FAILED, None, None, gap)
     if elapsed_years <= 0:
         return Assessment(NOT_ASSESSABLE, R_BEFORE_PATH, None, None, gap)
+    if early:
+        return Assessment(TOO_EARLY, R_OBSERVATION, None, None, gap)
     if ratio is None:
         return Assessment(NOT_ASSESSABLE, R_CAGR_UNDEFINED, None, None, gap)
     status, reason = classify(ratio, CAGR_GREEN, CAGR_AMBER)
@@ -274,14 +311,27 @@ _STATUS_ZH = {
     NOT_ACHIEVED: "未达标",
     NO_DATA: "无数据",
     NOT_ASSESSABLE: "无法评估",
+    TOO_EARLY: "观察期",
+    NOT_REPORTED: "未报送",
 }
 
 
-def _pct(x: float | None) -> str:
-    """Whole percent, rounded down (79.9 % prints 79 %, so "below 80 %" never reads "80 %, below 80 %")."""
+def format_ratio(x: float | None) -> str:
+    """The one rounding rule for progress ratios (CLI, pages, PDF, reasons): whole percent rounded DOWN
+    (0.667 -> 66%, 79.9 % -> 79 %, so "below 80 %" never reads "80 %, below 80 %"), shown as "> 200%" above
+    RATIO_CAP_HIGH and "< -100%" below RATIO_CAP_LOW."""
     import math
 
-    return "—" if x is None else f"{math.floor(x * 100 + 1e-9):.0f}%"
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "—"
+    if x > RATIO_CAP_HIGH:
+        return f"> {RATIO_CAP_HIGH * 100:.0f}%"
+    if x < RATIO_CAP_LOW:
+        return f"< {RATIO_CAP_LOW * 100:.0f}%"
+    return f"{math.floor(x * 100 + 1e-9):.0f}%"
+
+
+_pct = format_ratio
 
 
 def _num(x: float | None) -> str:
@@ -305,6 +355,10 @@ def reason_text(
     value: float | None = None,
     gap: float | None = None,
     baseline_source: str | None = None,
+    region_zh: str | None = None,
+    region_en: str | None = None,
+    baseline_year: int | None = None,
+    previous: float | None = None,
 ) -> tuple[str, str]:
     """One sentence in Chinese and in English explaining a status."""
     attr_zh = {"binding": "约束性指标", "expected": "预期性指标"}.get(attribute or "", "指标")
@@ -314,6 +368,21 @@ def reason_text(
     head_zh = f"{attr_zh}「{indicator_zh}」"
     head_en = f"{attr_en} “{indicator_en}”"
     target_txt = f"{comparator}{_num(target)}" if target is not None else "—"
+    if reason == R_NO_REGION_BASELINE:
+        who_zh, who_en = region_zh or "本地区", region_en or region_zh or "this region"
+        return (f"{head_zh}当前值 {_num(value)}，未达到目标 {target_txt}；{who_zh}无 {baseline_year} 年基期值，不计算进度",
+                f"{head_en} is {_num(value)}, not yet {target_txt}; no {baseline_year} value for {who_en}, "
+                "so no progress ratio")
+    if reason == R_OBSERVATION:
+        change_zh = change_en = ""
+        if previous is not None and value is not None:
+            change_zh = f"，较上期 {'+' if value >= previous else ''}{_num(value - previous)}"
+            change_en = f", {'+' if value >= previous else ''}{_num(value - previous)} on the previous period"
+        return (f"{head_zh}当前值 {_num(value)}{change_zh}；处于观察期（距基期不足一年），暂不评价进度",
+                f"{head_en} is {_num(value)}{change_en}; too early to judge (less than a year after the baseline)")
+    if reason == R_FINAL_NOT_REPORTED:
+        return (f"{head_zh}目标期已过且报送期限已过，未报送目标年度数据",
+                f"{head_en}: target year over and its reporting deadline passed without the target-year value")
     if reason == R_NO_TARGET:
         return f"{head_zh}规划未给出目标值", f"{head_en}: the plan gives no target value"
     if reason == R_NO_DATA:

@@ -72,6 +72,9 @@ LOG_COLUMNS: dict[str, pl.DataType] = {
     "rejection_file": pl.Utf8(),
     "duplicate_of": pl.Utf8(),
     "message": pl.Utf8(),
+    # backfilled history (warehouse/backfill.py): ingested_at is then the receipt time
+    "logged_at": pl.Utf8(),  # the real ingest time (ISO, UTC)
+    "backfilled_by": pl.Utf8(),
 }
 
 
@@ -722,6 +725,8 @@ def ingest_file(
     now: datetime | None = None,
     sheet: str | None = None,
     rejections_path: str | os.PathLike | None = None,
+    received_at: datetime | None = None,
+    force: bool = False,
     scope: Any = None,
     role: str | None = None,
 ) -> IngestResult:
@@ -730,6 +735,8 @@ def ingest_file(
     Same content already stored -> a no-op "duplicate" result (logged). dry_run stores nothing and writes
     nothing in the warehouse: the rejection CSV goes to `rejections_path` or next to the input file.
     Raises WarehouseError / WarehouseLocked for problems that are not about the file's content.
+    received_at: backfill (warehouse/backfill.py): the batch's ingested_at (the as-of key) is the receipt time;
+    the log keeps the real time as `logged_at` and the user as `backfilled_by`. Refused -> WarehouseError.
     """
     from warehouse.ingest import prepare_submission, write_rejections_csv
     from warehouse.ingest_scope import restrict  # rows outside the uploader's scope are rejected (docs/access.md)
@@ -785,11 +792,18 @@ def ingest_file(
                 message_en=f"Already ingested as batch {previous['batch_id']} on {when}; nothing changed.",
             )
 
-        prepared = restrict(prepare_submission(src, definitions, registry, now=moment, sheet=sheet, submitted_by=user), scope)
+        from warehouse import backfill  # a WarehouseError subclass when refused
+
+        received_at = backfill.receipt_time(src, sheet, received_at)  # the option, else the file's column
+        prepared = restrict(prepare_submission(src, definitions, registry, now=received_at or moment, sheet=sheet,
+                                               submitted_by=user), scope)
         result = _result_from(prepared, "accepted", src, sha)
         result.entry_id = entry_id
         valid = _valid_rows(prepared) if not prepared.file_error else None
         store = valid is not None and valid.height > 0 and (result.rows_rejected == 0 or accept_valid_rows)
+        if received_at is not None:  # refused before anything is stored; the log keeps the real time and who
+            base_log.update(backfill.log_fields(wh.snapshot().files, received_at, moment,
+                                                valid if store else pl.DataFrame(), force, user))
         ext = src.suffix.lower()
         wh.store_original(src, sha=sha)
         rejections = _rejection_frame(prepared)
@@ -809,9 +823,10 @@ def ingest_file(
             rejection_file=rejection_rel,
         )
         if store:
-            batch_id = f"{stamp(moment)}-{sha[:8]}"
+            as_of_key = received_at or moment  # backfill: "as of" means received by
+            batch_id = f"{stamp(as_of_key)}-{sha[:8]}"
             log.update(status="accepted", batch_id=batch_id, rows_accepted=valid.height, message="accepted")
-            wh.write_batch(valid, {"sha256": sha, "ingested_at": moment, "batch_id": batch_id, "log": log})
+            wh.write_batch(valid, {"sha256": sha, "ingested_at": as_of_key, "batch_id": batch_id, "log": log})
             wh._write_log(log)
             result.batch_id = batch_id
             result.rows_accepted = valid.height

@@ -144,7 +144,7 @@ def definition_markdown(defs: Definitions, plan: Any, indicator_id: str, lang: s
     t = i18n.t
     from warehouse.safe_text import md  # YAML text is shown literally, never as Markdown
 
-    lines = [f"**{md(indicator.name.get(lang))}**"]
+    lines = [f"**{md(defs.indicator_name(plan, indicator_id, lang, with_catalogue=True))}**"]
     if indicator.description:
         lines.append(md(indicator.description.get(lang)))
     facts = [
@@ -156,7 +156,7 @@ def definition_markdown(defs: Definitions, plan: Any, indicator_id: str, lang: s
         f"{t('def.aggregation', lang)}：{indicator.aggregation.rule.value}",
     ]
     if indicator.lead_department:
-        facts.append(f"{t('col.department', lang)}：{md(indicator.lead_department.get(lang))}")
+        facts.append(f"{t('col.department', lang)}：{md(indicator.lead_text(lang))}")
     if indicator.responsible_departments:
         facts.append(f"{t('col.responsible', lang)}：{md(responsible_text(defs, indicator_id, lang))}")
     lines.append(" · ".join(facts))

@@ -100,6 +100,8 @@ series AS (
     FROM vals AS v
     JOIN assess AS a ON a.region_code = v.region_code AND a.indicator_id = v.indicator_id
     WHERE v.value IS NOT NULL AND v.period_end <= a.value_cutoff
+      -- values dated before the baseline year never decide a status
+      AND year(v.period_end) >= a.baseline_year
 ),
 -- 9. per region and indicator: latest value, previous value, baseline-year value, first value after baseline
 picked AS (
@@ -119,13 +121,18 @@ picked AS (
     FROM series
     GROUP BY region_code, indicator_id
 ),
--- 10. baseline: the plan's value for the plan's own region; below it the region's own baseline-year value,
---     else the plan-wide value; unknown -> the first observation after the baseline year
+-- 10. baseline (docs/methodology.md §4): the plan's value for the plan's own region; below it (and for
+--     `from: warehouse` baselines) the region's own baseline-year value; the plan-wide value only where the
+--     target opts in (`baseline_fallback: plan`); else 'none' (not assessable, never another region's baseline
+--     silently); a plan baseline unknown ("—") -> the region's first observation after the baseline year
 based AS (
     SELECT a.*, p.* EXCLUDE (region_code, indicator_id),
-        CASE WHEN a.plan_region_self AND a.plan_baseline IS NOT NULL THEN 'plan'
+        CASE WHEN a.baseline_from_warehouse AND p.region_baseline IS NOT NULL THEN 'region'
+             WHEN a.baseline_from_warehouse THEN 'none'
+             WHEN a.plan_region_self AND a.plan_baseline IS NOT NULL THEN 'plan'
              WHEN p.region_baseline IS NOT NULL THEN 'region'
-             WHEN a.plan_baseline IS NOT NULL THEN 'plan'
+             WHEN a.plan_baseline IS NOT NULL AND a.baseline_fallback THEN 'plan_fallback'
+             WHEN a.plan_baseline IS NOT NULL THEN 'none'
              WHEN p.first_value IS NOT NULL THEN 'first_observation'
              ELSE 'unknown' END AS baseline_source
     FROM assess AS a
@@ -135,15 +142,23 @@ based AS (
 --     fraction in days at the value's period end and at the as-of date; elapsed years in months / 12 (cagr)
 positioned AS (
     SELECT *,
-        CASE baseline_source WHEN 'plan' THEN plan_baseline WHEN 'region' THEN region_baseline
-             WHEN 'first_observation' THEN first_value END AS baseline,
+        CASE baseline_source WHEN 'plan' THEN plan_baseline WHEN 'plan_fallback' THEN plan_baseline
+             WHEN 'region' THEN region_baseline WHEN 'first_observation' THEN first_value END AS baseline,
         baseline_source = 'first_observation' AND period_end = first_period_end AS single_observation,
+        -- final evaluation: the target year is over and either its year-end value is in or the reporting
+        -- deadline (due days + grace) has passed; until then the interim status stands, awaiting final data
+        period_end = path_end AS final_value,
+        target_over AND (coalesce(period_end = path_end, false) OR $as_of_date > final_deadline) AS final,
+        target_over AND NOT (coalesce(period_end = path_end, false) OR $as_of_date > final_deadline)
+            AS awaiting_final,
         CASE WHEN baseline_source = 'first_observation' THEN first_period_end ELSE baseline_end END AS path_start,
         date_diff('day', path_start, period_end) / nullif(date_diff('day', path_start, path_end), 0) AS fraction,
         date_diff('day', path_start, $as_of_date) / nullif(date_diff('day', path_start, path_end), 0)
             AS fraction_now,
         date_diff('month', path_start, period_end) / 12.0 AS elapsed_years,
-        date_diff('month', path_start, path_end) / 12.0 AS span_years
+        date_diff('month', path_start, path_end) / 12.0 AS span_years,
+        -- observation period (观察期): fewer than observation_months months from the path start to the value
+        date_diff('month', path_start, period_end) < observation_months AS early
     FROM based
 ),
 -- measure: does the value meet the target, the progress ratio by the indicator's method, the expected value
@@ -154,7 +169,7 @@ measured AS (
             AS method_used,
         pw_holds(actual, comparator, target_value, target_high) AS met,
         pw_dist(actual, comparator, target_value, target_high) AS gap,
-        CASE WHEN baseline IS NULL OR single_observation THEN NULL
+        CASE WHEN baseline IS NULL OR single_observation OR early THEN NULL
              WHEN method = 'cagr' AND comparator <> '=' AND target_high IS NULL
                  THEN pw_cagr_ratio(actual, baseline, comparator, target_value, elapsed_years, span_years)
              ELSE pw_schedule_ratio(actual, baseline, comparator, target_value, target_high, fraction) END
@@ -167,14 +182,21 @@ measured AS (
 assessed AS (
     SELECT *,
         CASE WHEN target_value IS NULL THEN 'not_assessable|no_target'
+             -- final without the target year's value (its deadline has passed): not reported, for good
+             WHEN final AND (actual IS NULL OR NOT coalesce(final_value, false)) THEN 'not_reported|final_not_reported'
              WHEN actual IS NULL THEN 'no_data|no_data'
              WHEN final AND met THEN 'achieved|met'
              WHEN final THEN 'not_achieved|final_gap'
              WHEN met THEN 'achieved|met'
+             -- below the plan's region with no baseline-year value of its own: never another region's baseline
+             WHEN baseline_source = 'none' THEN 'not_assessable|no_region_baseline'
              WHEN baseline IS NULL THEN 'not_assessable|no_baseline'
              WHEN single_observation THEN 'not_assessable|single_observation'
              WHEN pw_dist(baseline, comparator, target_value, target_high) = 0 THEN 'far_behind|maintain_failed'
              WHEN method_used = 'cagr' AND elapsed_years <= 0 THEN 'not_assessable|before_path'
+             WHEN method_used = 'schedule' AND (fraction IS NULL OR fraction <= 0) THEN 'not_assessable|before_path'
+             -- observation period: too little of the path has elapsed for a ratio to mean anything
+             WHEN early THEN 'too_early|observation'
              WHEN progress_ratio IS NULL AND method_used = 'cagr' THEN 'not_assessable|cagr_undefined'
              WHEN progress_ratio IS NULL THEN 'not_assessable|before_path'
              WHEN progress_ratio < 0 THEN 'far_behind|moving_away'
