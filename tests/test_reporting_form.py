@@ -76,6 +76,10 @@ def test_progress_of_a_round(engine: Engine):
     status = dict(zip(frame["region_code"], frame["status"]))
     assert status == {"500110": "submitted", "500111": "draft", "500112": "not_started"}
     assert dict(zip(frame["region_code"], frame["waiting_on"]))["500110"] == "reviewer"
+    # no browser submission, but the sample's files delivered every due figure of 2025-Q2: counts as approved
+    files = rf.progress(store, engine, ["500112"], ["2025-Q2"], now=NOW).row(0, named=True)
+    assert files["approved"] > 0
+    assert files["status"] == ("approved" if files["approved"] == files["due"] else "overdue")
     late = rf.progress(store, engine, ["500110", "500111"], ["2025-Q4"], now=datetime(2026, 3, 1, tzinfo=timezone.utc))
     assert dict(zip(late["region_code"], late["status"])) == {"500110": "submitted", "500111": "overdue"}
 

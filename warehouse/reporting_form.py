@@ -91,12 +91,14 @@ def last_values(engine: Any, region: str, period: str) -> dict[str, float | None
     return dict(zip(frame["indicator_id"].to_list(), frame["value"].to_list()))
 
 
-def due_lines(engine: Any, region: str, period: str, as_of: datetime | None = None) -> list[FormLine]:
+def due_lines(engine: Any, region: str, period: str, as_of: datetime | None = None,
+              with_last: bool = True) -> list[FormLine]:
+    """The form's lines (`with_last=False`: without reading last period's values, for progress counts)."""
     p = parse_period(period)
     level = engine.level(region)
     moment = as_of or period_end_utc(p)
     last_label = previous_period(period)
-    last = last_values(engine, region, last_label)
+    last = last_values(engine, region, last_label) if with_last else {}
     lines = []
     for ind in engine.defs.indicators:
         if ind.frequency.value != p.kind or level not in [lv.value for lv in ind.reported_at]:
@@ -151,6 +153,17 @@ def check(store: Any, region: str, period: str, values: dict[str, dict], user: s
     return out
 
 
+def _received(engine: Any, regions: list[str], period: str) -> dict[str, set[str]]:
+    """Indicators with a value in the warehouse for each region in `period` (one scan for all regions)."""
+    frame = (engine.warehouse.snapshot().scan()
+             .filter(pl.col("region_code").is_in(list(regions)) & (pl.col("period") == period))
+             .select("region_code", "indicator_id").unique().collect())
+    out: dict[str, set[str]] = {}
+    for code, ind in frame.iter_rows():
+        out.setdefault(code, set()).add(ind)
+    return out
+
+
 def due_at(engine: Any, period: str, lines: list[FormLine]) -> datetime | None:
     """The latest due time of the period's lines (period end + the indicator's due_days)."""
     p = parse_period(period)
@@ -161,26 +174,31 @@ def due_at(engine: Any, period: str, lines: list[FormLine]) -> datetime | None:
 def progress(store: Any, engine: Any, regions: list[str], periods: list[str],
              now: datetime | None = None) -> pl.DataFrame:
     """Per region and period: status (not_started / draft / submitted / returned / approved / overdue), rows
-    due, rows approved, who it waits on (the office or the reviewer). Overdue: past due and not yet submitted
-    or approved (a returned submission past due is overdue too)."""
+    due, rows counted (in the warehouse: approved in the browser or ingested from a file), who it waits on (the
+    office or the reviewer). No browser submission but every due figure in the warehouse (files) -> approved.
+    Overdue: past due and not started, a draft or returned."""
     now = now or utc_now()
     records = []
-    for code in regions:
-        for period in periods:
-            lines = due_lines(engine, code, period)
+    for period in periods:
+        received = _received(engine, regions, period)
+        for code in regions:
+            lines = due_lines(engine, code, period, with_last=False)
             if not lines:
                 continue
             sub = store.find(code, period)
+            rows = (sub or {}).get("rows", {})
+            due_ids = {ln.indicator_id for ln in lines}
+            # figures in the warehouse (files ingested by an operator count as approved, and approved rows)
+            counted = (received.get(code, set()) & due_ids) | {i for i, r in rows.items() if r["state"] == "approved"}
             status = rv.status_of(sub)
+            if status == "not_started" and counted >= due_ids:
+                status = "approved"
             due = due_at(engine, period, lines)
             if status in ("not_started", "draft", "returned") and due is not None and now > due:
                 status = "overdue"
-            rows = (sub or {}).get("rows", {})
             waits = {"submitted": "reviewer", "approved": None}.get(status, "office")
             records.append({"region_code": code, "region_name": engine.region_name(code), "period": period,
-                            "status": status, "due": len(lines),
-                            "approved": sum(1 for r in rows.values() if r["state"] == "approved"),
-                            "waiting_on": waits})
+                            "status": status, "due": len(lines), "approved": len(counted), "waiting_on": waits})
     schema = {"region_code": pl.String, "region_name": pl.String, "period": pl.String, "status": pl.String,
               "due": pl.Int64, "approved": pl.Int64, "waiting_on": pl.String}
     return pl.DataFrame(records, schema=schema, orient="row") if records else pl.DataFrame(schema=schema)
