@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from warehouse import app_state, i18n, tasks_views  # noqa: F401  (tasks_views registers nav.tasks)
+from warehouse import app_state, i18n, narrow, tasks_views  # noqa: F401  (tasks_views registers nav.tasks)
 from warehouse.export_button import export_control
 from warehouse import review_ui  # noqa: F401 - registers the 填报 / 审核 strings used by the navigation
 
@@ -32,6 +32,7 @@ pages = [
     st.Page("pages/tasks.py", title=i18n.t("nav.tasks", lang), icon=":material/checklist:", url_path="ledger"),
 ]
 page = st.navigation(pages)
+narrow.inject_css()  # phone layout: compact counts, lists instead of wide charts (warehouse/narrow.py)
 state = app_state.sidebar()
 if state is None:
     st.stop()

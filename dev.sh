@@ -3,6 +3,10 @@
 #   ./dev.sh dashboard   install what is needed, then start the dashboard on the bundled sample warehouse
 #   ./dev.sh test        install what is needed, then run the whole test suite
 #   ./dev.sh bench ...   install what is needed, then run the national-scale benchmark (docs/benchmarks.md)
+#   ./dev.sh lock        (maintainers) re-resolve requirements/constraints.txt from pyproject.toml with uv
+#
+# Every install goes through requirements/constraints.txt: the versions the tests ran with are the versions
+# installed. `.` (the dashboard's runtime) and `.[test]` use the same constraints; only what they need is installed.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -22,16 +26,31 @@ install_system() {
   fi
 }
 
+CONSTRAINTS=requirements/constraints.txt
+
+# install_python runtime|test: the package (editable) with its runtime dependencies, or with the test extra too
 install_python() {
+  local target="${1:-test}" spec="."
+  [ "$target" = "test" ] && spec=".[test]"
   if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
   fi
-  if ! .venv/bin/python -c "import warehouse, streamlit, playwright" >/dev/null 2>&1 \
-     || [ pyproject.toml -nt .venv/.installed ]; then
+  local marker=".venv/.installed-$target"
+  if ! .venv/bin/python -c "import warehouse, streamlit" >/dev/null 2>&1 \
+     || [ ! -f "$marker" ] || [ pyproject.toml -nt "$marker" ] || [ "$CONSTRAINTS" -nt "$marker" ]; then
     .venv/bin/pip install -q --upgrade pip >/dev/null
-    .venv/bin/pip install -q -e ".[test]"
-    touch .venv/.installed
+    .venv/bin/pip install -q -c "$CONSTRAINTS" -e "$spec"
+    touch "$marker"
   fi
+}
+
+# lock: resolve pyproject.toml (all extras) + requirements/planned.in into requirements/constraints.txt
+lock() {
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  .venv/bin/python -m uv --version >/dev/null 2>&1 || .venv/bin/pip install -q uv
+  .venv/bin/python -m uv pip compile pyproject.toml --all-extras requirements/planned.in \
+    --python-version 3.11 --upgrade --no-header -o "$CONSTRAINTS"
+  echo "Wrote $CONSTRAINTS; run ./dev.sh test, then commit it."
 }
 
 ensure_sample() {
@@ -44,25 +63,28 @@ ensure_sample() {
 case "${1:-}" in
   dashboard)
     install_system
-    install_python
+    install_python test  # issue 14 makes this `runtime` (no test extra)
     ensure_sample
     shift
     exec .venv/bin/planwatch dashboard "$@"
     ;;
   test)
     install_system
-    install_python
+    install_python test
     shift
     exec .venv/bin/python -m pytest -q "$@"
     ;;
   bench)
     install_system
-    install_python
+    install_python test
     shift
     exec .venv/bin/python -m bench.run "$@"
     ;;
+  lock)
+    lock
+    ;;
   *)
-    echo "usage: ./dev.sh dashboard | test | bench [bench.run options]" >&2
+    echo "usage: ./dev.sh dashboard | test | bench [bench.run options] | lock" >&2
     exit 2
     ;;
 esac

@@ -15,7 +15,7 @@ import polars as pl
 import streamlit as st
 
 from warehouse import formatting as fmt
-from warehouse import access, i18n, quality
+from warehouse import access, i18n, progress_ui, quality, tables
 from warehouse.periods import utc_now
 from warehouse.regions import RegionRegistry
 from warehouse.safe_cells import safe_frame
@@ -134,7 +134,7 @@ def _show_rates(detail: pl.DataFrame, lang: str) -> None:
         return
     st.markdown(f"**{i18n.t('dq.rates.by_region', lang)}**")
     rates = quality.reporting_rates(detail)
-    st.dataframe(
+    tables.dataframe(
         pl.DataFrame({
             i18n.t("col.region", lang): [_region_label(r) for r in rates.iter_rows(named=True)],
             i18n.t("dq.col.expected", lang): rates["expected"],
@@ -156,7 +156,7 @@ def _show_rates(detail: pl.DataFrame, lang: str) -> None:
         )
         .pivot(on="year", index=i18n.t("col.region", lang), values="reporting_rate")
     )
-    st.dataframe(pivot, hide_index=True, width="stretch", key="dq_rates_year")
+    tables.dataframe(pivot, hide_index=True, width="stretch", key="dq_rates_year")
 
 
 def _show_overdue(detail: pl.DataFrame, defs, as_of: datetime | None, lang: str) -> None:
@@ -165,7 +165,7 @@ def _show_overdue(detail: pl.DataFrame, defs, as_of: datetime | None, lang: str)
         st.success(i18n.t("empty.no_overdue", lang))
         return
     names = {ind.id: ind.name.get(lang) for ind in defs.indicators}
-    st.dataframe(
+    tables.dataframe(
         pl.DataFrame({
             i18n.t("col.region", lang): [_region_label(r) for r in missing.iter_rows(named=True)],
             i18n.t("col.indicator", lang): [names.get(i, i) for i in missing["indicator_id"]],
@@ -194,7 +194,7 @@ def _show_log(log: pl.DataFrame, warehouse_dir: Path, lang: str) -> None:
     if log.is_empty():
         st.info(i18n.t("dq.log.none", lang))
         return
-    st.dataframe(
+    tables.dataframe(
         pl.DataFrame({
             i18n.t("col.ingested_at", lang): [fmt.format_cst(t, lang) for t in log["ingested_at"].to_list()],
             i18n.t("dq.col.file", lang): log["file_name"],
@@ -217,7 +217,7 @@ def _show_log(log: pl.DataFrame, warehouse_dir: Path, lang: str) -> None:
     chosen = st.selectbox(i18n.t("dq.log.rejections", lang), list(labels), format_func=labels.get, key="dq_log_entry")
     entry = next(e for e in with_rejections if e["entry_id"] == chosen)
     frame = quality.read_rejections(quality.rejection_file(warehouse_dir, entry))
-    st.dataframe(_rejections_display(frame, lang), hide_index=True, width="stretch", key="dq_log_rejections")
+    tables.dataframe(_rejections_display(frame, lang), hide_index=True, width="stretch", key="dq_log_rejections")
 
 
 def _show_disagreements(query, defs, region: str, plan_id: str | None, as_of: datetime | None, lang: str) -> None:
@@ -229,7 +229,7 @@ def _show_disagreements(query, defs, region: str, plan_id: str | None, as_of: da
     if found.is_empty():
         st.success(i18n.t("dq.disagree.none", lang))
         return
-    st.dataframe(
+    tables.dataframe(
         pl.DataFrame({
             i18n.t("col.region", lang): [_region_label(r) for r in found.iter_rows(named=True)],
             i18n.t("col.indicator", lang): [i18n.pick(r, "indicator", lang) for r in found.iter_rows(named=True)],
@@ -256,7 +256,7 @@ def _show_outliers(defs, warehouse_dir: Path, region: str, as_of: datetime | Non
         return
     names = dict(zip(codes["code"], codes["name"]))
     inds = {ind.id: ind for ind in defs.indicators}
-    st.dataframe(
+    tables.dataframe(
         pl.DataFrame({
             i18n.t("col.region", lang): [f"{names.get(c, c)}（{c}）" for c in found["region_code"]],
             i18n.t("col.indicator", lang): [inds[i].name.get(lang) if i in inds else i for i in found["indicator_id"]],
@@ -294,15 +294,16 @@ def _check_and_store(defs, registry, warehouse_dir: Path, lang: str, who: access
     who_kw = {"user": who.label, "role": who.role, "scope": scope}
     wh = Warehouse(warehouse_dir)
     try:
-        report = ingest_file(wh, path, defs, registry, dry_run=True, rejections_path=path.parent / "rejections.csv",
-                             **who_kw)
+        with progress_ui.stages("progress.check", lang):  # spinner with the stage while a large file is read
+            report = ingest_file(wh, path, defs, registry, dry_run=True,
+                                 rejections_path=path.parent / "rejections.csv", **who_kw)
     except (WarehouseError, ValueError, OSError) as exc:
         st.error(md(i18n.t("dq.upload.error", lang, error=no_paths(exc))))
         return
     st.info(md(no_paths(report.summary(lang))))
     if report.rejection_file:
         frame = quality.read_rejections(report.rejection_file)
-        st.dataframe(_rejections_display(frame, lang), hide_index=True, width="stretch", key="dq_upload_rejections")
+        tables.dataframe(_rejections_display(frame, lang), hide_index=True, width="stretch", key="dq_upload_rejections")
         st.download_button(i18n.t("dq.upload.download", lang), Path(report.rejection_file).read_bytes(),
                            file_name=f"{path.stem}.rejections.csv", mime="text/csv", key="dq_upload_download")
         # (ingest.write_rejections_csv neutralises formula cells: safe_cells)
@@ -316,7 +317,8 @@ def _check_and_store(defs, registry, warehouse_dir: Path, lang: str, who: access
         return
     if st.button(i18n.t("dq.upload.confirm", lang), type="primary", key="dq_upload_confirm"):
         try:
-            result = ingest_file(wh, path, defs, registry, accept_valid_rows=accept_valid, **who_kw)
+            with progress_ui.stages("progress.store", lang):
+                result = ingest_file(wh, path, defs, registry, accept_valid_rows=accept_valid, **who_kw)
         except (WarehouseError, ValueError, OSError) as exc:
             st.error(md(i18n.t("dq.upload.error", lang, error=no_paths(exc))))
             return

@@ -8,7 +8,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from warehouse import i18n, quality
+from warehouse import i18n, quality, tables
 
 i18n.register({
     "definitions.title": {"zh": "指标定义", "en": "Indicator definitions"},
@@ -114,15 +114,15 @@ def render(defs, lang: str, plan_id: str | None = None, defs_path: str = "", def
         first = ["indicator", "unit", "attribute", "baseline", "comparator", "target", "target_year", "kind"]
         last = ["plan", "plan_id", "indicator_id"]
         order = first + [c for c in targets.columns if c not in first + last] + last
-        st.dataframe(_labelled(targets, lang), hide_index=True, width="stretch",
+        tables.dataframe(_labelled(targets, lang), hide_index=True, width="stretch",
                      column_order=[i18n.t(f"definitions.col.{c}", lang) for c in order if c in targets.columns])
 
     st.subheader(i18n.t("definitions.indicators", lang))
     indicators = quality.indicator_table(defs, lang, plan_id=plan_choice, category=category)
-    st.dataframe(_labelled(indicators, lang), hide_index=True, width="stretch")
+    tables.dataframe(_labelled(indicators, lang), hide_index=True, width="stretch")
 
     st.subheader(i18n.t("definitions.plans", lang))
-    st.dataframe(_labelled(quality.plan_table(defs, lang), lang), hide_index=True, width="stretch")
+    tables.dataframe(_labelled(quality.plan_table(defs, lang), lang), hide_index=True, width="stretch")
 
 
 def _main() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from warehouse import app_state, charts, views
+from warehouse import app_state, charts, tables, views
 from warehouse import formatting as fmt
 from warehouse.i18n import pick, t
 from warehouse.safe_text import md
@@ -80,7 +80,7 @@ if history.height == 0 and row is not None and row.get("value_source") == "rollu
 elif history.height == 0:
     st.info(t("empty.no_history", lang))
 else:
-    st.dataframe(views.history_table(history, unit, lang), hide_index=True, width="stretch")
+    tables.dataframe(views.history_table(history, unit, lang), hide_index=True, width="stretch")
 
 # ---- review history of this figure (browser reporting, issue 15) ----
 from warehouse.review_ui import figure_history  # noqa: E402

@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from warehouse import app_state, charts, final_button, views
+from warehouse import app_state, charts, final_button, narrow, tables, views
 from warehouse import formatting as fmt
 from warehouse.i18n import t
 from warehouse.periods import utc_now
@@ -48,10 +48,9 @@ for attribute in ("binding", "expected"):
     if subset.height == 0:
         continue
     st.markdown(f"**{t(f'overview.{attribute}', lang)}** · {t('overview.total', lang, n=subset.height)}")
-    counts = views.bucket_counts(subset)
-    for column, bucket in zip(st.columns(len(fmt.BUCKETS)), fmt.BUCKETS):
-        column.metric(fmt.bucket_label(bucket, lang), counts[bucket])
-st.plotly_chart(charts.status_counts_figure(status, lang), theme=None, key="overview_counts")
+    narrow.status_badges(views.bucket_counts(subset), lang)  # one wrapping line, also on a phone
+with narrow.wide_only("overview_counts"):  # the badges above say the same on a phone
+    st.plotly_chart(charts.status_counts_figure(status, lang), theme=None, key="overview_counts")
 
 # ---- most severe alerts ----
 st.subheader(t("overview.alerts", lang))
@@ -60,7 +59,7 @@ if alerts.height == 0:
     st.success(t("empty.no_alerts", lang))
 else:
     table = views.alerts_table(alerts, defs, lang, limit=ALERTS_SHOWN)
-    picked = st.dataframe(
+    picked = tables.dataframe(
         table.drop("indicator_id", "region_code"), hide_index=True, width="stretch",
         on_select="rerun", selection_mode="single-row", key="overview_alerts",
     )
@@ -78,7 +77,11 @@ st.subheader(t("overview.heatmap", lang))
 if children.height == 0:
     st.info(t("empty.no_children", lang, region=region_label))
 else:
-    st.plotly_chart(charts.status_heatmap(children.sort("region_code"), lang), theme=None, key="overview_heatmap")
+    with narrow.wide_only("overview_heatmap"):
+        st.plotly_chart(charts.status_heatmap(children.sort("region_code"), lang), theme=None, key="overview_heatmap")
+    with narrow.narrow_only("overview_heatmap"):  # a phone: a list instead of labels that overprint
+        st.caption(t("narrow.list_caption", lang))
+        tables.dataframe(narrow.status_list(children, lang), hide_index=True, width="stretch", key="overview_list")
     ranks = app_state.query("rank", state.region, "composite", as_of=state.as_of, plan_id=state.plan_id)
     ranked = views.ranked_regions(ranks)
     if ranked.height:

@@ -11,7 +11,7 @@ from datetime import datetime
 import polars as pl
 import streamlit as st
 
-from warehouse import charts, i18n, quality
+from warehouse import charts, i18n, quality, tables
 from warehouse import formatting as fmt
 from warehouse.safe_text import md
 
@@ -91,10 +91,11 @@ def render(*, query, defs, region: str, region_name: str, plan_id: str, as_of: d
             indicator_ids.append(target.indicator)
     per_indicator = {ind: query("rank", region, ind, as_of=as_of, plan_id=plan_id) for ind in indicator_ids}
     per_indicator = {k: v for k, v in per_indicator.items() if v is not None and not v.is_empty()}
-    table = quality.league_table(composite, per_indicator)
+    league = quality.league_table(composite, per_indicator)
+    table = tables.with_rank_reasons(league, composite, per_indicator, lang)  # "no data" / "not applicable", never None
     names = {ind.id: _short(defs.indicator_name(plan, ind.id, lang), 14 if lang == "zh" else 30) for ind in defs.indicators}
 
-    ranked = table.filter(pl.col("rank").is_not_null())
+    ranked = league.filter(pl.col("rank").is_not_null())
     cols = st.columns(3)
     cols[0].metric(i18n.t("rankings.count", lang), ranked.height)
     cols[1].metric(i18n.t("rankings.best", lang), ranked["region_name"][0])
@@ -102,7 +103,7 @@ def render(*, query, defs, region: str, region_name: str, plan_id: str, as_of: d
 
     st.subheader(i18n.t("rankings.table", lang))
     shown = display_table(table, names, lang)
-    st.dataframe(shown, hide_index=True, width="stretch", key="rankings_table")
+    tables.dataframe(shown, hide_index=True, width="stretch", key="rankings_table")
 
     stem = f"{month or 'latest'}_{region.replace(':', '-')}_rankings"
     dl = st.columns(2)

@@ -6,10 +6,16 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from warehouse import app_state, charts, views
+from warehouse import app_state, charts, narrow, tables, views
 from warehouse import formatting as fmt
+from warehouse import i18n
 from warehouse.i18n import t
 from warehouse.safe_text import md
+
+i18n.register({"region.overdue_deeper": {
+    "zh": "下级地区另有 {n:,} 条逾期未报（在地区选择中打开下级地区查看）。",
+    "en": "{n:,} more overdue reports further down (open a sub-region to see them).",
+}})
 
 state = app_state.current()
 defs = app_state.definitions()
@@ -35,7 +41,7 @@ for indicator_id in status["indicator_id"].unique().to_list():
     trajectory = app_state.query("trajectory", state.region, indicator_id, as_of=state.as_of, plan_id=state.plan_id)
     sparklines[indicator_id] = [v for v in trajectory["actual"].to_list() if v is not None] if trajectory.height else []
 table = views.status_table(status, lang, sparklines)
-st.dataframe(
+tables.dataframe(
     table.drop("indicator_id"), hide_index=True, width="stretch", height=36 * (table.height + 1) + 4,
     column_config={
         t("col.progress", lang): st.column_config.ProgressColumn(
@@ -44,7 +50,8 @@ st.dataframe(
         t("col.sparkline", lang): st.column_config.LineChartColumn(t("col.sparkline", lang)),
     },
 )
-st.plotly_chart(charts.bullet_figure(views.sort_for_display(status), lang), theme=None, key="region_bullet")
+with narrow.wide_only("region_bullet"):  # on a phone the table's progress column says the same
+    st.plotly_chart(charts.bullet_figure(views.sort_for_display(status), lang), theme=None, key="region_bullet")
 
 # ---- rank among siblings ----
 st.subheader(t("region.rank", lang))
@@ -62,16 +69,19 @@ else:
         indicator_id: app_state.query("rank", parent, indicator_id, as_of=state.as_of, plan_id=state.plan_id)
         for indicator_id in status["indicator_id"].unique(maintain_order=True).to_list()
     }
-    st.dataframe(views.indicator_rank_table(status, per_indicator, state.region, lang), hide_index=True,
+    tables.dataframe(views.indicator_rank_table(status, per_indicator, state.region, lang), hide_index=True,
                  width="stretch")
 
 # ---- overdue ----
 st.subheader(t("region.overdue", lang))
-overdue = app_state.query("overdue", state.region, as_of=state.as_of)
-if overdue.height == 0:
+overdue, deeper = views.split_overdue(app_state.query("overdue", state.region, as_of=state.as_of, plan_id=state.plan_id),
+                                      state.region, app_state.regions_table())
+if overdue.height == 0 and not deeper:
     st.success(t("empty.no_overdue", lang))
-else:
+elif overdue.height:
     codes = overdue["region_code"].unique().to_list()
     names = {code: app_state.region_name(code, lang, defs) for code in codes}
     st.caption(t("region.overdue_count", lang, n=overdue.height))
-    st.dataframe(views.overdue_table(overdue, defs, lang, names), hide_index=True, width="stretch")
+    tables.dataframe(views.overdue_table(overdue, defs, lang, names), hide_index=True, width="stretch")
+if deeper:
+    st.caption(t("region.overdue_deeper", lang, n=deeper))

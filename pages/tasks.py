@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from warehouse import app_state, auth_ui, i18n, tasks_views
+from warehouse import app_state, auth_ui, i18n, tables, tasks_views
 from warehouse.safe_text import md
 
 i18n.register({
@@ -56,7 +56,7 @@ def _main() -> None:
         frame = app_state.query("status", state.region, as_of=state.as_of, plan_id=state.plan_id)
         statuses = dict(zip(frame["indicator_id"].to_list(), frame["status"].to_list()))
     st.subheader(i18n.t("tasks.list", lang))
-    st.dataframe(tasks_views.task_table(defs, plan.id, lang, statuses), hide_index=True, width="stretch")
+    tables.dataframe(tasks_views.task_table(defs, plan.id, lang, statuses), hide_index=True, width="stretch")
     if not has_wh:
         st.info(i18n.t("tasks.no_warehouse", lang))
         return
@@ -91,13 +91,13 @@ def _main() -> None:
              and (not problems or r["state"] == "delayed" or r["late"] or r["missing"])]
     shown.sort(key=lambda r: (r["period"], r["task"]), reverse=True)  # the latest periods first
     if shown:
-        st.dataframe(tasks_views.ledger_table(shown, lang), hide_index=True, width="stretch")
+        tables.dataframe(tasks_views.ledger_table(shown, lang), hide_index=True, width="stretch")
     else:
         st.info(i18n.t("tasks.no_rows", lang))
 
     st.subheader(i18n.t("tasks.duban", lang))
     if duban:
-        st.dataframe(tasks_views.duban_table(duban, lang), hide_index=True, width="stretch")
+        tables.dataframe(tasks_views.duban_table(duban, lang), hide_index=True, width="stretch")
     else:
         st.info(i18n.t("tasks.no_items", lang))
 

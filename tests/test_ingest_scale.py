@@ -15,7 +15,8 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from warehouse.definitions import Aggregation, Definitions, Indicator, Text
-from warehouse.ingest import _read_plain_utf8_csv, prepare_submission
+from warehouse.ingest import prepare_submission
+from warehouse.ingest_read import _read_plain_utf8_csv
 from warehouse.regions import RegionRegistry
 
 SAMPLE_REGIONS = Path(__file__).resolve().parent.parent / "sample_data" / "regions.parquet"

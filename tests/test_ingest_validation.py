@@ -183,7 +183,8 @@ def test_xlsx_other_sheet_and_unknown_sheet(defs, registry):
     missing = prepare_submission(FIXTURES / "chinese_headers.xlsx", defs, registry, now=NOW, sheet="不存在")
     assert missing.file_error is not None and "没有名为 '不存在' 的工作表" in missing.file_error
     other = prepare_submission(FIXTURES / "chinese_headers.xlsx", defs, registry, now=NOW, sheet="说明")
-    assert "无法识别的列 '这张表不是数据'" in other.file_error
+    assert "在第 1 行中找不到表头（第 1 行为 '这张表不是数据'）" in other.file_error  # no row names two fields
+    assert "地区代码、地区名称、指标代码" in other.file_error
 
 
 def test_parquet_row_numbers_and_bounds(defs, registry):
@@ -197,8 +198,8 @@ def test_unknown_header_is_file_error_with_suggestion(defs, registry):
     assert prepared.rows.height == 0 and prepared.n_rows == 0
     assert "无法识别的列 '指标代玛'（是否为 '指标代码'？）" in prepared.file_error
     assert "unknown columns '指标代玛' (did you mean '指标代码'?)" in prepared.file_error
-    assert prepared.rejections.rows() == [(None, None, None, prepared.rejections["reason_zh"][0],
-                                           prepared.rejections["reason_en"][0], "error")]
+    assert prepared.rejections.select("row", "column", "value", "reason_zh", "reason_en", "severity").rows() == [
+        (None, None, None, prepared.rejections["reason_zh"][0], prepared.rejections["reason_en"][0], "error")]
 
 
 def test_missing_value_column_is_file_error(defs, registry):
@@ -211,10 +212,13 @@ def test_unreadable_and_unsupported_files(tmp_path, defs, registry):
     latin = tmp_path / "latin.csv"
     latin.write_bytes(b"\xff\xfe\x00\x00garbage\x81\x30")
     bad = prepare_submission(latin, defs, registry, now=NOW)
-    assert bad.file_error is not None and "无法识别文字编码" in bad.file_error
-    other = tmp_path / "data.txt"
+    assert bad.file_error is not None and "UTF-16 文本无法解码" in bad.file_error
+    gbk_junk = tmp_path / "junk.csv"
+    gbk_junk.write_bytes(b"\x81\x30garbage\xff")
+    assert "无法识别文字编码" in prepare_submission(gbk_junk, defs, registry, now=NOW).file_error
+    other = tmp_path / "data.txt"  # the type comes from the content: text is read as CSV, whatever the extension
     other.write_text("x")
-    assert "不支持的文件类型 .txt" in prepare_submission(other, defs, registry, now=NOW).file_error
+    assert "在第 1 行中找不到表头" in prepare_submission(other, defs, registry, now=NOW).file_error
     assert "找不到文件" in prepare_submission(tmp_path / "nope.csv", defs, registry, now=NOW).file_error
 
 
@@ -243,9 +247,10 @@ def test_rejections_csv_opens_with_bom_and_chinese_headers(tmp_path, mixed):
     raw = target.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     lines = raw.decode("utf-8-sig").splitlines()
-    assert lines[0] == "行号,列,值,原因,reason,级别 severity"
-    assert lines[1] == '3,数值,"1,234","数值 1,234 大于上限 100","value 1,234 is above the maximum 100",错误 error'
-    assert len(lines) == 1 + mixed.rejections.height
+    assert lines[0] == "行号,列,值,原因,reason,级别 severity,行数 rows"
+    assert '3,数值,"1,234","数值 1,234 大于上限 100","value 1,234 is above the maximum 100",错误 error,1' in lines
+    # one line per distinct problem: as many lines as distinct (column, reason) pairs
+    assert len(lines) == 1 + mixed.rejections.select("column", "reason_zh", "severity").unique().height
 
 
 def test_summary_text(mixed):
@@ -274,7 +279,7 @@ def _csv_module_table(raw: bytes):
     import csv
     import io
 
-    from warehouse.ingest import _records_to_table
+    from warehouse.ingest_read import _records_to_table
 
     text = raw.decode("utf-8")
     encoding = "utf-8"
@@ -299,7 +304,7 @@ def _outcome(read):
 def test_quote_free_csv_readers_split_exactly_like_the_csv_module():
     import random
 
-    from warehouse.ingest import _read_plain_utf8_csv, _split_plain_csv
+    from warehouse.ingest_read import _read_plain_utf8_csv, _split_plain_csv
 
     rng = random.Random(11)
     alphabet = [",", ",", ",", "\t", " ", "\n", "\n", "\n", "\r\n", "\r", "\u3000", "a", "1", "中", "\x1c", "\x0b", "\x00"]
@@ -327,7 +332,7 @@ def test_quoted_csv_reader_matches_records_to_table():
     import io
     import random
 
-    from warehouse.ingest import SubmissionFileError, _read_quoted_csv, _records_to_table
+    from warehouse.ingest_read import SubmissionFileError, _read_quoted_csv, _records_to_table
 
     rng = random.Random(13)
     alphabet = [",", ",", "\t", " ", "\n", "\n", "\r\n", "\r", '"', '"', '""', "a", "1", "中", "\u3000"]
@@ -359,7 +364,7 @@ def test_parquet_float_text_is_python_formatting():
     import math
     import random
 
-    from warehouse.ingest import _float_text, _plain_number
+    from warehouse.ingest_read import _float_text, _plain_number
 
     rng = random.Random(5)
     values = [0.1, 1 / 3, 2.5e-5, 1e-4, 262143.75, 262144.1, 1e18, 1e22, -0.0, math.inf, -math.inf, math.nan, None]
@@ -380,7 +385,7 @@ def test_parquet_float_text_is_python_formatting():
 def test_vectorised_timestamps_match_parse_timestamp():
     import random
 
-    from warehouse.ingest import _parse_timestamp, _timestamps
+    from warehouse.ingest_lookups import _parse_timestamp, _timestamps
 
     rng = random.Random(9)
     texts = {"2025年1月5日", "garbage", "2025-01-15 10:30", "2025-01-15 10:30:00+08:00", "2025-01-15 10:30:00.5", "２０２５-01-15",

@@ -55,7 +55,9 @@ def test_normalize_and_lookups(sample):
     assert sample.normalize_code("500000") == "50"
     assert sample.normalize_code("530400000000") == "5304"
     assert sample.normalize_code("520000") == "52"  # every province is present
-    assert sample.normalize_code("520100") is None  # Guizhou's cities are not in the sample
+    assert sample.normalize_code("520100") == "5201"  # every city is present (the sample covers the country)
+    assert sample.normalize_code("520102") is None  # Guizhou's counties are not in the sample
+    assert sample.normalize_code("310101") == "310101"  # the municipalities' districts are (their cities are placeholders)
     assert [r.code for r in sample.ancestors("500110001")] == ["500110", "5001", "50", "CN"]
     assert sample.ancestors("CN") == []
     assert sample.children("5304")["code"].to_list()[0] == "530402"

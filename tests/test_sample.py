@@ -143,7 +143,13 @@ def test_shipped_definitions_sample(sample_warehouse):
     reporters_level = {"50": "county", "51": "city", "5304": "county"}
     own = df.filter(pl.col("region_code").is_in(list(reporters_level))).select("region_code", "indicator_id").unique()
     assert own.height > 0
-    for code, ind_id in own.iter_rows():
+    # besides the national plan's indicators (every province submits its compiled figures for those; see
+    # test_every_province_reports_and_its_own_figure_is_its_reporters_sum) only what the reporters cannot report
+    from warehouse.sample_country import national_indicators
+
+    national = set(national_indicators(definitions))
+    assert own.filter(pl.col("indicator_id").is_in(list(national)))["region_code"].unique().sort().to_list() == ["50", "51"]
+    for code, ind_id in own.filter(~pl.col("indicator_id").is_in(list(national))).iter_rows():
         assert reporters_level[code] not in {lv.value for lv in definitions.indicator(ind_id).reported_at}
     assert wh.log_entries().filter(pl.col("status") == "rejected").height == 2
     assert (sample_warehouse / "regions.parquet").exists()
@@ -193,3 +199,61 @@ def test_compacting_the_sample_changes_no_result(small_sample, tmp_path):
     assert len(copy.manifest()["batches"]) == 1
     assert results(copy) == before
     assert copy.check() == []
+
+
+def test_every_province_reports_and_its_own_figure_is_its_reporters_sum(sample_warehouse):
+    """The country part (warehouse/sample_country.py): cities of every province report the national
+    indicators, each province submits its own figure = numerators and denominators of its reporters summed."""
+    from warehouse import sample_country
+    from warehouse.defs_loader import require_definitions
+    from warehouse.regions import RegionRegistry
+
+    definitions = require_definitions()
+    registry = RegionRegistry.load(sample_warehouse / "regions.parquet")
+    con = duckdb.connect()
+    Warehouse(sample_warehouse).snapshot().register(con)
+    first = con.sql("""SELECT * FROM submissions QUALIFY row_number() OVER (
+        PARTITION BY region_code, indicator_id, period ORDER BY ingested_at, source_row) = 1""").pl()
+    con.close()
+    national = set(sample_country.national_indicators(definitions))
+    provinces = registry.frame.filter(pl.col("level") == "province")["code"].to_list()
+    assert len(provinces) == 31
+    own = first.filter(pl.col("region_code").is_in(provinces) & pl.col("indicator_id").is_in(list(national)))
+    assert set(own["region_code"].unique()) == set(provinces)
+    # reporters below every province
+    below = first.filter(pl.col("indicator_id").is_in(list(national)) & (pl.col("region_code").str.len_chars() > 2))
+    assert set(below["region_code"].str.slice(0, 2).unique()) == set(provinces)
+    # hand-checkable: 河北省 (13) 2023 facility floor area per 100 households = Σ area / Σ households × 100
+    ind = "service_area_per_100_households"
+    cities = first.filter((pl.col("indicator_id") == ind) & (pl.col("period") == "2023")
+                          & (pl.col("region_code").str.len_chars() == 4) & pl.col("region_code").str.starts_with("13"))
+    n_cities = registry.frame.filter(pl.col("parent") == "13").height
+    assert n_cities - 1 <= cities.height <= n_cities  # 11 cities; one may have missed its 2023 report
+    hebei = first.filter((pl.col("indicator_id") == ind) & (pl.col("period") == "2023") & (pl.col("region_code") == "13"))
+    assert hebei.height == 1
+    assert hebei["numerator"][0] == pytest.approx(round(cities["numerator"].sum(), 2), abs=0.005)
+    assert hebei["denominator"][0] == pytest.approx(round(cities["denominator"].sum(), 2), abs=0.005)
+    assert hebei["value"][0] == pytest.approx(hebei["numerator"][0] / hebei["denominator"][0] * 100, rel=1e-12)
+    # the rows carry each province's civil affairs department as 填报人
+    assert set(first.filter(pl.col("region_code") == "13")["submitted_by"].unique()) == {"河北省民政厅"}
+    assert set(first.filter(pl.col("region_code") == "12")["submitted_by"].unique()) == {"天津市民政局"}
+
+
+def test_country_gaps_are_realistic(sample_warehouse):
+    from warehouse import sample_country
+    from warehouse.regions import RegionRegistry
+
+    late, silent, forgetful = sample_country.gaps(RegionRegistry.load(sample_warehouse / "regions.parquet"), 7)
+    assert len(late) == 3 and len(silent) == 2 and len(forgetful) == 6 and not late & silent
+    df = frame(Warehouse(sample_warehouse))
+    quarterly = df.filter(pl.col("period").str.contains("Q") & (pl.col("region_code").str.len_chars() == 2))
+    last = quarterly.group_by("region_code").agg(pl.col("period").max())
+    last = dict(last.iter_rows())
+    stop = max(v for k, v in last.items() if k not in silent)
+    for code in silent:  # no quarterly figures from the last quarter on
+        assert last[code] < stop
+    annual = df.filter(pl.col("period").str.len_chars() == 4)
+    for code in forgetful:  # exactly one year its province reported but the city did not
+        mine = set(annual.filter(pl.col("region_code") == code)["period"])
+        province = set(annual.filter(pl.col("region_code") == code[:2])["period"])
+        assert len(mine) >= 3 and len(province - mine) == 1, (code, sorted(province - mine))

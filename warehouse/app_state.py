@@ -430,6 +430,17 @@ def _valid_month(raw: str) -> str | None:
     return f"{int(parts[0]):04d}-{int(parts[1]):02d}"
 
 
+def _default_plan(defs: Definitions) -> str:
+    """The plan a page opens on when the link names none: the most recently active (warehouse/default_view.py)."""
+    from warehouse import default_view
+
+    try:
+        activity = default_view.plan_activity(defs, cached_read(default_view.latest_years, warehouse_path()))
+    except Exception:  # noqa: BLE001 - no readable data: running plans, then the YAML order
+        activity = None
+    return default_view.default_plan(defs, activity, utc_now())
+
+
 def _init_from_url(defs: Definitions) -> list[str]:
     """First run of a session: take the view from the URL, reporting (not hiding) values that are not valid."""
     params = st.query_params
@@ -443,7 +454,7 @@ def _init_from_url(defs: Definitions) -> list[str]:
 
     plan_ids = [p.id for p in visible_plans(defs)]
     raw_plan = params.get("plan")
-    plan_id = raw_plan if raw_plan in plan_ids else plan_ids[0]
+    plan_id = raw_plan if raw_plan in plan_ids else _default_plan(defs)
     if raw_plan and raw_plan not in plan_ids:
         notes.append(i18n.t("url.bad_param", lang, param="plan", value=raw_plan,
                             reason=i18n.t("url.reason.unknown_plan", lang), fallback=plan_id))

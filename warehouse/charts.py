@@ -345,9 +345,22 @@ def distribution_figure(children: pl.DataFrame, indicator: str | None = None, la
     _add_target_line(fig, with_values, lang, unit, vertical=True)
     # the x axis carries the unit's title, so the status legend goes below it, not over it
     fig.update_layout(barmode="stack", xaxis=dict(title=dict(text=unit or None, standoff=4)),
-                      yaxis=dict(title=i18n.t("col.count", lang)), legend=dict(y=-0.28, yanchor="top"),
+                      # counts of regions: whole numbers only (no 0.2, 0.4 … of a region)
+                      yaxis=dict(title=i18n.t("col.count", lang), tickformat=",d", dtick=_count_step(fig),
+                                 rangemode="tozero"),
+                      legend=dict(y=-0.28, yanchor="top"),
                       margin=dict(b=90))
     return fig
+
+
+def _count_step(fig: go.Figure) -> int:
+    """A whole-number tick step for a count axis: 1, 2, 5, 10, 20 … so that the largest possible bar (every
+    region in one bin) has at most eight steps."""
+    total = sum(len(trace.x) for trace in fig.data if getattr(trace, "x", None) is not None)
+    step = 1
+    while total / step > 8:
+        step = step * 5 // 2 if str(step)[0] == "2" else step * 2
+    return step
 
 
 def _add_target_line(fig: go.Figure, rows: list[dict[str, Any]], lang: str, unit: str, vertical: bool) -> None:

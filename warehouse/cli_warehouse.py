@@ -76,6 +76,7 @@ def ingest(
 
       planwatch ingest --received-at 2024-03-15T10:00+08:00 2024年2月报送.csv --warehouse wh/
     """
+    from warehouse.cli_progress import busy
     from warehouse.storage import WarehouseError, ingest_file
 
     wh = _warehouse(warehouse)
@@ -97,15 +98,21 @@ def ingest(
     any_rejected = False
     for path in files:
         try:
-            result = ingest_file(wh, path, definitions, registry, accept_valid_rows=accept_valid_rows,
-                                 dry_run=dry_run, user=user, sheet=sheet, rejections_path=rejections,
-                                 received_at=received, force=force)
+            with busy(f"{path.name}: 读取与校验 / reading and validating"):
+                result = ingest_file(wh, path, definitions, registry, accept_valid_rows=accept_valid_rows,
+                                     dry_run=dry_run, user=user, sheet=sheet, rejections_path=rejections,
+                                     received_at=received, force=force)
         except WarehouseError as exc:
             typer.echo(f"{path.name}: {exc}", err=True)
             any_rejected = True
             continue
         typer.echo(result.summary("zh"))
         typer.echo("  " + result.summary("en").split("\n")[0])
+        prepared = result.prepared
+        if prepared is not None and prepared.rejections.height and not prepared.file_error:
+            from warehouse.ingest import report_lines
+
+            typer.echo("\n".join(report_lines(prepared.rejections, "both", limit=10)))  # the same for --dry-run
         would_reject = result.status == "rejected" or (result.status == "dry_run" and result.rows_accepted == 0)
         any_rejected = any_rejected or would_reject
     if any_rejected:
@@ -138,11 +145,13 @@ def wh_compact(warehouse: Optional[Path] = WarehouseOpt) -> None:
 
     Example: planwatch warehouse compact --warehouse wh/
     """
+    from warehouse.cli_progress import busy
     from warehouse.storage import WarehouseError
 
     wh = _warehouse(warehouse)
     try:
-        result = wh.compact()
+        with busy("合并中 / compacting"):
+            result = wh.compact()
     except WarehouseError as exc:
         _fail(str(exc))
     typer.echo(
@@ -213,8 +222,11 @@ def sample(
     except ValueError:
         _fail(f"日期格式错误 / not a date: {today!r} (expected YYYY-MM-DD)")
     definitions = load_definitions_or_exit(defs)
+    from warehouse.cli_progress import bar
+
     try:
-        summary = generate_sample(out, seed=seed, today=day, definitions=definitions)
+        with bar("生成 / generating") as step:
+            summary = generate_sample(out, seed=seed, today=day, definitions=definitions, progress=step)
     except SampleError as exc:
         _fail(str(exc))
     typer.echo(

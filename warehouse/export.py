@@ -661,6 +661,7 @@ def export_zip_bytes(
     defs_path: Path | None = None,
     formats: tuple[str, ...] = DEFAULT_FORMATS,
     indicators: tuple[str, ...] | None = None,
+    progress: ProgressHook | None = None,
 ) -> bytes:
     """The same export as the CLI for the dashboard's current view, as the bytes of a zip file
     (flat: the chart files, the report and manifest.json). Raises ExportError for a bad request; chart
@@ -670,7 +671,7 @@ def export_zip_bytes(
         options = ExportOptions(month=month, out_dir=out, region=region, plan_id=plan_id, lang=lang,
                                 formats=tuple(formats), latest=latest, warehouse_dir=warehouse_dir,
                                 defs_path=defs_path, indicators=indicators)
-        run_export(options)
+        run_export(options, progress)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for path in sorted(out.iterdir()):
@@ -685,7 +686,7 @@ def zip_file_name(month: str | None, region: str, plan_id: str) -> str:
 
 
 def export_view_zip(view: Any, warehouse_dir: Path | None = None, defs_path: Path | None = None,
-                    indicators: tuple[str, ...] | None = None) -> tuple[str, bytes]:
+                    indicators: tuple[str, ...] | None = None, progress: ProgressHook | None = None) -> tuple[str, bytes]:
     """The dashboard's "download export" for its current view (app_state.ViewState: plan_id, region, month,
     lang). A view without a month ("latest") exports everything known now under the current month's name.
     Returns (file name, zip bytes)."""
@@ -694,5 +695,5 @@ def export_view_zip(view: Any, warehouse_dir: Path | None = None, defs_path: Pat
     month = view.month or utc_now().astimezone(CST).strftime("%Y-%m")
     blob = export_zip_bytes(month, region=view.region, plan_id=view.plan_id, lang=view.lang,
                             latest=view.month is None, warehouse_dir=warehouse_dir, defs_path=defs_path,
-                            indicators=indicators)
+                            indicators=indicators, progress=progress)
     return zip_file_name(view.month, view.region, view.plan_id), blob

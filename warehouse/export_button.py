@@ -32,13 +32,16 @@ def export_control(state: app_state.ViewState) -> None:
             built = None  # the view changed: an older zip would not match what is on screen
         if built is None and st.button(i18n.t("export.build", lang), key="pw_export_build"):
             app_state.require_scope(state.region)  # the export reads the engine directly
-            with st.spinner(i18n.t("export.building", lang)):
-                try:
+            from warehouse import progress_ui
+
+            try:  # a status box with the stage ("图表 3/12") instead of a bare spinner
+                with progress_ui.stages("progress.export", lang) as step:
                     defs_path = app_state.load_defs().path
-                    name, blob = export_view_zip(state, warehouse_dir=app_state.warehouse_path(), defs_path=defs_path)
-                except ExportError as exc:
-                    st.error(md(i18n.t("export.failed", lang, error=no_paths(exc))))
-                    return
+                    name, blob = export_view_zip(state, warehouse_dir=app_state.warehouse_path(), defs_path=defs_path,
+                                                 progress=step)
+            except ExportError as exc:
+                st.error(md(i18n.t("export.failed", lang, error=no_paths(exc))))
+                return
             built = (key, name, blob)
             st.session_state["pw_export"] = built
         if built is not None:

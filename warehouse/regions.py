@@ -505,16 +505,22 @@ def _with_levels_and_counts(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.sort([order, "code"]).select(list(REGION_SCHEMA))
 
 
+# Provinces whose every city is an NBS placeholder (市辖区 / 县): their districts and counties report instead,
+# so the sample registry keeps their county level.
+MUNICIPALITIES = ("11", "12", "31", "50")
+
+
 def build_sample_regions(nbs_folder: str | Path) -> RegionRegistry:
-    """The compact registry shipped in sample_data/regions.parquet: CN, every province, Beijing (11) down to
-    county level, Chongqing (50), Sichuan (51) and Yunnan's Yuxi (5304, with its province) down to township
-    level. Community counts are computed from the full NBS list; community rows are not kept."""
+    """The compact registry shipped in sample_data/regions.parquet: CN, every province and every city;
+    county level for the four municipalities (11, 12, 31, 50: their cities are placeholders) and for Sichuan
+    (51) and Yunnan's Yuxi (5304); township level for Chongqing, Sichuan and Yuxi. Community counts are
+    computed from the full NBS list; community rows are not kept."""
     full = RegionRegistry.from_nbs_folder(nbs_folder)
     code, level = pl.col("code"), pl.col("level")
+    deep = code.str.starts_with("50") | code.str.starts_with("51") | code.str.starts_with("5304")
     keep = (
-        level.is_in(["country", "province"])
-        | (code.str.starts_with("11") & level.is_in(["city", "county"]))
-        | ((code.str.starts_with("50") | code.str.starts_with("51")) & level.is_in(["city", "county", "township"]))
-        | (code.str.starts_with("5304") & level.is_in(["city", "county", "township"]))
+        level.is_in(["country", "province", "city"])
+        | ((pl.any_horizontal([code.str.starts_with(p) for p in MUNICIPALITIES]) | deep) & (level == "county"))
+        | (deep & (level == "township"))
     )
     return RegionRegistry(full.frame.filter(keep))

@@ -147,15 +147,14 @@ class ReviewStore:
     def validate(self, region: str, period: str, values: dict[str, dict], user: str,
                  scope: Any = None, now: datetime | None = None) -> Any:
         """The form's figures checked exactly like an uploaded file: written as a submission CSV to a temporary
-        folder and read back by ingest.prepare_submission (+ the uploader's scope). Nothing is stored."""
+        folder and read back by ingest.prepare_submission (with the uploader's scope). Nothing is stored."""
         from warehouse.ingest import prepare_submission
-        from warehouse.ingest_scope import restrict
 
+        roots = None if scope is None or scope.everything else list(scope.roots)
         with tempfile.TemporaryDirectory(prefix="planwatch-form-") as tmp:
             path = Path(tmp) / f"{rv.submission_id(region, period)}.csv"
             path.write_bytes(rv.form_csv(region, period, values, user))
-            prepared = prepare_submission(path, self.defs, self.registry, now=_aware(now), submitted_by=user)
-        return restrict(prepared, None if scope is None else list(scope.roots))
+            return prepare_submission(path, self.defs, self.registry, now=_aware(now), submitted_by=user, scope=roots)
 
     # ---- writing ----
     def save(self, region: str, period: str, values: dict[str, dict], actor: Actor, identity: Any = None,

@@ -16,10 +16,8 @@ that are rejected.
 from __future__ import annotations
 
 import csv
-import hashlib
 import random
 import tempfile
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
@@ -27,62 +25,41 @@ from warehouse.definitions import AggregationRule, Definitions, Direction, Frequ
 from warehouse.paths import sample_regions_path
 from warehouse.periods import CST, month_period, quarter_period, year_period
 from warehouse.regions import RegionRegistry, display_code
+from warehouse.sample_rows import SUBMITTERS, Row, Subject, rng
 from warehouse.storage import Warehouse, ingest_file
+from warehouse import sample_country
 
 SAMPLE_USER = "sample-generator"
 HEADERS = ["地区代码", "地区名称", "指标代码", "统计期", "数值", "分子", "分母", "备注", "填报人", "填报时间"]
-
-# who submits (one file per submitter and reporting round), its encoding and its 填报人
-SUBMITTERS = {
-    "chongqing": ("utf-8-sig", "重庆市民政局"),
-    "sichuan": ("gb18030", "四川省民政厅"),
-    "yuxi": ("utf-8-sig", "玉溪市民政局"),
-    "national": ("utf-8-sig", "民政部基层政权建设和社区治理司"),
-}
 
 
 class SampleError(Exception):
     """A problem that stops the sample from being generated (message Chinese, then English)."""
 
 
-@dataclass(frozen=True)
-class Subject:
-    code: str
-    name: str
-    level: str
-    submitter: str
-    n_urban: int
-    n_rural: int
-    # for a plan's own region (50, 51, 5304): submit only the indicators its regular reporters, at this
-    # level, cannot report (e.g. a province-wide share of counties reported at province level only)
-    only_if_not_reported_at: str | None = None
-
-
-@dataclass
-class Row:
-    subject: Subject
-    indicator_id: str
-    period: str
-    period_end: date
-    value: float | None
-    numerator: float | None
-    denominator: float | None
-    submitted_at: datetime  # aware UTC
-    ratio: bool = False  # value computed at ingest from numerator / denominator
-
-
 # ---------------------------------------------------------------- regions and plans
+
+
+def _maker(registry: RegionRegistry):
+    """make(rows, submitter, only=None, province=None) -> Subjects for the rows of a registry frame."""
+
+    def make(rows, submitter: str, only: str | None = None, province: str | None = None) -> list[Subject]:
+        out = []
+        for r in rows.sort("code").iter_rows(named=True):
+            who = None
+            if submitter == sample_country.SUBMITTER:
+                home = registry.get(r["code"][:2])
+                who = sample_country.department(home.name if home else r["code"][:2])
+            out.append(Subject(r["code"], r["name"], r["level"], submitter, int(r["n_urban_communities"] or 0),
+                               int(r["n_rural_communities"] or 0), only, province, who))
+        return out
+
+    return make
 
 
 def _subjects(registry: RegionRegistry, definitions: Definitions) -> list[Subject]:
     frame = registry.frame
-
-    def make(rows, submitter: str, only: str | None = None) -> list[Subject]:
-        return [
-            Subject(r["code"], r["name"], r["level"], submitter, int(r["n_urban_communities"] or 0),
-                    int(r["n_rural_communities"] or 0), only)
-            for r in rows.sort("code").iter_rows(named=True)
-        ]
+    make = _maker(registry)
 
     import polars as pl
 
@@ -99,6 +76,7 @@ def _subjects(registry: RegionRegistry, definitions: Definitions) -> list[Subjec
     subjects += make(frame.filter(pl.col("code") == "50"), "chongqing", "county")
     subjects += make(frame.filter(pl.col("code") == "51"), "sichuan", "city")
     subjects += make(frame.filter(pl.col("code") == "5304"), "yuxi", "county")
+    subjects += sample_country.subjects(registry, make)
     if len(sc) == 0 or len(cq) == 0 or len(cn) == 0:
         raise SampleError("示例地区表缺少重庆、四川或全国 / the sample region registry lacks Chongqing, Sichuan or CN")
     return subjects
@@ -157,9 +135,7 @@ def _region_counts(ref: str, registry: RegionRegistry, definitions: Definitions)
 # ---------------------------------------------------------------- trajectories
 
 
-def _rng(seed: int, *parts: str) -> random.Random:
-    digest = hashlib.sha256("|".join([str(seed), *parts]).encode()).digest()
-    return random.Random(int.from_bytes(digest[:8], "big"))
+_rng = rng
 
 
 def _anchors(indicator, pairs, share: float) -> list[tuple[float, float]]:
@@ -268,12 +244,14 @@ def _rows_for(subject: Subject, definitions: Definitions, registry: RegionRegist
         plan_counts = _region_counts(pairs[-1][0].region, registry, definitions)
         mine, total = _comms(counts, covers), _comms(plan_counts, covers)
         share = mine / total if total else 1.0
-        anchors = _anchors(indicator, pairs, share)
+        anchors = _anchors(indicator, pairs, share) or sample_country.untargeted_path(indicator, pairs)
         if not anchors:
             continue
         rnd = _rng(seed, subject.code, indicator_id)
-        profile, multiplier = _profile(rnd)
+        profile, multiplier = sample_country.follow_province(subject, indicator_id, seed, _profile(rnd))
         level_offset = rnd.uniform(-0.08, 0.08)
+        if subject.province is not None:  # outside the deep parts: near or above the path (see sample_country)
+            level_offset = max(level_offset, -0.02)
         regress_from = rnd.uniform(0.4, 0.8)
         start = anchors[0][0]
         first_year = int(min(plan.period.baseline for plan, _ in pairs))
@@ -350,7 +328,7 @@ def _write_csv(path: Path, rows: list[Row], submitter: str, note: str = "") -> N
             out.writerow([
                 display_code(r.subject.code), r.subject.name, r.indicator_id, r.period,
                 "" if r.ratio else _fmt(r.value), _fmt(r.numerator), _fmt(r.denominator), note,
-                who, r.submitted_at.astimezone(CST).strftime("%Y-%m-%d %H:%M"),
+                r.subject.who or who, r.submitted_at.astimezone(CST).strftime("%Y-%m-%d %H:%M"),
             ])
 
 
@@ -362,8 +340,12 @@ def _round_of(moment: datetime, live_from: date) -> str:
 
 
 def generate_sample(out: str | Path, seed: int = 7, today: date | None = None,
-                    definitions: Definitions | None = None, regions: str | Path | None = None) -> dict:
-    """Write the sample warehouse into `out` (absent or empty). Returns counts (batches, rows, rejected...)."""
+                    definitions: Definitions | None = None, regions: str | Path | None = None,
+                    progress=None) -> dict:
+    """Write the sample warehouse into `out` (absent or empty). Returns counts (batches, rows, rejected...).
+    `progress(done, total, stage)` is called as files are ingested (the CLI draws a bar with it)."""
+    step = progress or (lambda done, total, stage: None)
+    step(0, 1, "生成数值 / generating values")
     from warehouse.defs_loader import require_definitions
 
     out = Path(out)
@@ -379,6 +361,10 @@ def generate_sample(out: str | Path, seed: int = 7, today: date | None = None,
     rows: list[Row] = []
     for subject in _subjects(registry, definitions):
         rows.extend(_rows_for(subject, definitions, registry, seed, today))
+    late, silent, forgetful = sample_country.gaps(registry, seed)
+    rows = sample_country.drop_forgotten(rows, forgetful, seed)
+    provinces = sample_country.province_subjects(registry, _maker(registry))
+    rows += sample_country.province_rows(provinces, rows, definitions, seed, late, silent)
     now_utc = datetime.combine(today, time(0, 0), CST).astimezone(timezone.utc)
     rows = [r for r in rows if r.submitted_at < now_utc]  # not sent yet: overdue or not due
     live_from = date(today.year, 1, 1)  # monthly files this year, quarterly files before
@@ -425,12 +411,14 @@ def generate_sample(out: str | Path, seed: int = 7, today: date | None = None,
     with tempfile.TemporaryDirectory(prefix="planwatch-sample-") as tmp:
         tmpdir = Path(tmp)
         for i, (at, name, chunk, note) in enumerate(jobs):
+            step(i, len(jobs), f"入库 / ingesting {name}")
             path = tmpdir / name
             submitter = name.split("_")[0]
             _write_csv(path, chunk, submitter, note)
             _ingest(wh, path, definitions, registry, at + timedelta(microseconds=i), summary)
         for i, (path, at) in enumerate(_bad_files(tmpdir, rows, jobs, now_utc)):
             _ingest(wh, path, definitions, registry, at + timedelta(microseconds=i), summary)
+    step(len(jobs), len(jobs), "完成 / done")
     if summary["rejected"] < 1:
         raise SampleError("示例的错误文件未被拒收 / the sample's bad files were not rejected")
     return summary

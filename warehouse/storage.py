@@ -732,36 +732,61 @@ def ingest_file(
 ) -> IngestResult:
     """Validate one submission file and store it as a batch (all-or-nothing unless accept_valid_rows).
 
-    Same content already stored -> a no-op "duplicate" result (logged). dry_run stores nothing and writes
-    nothing in the warehouse: the rejection CSV goes to `rejections_path` or next to the input file.
+    The file is read and validated before the writer lock is taken; the lock is held only to commit (the
+    duplicate check, the original, the rejection report, the batch and the log entry). Same content already
+    stored -> a no-op "duplicate" result (logged). dry_run stores nothing and writes nothing in the warehouse:
+    the rejection CSV goes to `rejections_path` or next to the input file; its messages give the same reasons
+    a real run would. scope: region codes the user may submit for (ingest.prepare_submission); role and user
+    are recorded in the log entry.
     Raises WarehouseError / WarehouseLocked for problems that are not about the file's content.
     received_at: backfill (warehouse/backfill.py): the batch's ingested_at (the as-of key) is the receipt time;
     the log keeps the real time as `logged_at` and the user as `backfilled_by`. Refused -> WarehouseError.
     """
     from warehouse.ingest import prepare_submission, write_rejections_csv
-    from warehouse.ingest_scope import restrict  # rows outside the uploader's scope are rejected (docs/access.md)
 
     src = Path(path)
     if not src.is_file():
-        raise WarehouseError(f"文件不存在 / file not found: {src}")
+        raise WarehouseError(f"文件不存在 / file not found: {src.name}")
     moment = _aware_utc(now or utc_now())
     user = user or _current_user()
     sha = sha256_file(src)
+    previous = wh.has_ingested(sha) if wh.exists() else None
+
+    def duplicate_result(entry_id: str | None, previous: dict) -> IngestResult:
+        when = cst_text(_parse_iso(previous["ingested_at"]))
+        return IngestResult(
+            status="duplicate", file=str(src), sha256=sha, batch_id=previous["batch_id"], entry_id=entry_id,
+            duplicate_of=previous,
+            message_zh=f"此文件已于 {when} 作为批次 {previous['batch_id']} 接收，未做任何更改。",
+            message_en=f"Already ingested as batch {previous['batch_id']} on {when}; nothing changed.",
+        )
+
+    prepared = None
+    if not (previous and not dry_run):  # the work, outside the lock (skipped for content already stored)
+        if not dry_run:
+            from warehouse import backfill  # a WarehouseError subclass when refused
+
+            received_at = backfill.receipt_time(src, sheet, received_at)  # the option, else the file's column
+        else:
+            received_at = None
+        prepared = prepare_submission(src, definitions, registry, now=received_at or moment, sheet=sheet,
+                                      submitted_by=user, scope=scope)
+        valid = _valid_rows(prepared) if not prepared.file_error else None
+        rejected_rows = int(getattr(prepared, "n_rejected", 0) or 0)
+        store = valid is not None and valid.height > 0 and (rejected_rows == 0 or accept_valid_rows)
+        reason_zh, reason_en = _rejection_reason(prepared, rejected_rows)
 
     if dry_run:
-        previous = wh.has_ingested(sha) if wh.exists() else None
-        prepared = restrict(prepare_submission(src, definitions, registry, now=moment, sheet=sheet, submitted_by=user), scope)
         result = _result_from(prepared, "dry_run", src, sha)
         rejections = _rejection_frame(prepared)
         if rejections is not None:
             target = Path(rejections_path) if rejections_path else src.with_name(f"{src.stem}.rejections.csv")
             write_rejections_csv(rejections, target)
             result.rejection_file = str(target.resolve())
-        would_store = result.rows_accepted > 0 and (result.rows_rejected == 0 or accept_valid_rows)
-        if not would_store:
+        if not store:
             result.rows_accepted = 0
-        result.message_zh = "试运行：未存储任何内容。" + ("可以接收。" if would_store else "此文件会被拒收。")
-        result.message_en = "Dry run: nothing stored. " + ("Would be accepted." if would_store else "Would be rejected.")
+        result.message_zh = "试运行：未存储任何内容。" + ("可以接收。" if store else f"此文件会被拒收：{reason_zh}。")
+        result.message_en = "Dry run: nothing stored. " + ("Would be accepted." if store else f"Would be rejected: {reason_en}.")
         if previous:
             result.duplicate_of = previous
             result.message_zh += f"（相同内容已于 {cst_text(_parse_iso(previous['ingested_at']))} 作为批次 {previous['batch_id']} 接收）"
@@ -769,7 +794,7 @@ def ingest_file(
         return result
 
     wh._require()
-    with wh.lock(user):
+    with wh.lock(user):  # the commit only
         entry_id = wh.new_entry_id(moment, sha)
         base_log = {
             "entry_id": entry_id,
@@ -779,29 +804,20 @@ def ingest_file(
             "user": user,
             "role": role,
         }
-        previous = wh.has_ingested(sha)
+        previous = wh.has_ingested(sha)  # again, under the lock: another writer may have stored it meanwhile
         if previous:
-            when = cst_text(_parse_iso(previous["ingested_at"]))
             wh._write_log(dict(base_log, status="duplicate", duplicate_of=previous["entry_id"],
                                batch_id=previous["batch_id"], rows_total=0, rows_accepted=0, rows_rejected=0,
                                warnings=0, message="already ingested"))
-            return IngestResult(
-                status="duplicate", file=str(src), sha256=sha, batch_id=previous["batch_id"], entry_id=entry_id,
-                duplicate_of=previous,
-                message_zh=f"此文件已于 {when} 作为批次 {previous['batch_id']} 接收，未做任何更改。",
-                message_en=f"Already ingested as batch {previous['batch_id']} on {when}; nothing changed.",
-            )
+            return duplicate_result(entry_id, previous)
+        if prepared is None:  # stored content, then removed from the log between the two looks: cannot happen
+            raise WarehouseError("内部错误：文件未经检查 / internal error: the file was not validated")
 
-        from warehouse import backfill  # a WarehouseError subclass when refused
-
-        received_at = backfill.receipt_time(src, sheet, received_at)  # the option, else the file's column
-        prepared = restrict(prepare_submission(src, definitions, registry, now=received_at or moment, sheet=sheet,
-                                               submitted_by=user), scope)
         result = _result_from(prepared, "accepted", src, sha)
         result.entry_id = entry_id
-        valid = _valid_rows(prepared) if not prepared.file_error else None
-        store = valid is not None and valid.height > 0 and (result.rows_rejected == 0 or accept_valid_rows)
         if received_at is not None:  # refused before anything is stored; the log keeps the real time and who
+            from warehouse import backfill
+
             base_log.update(backfill.log_fields(wh.snapshot().files, received_at, moment,
                                                 valid if store else pl.DataFrame(), force, user))
         ext = src.suffix.lower()
@@ -838,18 +854,24 @@ def ingest_file(
 
         result.status = "rejected"
         result.rows_accepted = 0
-        if prepared.file_error:
-            reason_zh = reason_en = str(prepared.file_error)
-        elif result.rows_rejected:
-            reason_zh = f"{result.rows_rejected} 行有错误，整份文件未存储（可用 --accept-valid-rows 只接收正确的行）"
-            reason_en = (f"{result.rows_rejected} rows have errors; nothing from this file was stored "
-                         "(use --accept-valid-rows to store the valid rows)")
-        else:
-            reason_zh, reason_en = "文件中没有数据行", "the file has no data rows"
         log.update(status="rejected", rows_accepted=0, message=reason_en)
         wh._write_log(log)
         result.message_zh, result.message_en = reason_zh + "。", reason_en + "."
         return result
+
+
+def _rejection_reason(prepared: Any, rejected_rows: int) -> tuple[str, str]:
+    """Why a file would not be stored (the same words for a dry run and a real one)."""
+    if prepared.file_error:
+        first = prepared.rejections.row(0, named=True) if prepared.rejections.height else None
+        if first and first.get("reason_zh"):
+            return first["reason_zh"], first["reason_en"] or first["reason_zh"]
+        return str(prepared.file_error), str(prepared.file_error)
+    if rejected_rows:
+        return (f"{rejected_rows} 行有错误，整份文件未存储（可用 --accept-valid-rows 只接收正确的行）",
+                f"{rejected_rows} rows have errors; nothing from this file was stored "
+                "(use --accept-valid-rows to store the valid rows)")
+    return "文件中没有可存储的数据行", "the file has no data rows to store"
 
 
 def _result_from(prepared: Any, status: str, src: Path, sha: str) -> IngestResult:

@@ -236,10 +236,16 @@ def indicator_rank_table(status: pl.DataFrame, per_indicator: dict[str, pl.DataF
         mine = rank_of(per_indicator.get(r["indicator_id"]), region)
         out.append({
             i18n.t("col.indicator", lang): ("★ " if r.get("attribute") == "binding" else "") + i18n.pick(r, "indicator", lang),
-            i18n.t("col.rank", lang): f"{mine['rank']} / {mine['n']}" if mine else fmt.MISSING,
+            i18n.t("col.rank", lang): f"{mine['rank']} / {mine['n']}" if mine else _unranked(r.get("status"), lang),
             i18n.t("col.status", lang): fmt.status_text(r.get("status"), lang),
         })
     return pl.DataFrame(out, strict=False) if out else pl.DataFrame()
+
+
+def _unranked(status: str | None, lang: str) -> str:
+    from warehouse.tables import unranked_text
+
+    return unranked_text(status, lang)
 
 
 def period_label(period_end: Any, frequency: str) -> str:
@@ -274,3 +280,17 @@ def overdue_table(overdue: pl.DataFrame, defs: Definitions, lang: str,
             i18n.t("col.days_overdue", lang): r.get("days_overdue"),
         })
     return pl.DataFrame(out, strict=False) if out else pl.DataFrame()
+
+
+def split_overdue(overdue: pl.DataFrame, region: str, regions: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """(the overdue reports of `region` itself and of the regions that report to it directly, i.e. its
+    children with NBS placeholders seen through; the number of further overdue reports deeper down).
+    A leader at national level sees which provinces are late, not every township's gap; opening a
+    sub-region shows the next level."""
+    from warehouse.regions import sibling_codes
+
+    if overdue.height == 0 or region.startswith("group:"):
+        return overdue, 0
+    direct = {region, *sibling_codes(regions, region)}
+    mine = overdue.filter(pl.col("region_code").is_in(list(direct)))
+    return mine, overdue.height - mine.height
