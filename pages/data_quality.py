@@ -29,6 +29,14 @@ def _read(func, *args):
     return app_state.cached_read(func, *args)
 
 i18n.register({
+    "dq.unusable.head": {
+        "zh": "仓库中有 {n} 个数值无法使用（不是有限数值或大得离谱），计算时已跳过或改用浮点求和；请让报送单位更正后重新报送。",
+        "en": "{n} stored values cannot be used as they are (not finite or absurdly large): the engine skips them or "
+        "sums them in floating point. Ask the submitting office for a corrected file.",
+    },
+    "dq.unusable.details": {"zh": "查看这些数值", "en": "Show these values"},
+    "dq.col.column": {"zh": "列", "en": "Column"},
+    "dq.col.problem": {"zh": "问题", "en": "Problem"},
     "dq.title": {"zh": "数据质量", "en": "Data quality"},
     "dq.subtitle": {"zh": "{region} 及其下级地区 · {when}", "en": "{region} and its sub-regions · {when}"},
     "dq.tab.rates": {"zh": "报送率", "en": "Reporting rates"},
@@ -270,6 +278,36 @@ def _show_outliers(defs, warehouse_dir: Path, region: str, as_of: datetime | Non
     )
 
 
+def _show_unusable(defs, warehouse_dir: Path, region: str, as_of: datetime | None, lang: str) -> None:
+    """Stored values the engine skips or cannot sum exactly (warehouse/value_sanity.py), under the region."""
+    from warehouse import value_sanity
+
+    found = _read(value_sanity.warehouse_suspects, warehouse_dir, as_of)
+    if region.startswith("group:"):
+        prefixes = list(defs.group(region.split(":", 1)[1]).members)
+    else:
+        prefixes = [region]
+    found = value_sanity.under(found, prefixes)
+    if found.is_empty():
+        return
+    st.warning(i18n.t("dq.unusable.head", lang, n=found.height))
+    inds = {ind.id: ind for ind in defs.indicators}
+    with st.expander(i18n.t("dq.unusable.details", lang)):
+        st.dataframe(
+            pl.DataFrame({
+                i18n.t("col.region", lang): found["region_code"].to_list(),
+                i18n.t("col.indicator", lang): [inds[i].name.get(lang) if i in inds else i
+                                                for i in found["indicator_id"]],
+                i18n.t("col.period", lang): [fmt.format_period(p, lang) for p in found["period"]],
+                i18n.t("dq.col.column", lang): found["column"].to_list(),
+                i18n.t("col.value", lang): found["value"].to_list(),
+                i18n.t("dq.col.problem", lang): [value_sanity.describe(p, lang) for p in found["problem"]],
+                i18n.t("dq.col.file", lang): [f"{f}:{r}" for f, r in zip(found["source_file"], found["source_row"])],
+            }),
+            hide_index=True, width="stretch", key="dq_unusable",
+        )
+
+
 def _show_upload(defs, registry, warehouse_dir: Path, lang: str, who: access.Identity) -> None:
     st.caption(i18n.t("dq.upload.explain", lang))
     uploaded = st.file_uploader(i18n.t("dq.upload.label", lang), type=["csv", "xlsx", "parquet"], key="dq_upload")
@@ -350,6 +388,7 @@ def render(*, query, defs, registry, warehouse_dir: str | Path, region: str, reg
     cols[2].metric(i18n.t("dq.metric.missing", lang), int(detail.height - detail["received"].sum()) if total else 0)
     cols[3].metric(i18n.t("dq.metric.rejected", lang), int(log["rows_rejected"].fill_null(0).sum()))
 
+    _show_unusable(defs, warehouse_dir, region, as_of, lang)
     names = ["rates", "overdue"] + (["log"] if shows_log else []) + ["disagree", "outliers"] \
         + (["upload"] if who.can("upload") else []) + (["round"] if who.signed_in else [])
     tabs = dict(zip(names, st.tabs([i18n.t(f"dq.tab.{k}", lang) for k in names])))

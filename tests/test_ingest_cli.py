@@ -86,8 +86,8 @@ def test_accepted_then_same_file_is_a_noop(wh, tmp_path, small_definitions, regi
         ("500110", "facility_area_per_100hh", "2024", 30.0),  # 120000 / 400000 * 100
         ("500110", "social_workers", "2024", 1234.0),
     ]
-    original = wh.path / "originals" / f"{first.sha256}.csv"
-    assert original.read_bytes() == src.read_bytes()
+    assert wh.original_path(first.sha256).name == f"{first.sha256}.csv.gz"
+    assert wh.read_original(first.sha256) == src.read_bytes()
 
     again = ingest_file(wh, src, small_definitions, registry, user="li", now=T0 + timedelta(days=2))
     assert again.status == "duplicate" and again.batch_id == first.batch_id
@@ -115,7 +115,7 @@ def test_bad_gbk_file_stores_nothing_and_reports_rows(wh, tmp_path, small_defini
     assert any("500199" in r[2] for r in table[1:]) and any("两千" in r[2] for r in table[1:])
     entry = wh.log_entries().row(0, named=True)
     assert entry["status"] == "rejected" and entry["rows_rejected"] == 2 and entry["rejection_file"].startswith("rejections/")
-    assert (wh.path / "originals" / f"{result.sha256}.csv").exists()
+    assert wh.read_original(result.sha256) == src.read_bytes()
     assert wh.has_ingested(result.sha256) is None
     assert wh.check() == []
 

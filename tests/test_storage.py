@@ -126,8 +126,36 @@ def test_store_original_is_idempotent(wh: Warehouse, tmp_path: Path):
     sha2 = wh.store_original(src)
     assert sha1 == sha2
     stored = list((wh.path / "originals").iterdir())
-    assert [p.name for p in stored] == [f"{sha1}.csv"]
-    assert stored[0].read_bytes() == src.read_bytes()
+    assert [p.name for p in stored] == [f"{sha1}.csv.gz"]  # gzip-compressed (warehouse/originals.py)
+    assert wh.read_original(sha1) == src.read_bytes()
+
+
+def test_originals_are_compressed_checked_on_read_and_old_ones_still_read(wh: Warehouse, tmp_path: Path):
+    import gzip
+
+    src = tmp_path / "big.csv"
+    src.write_bytes(("地区代码,指标,期别,数值\n" + "500110,social_workers,2024,1234.5\n" * 50_000).encode("utf-8"))
+    sha = wh.store_original(src)
+    stored = wh.original_path(sha)
+    assert stored.name == f"{sha}.csv.gz"
+    assert stored.stat().st_size * 20 < src.stat().st_size  # 1.7 MB of CSV: well under 5 % of it kept
+    assert wh.read_original(sha) == src.read_bytes()
+    # a damaged original is reported, not handed out
+    stored.write_bytes(gzip.compress(b"something else"))
+    with pytest.raises(WarehouseError, match="sha256 mismatch"):
+        wh.read_original(sha)
+    stored.write_bytes(b"not gzip at all")
+    with pytest.raises(WarehouseError, match="unreadable"):
+        wh.read_original(sha)
+    # an original kept uncompressed by an earlier version is still found and read
+    stored.unlink()
+    old = tmp_path / "old.csv"
+    old.write_bytes(b"region,value\n50,1\n")
+    old_sha = __import__("hashlib").sha256(old.read_bytes()).hexdigest()
+    (wh.path / "originals" / f"{old_sha}.csv").write_bytes(old.read_bytes())
+    assert wh.read_original(old_sha) == old.read_bytes()
+    assert wh.store_original(old) == old_sha  # kept as it is, not stored twice
+    assert sorted(p.name for p in (wh.path / "originals").iterdir()) == [f"{old_sha}.csv"]
 
 
 def test_log_entries_and_has_ingested(wh: Warehouse):

@@ -177,7 +177,7 @@ def engine() -> Any:
         st.stop()
     path = warehouse_path()
     if not (path / "manifest.json").exists():
-        raise DataUnavailable(i18n.t("wh.missing", current_lang(), path=path))
+        raise DataUnavailable(i18n.t("wh.missing", current_lang(), path=path.name))
     return _engine(str(path.resolve()), defs_state.defs_hash, defs_state.definitions)
 
 
@@ -207,8 +207,10 @@ def query(method: str, *args: Any, **kwargs: Any) -> Any:
     except DataUnavailable as exc:
         st.warning(no_paths(exc))
         st.stop()
-    except Exception as exc:  # noqa: BLE001 - shown to the user, not swallowed
-        st.error(md(i18n.t("wh.error", lang, error=no_paths(f"{type(exc).__name__}: {exc}"))))
+    except Exception as exc:  # noqa: BLE001 - shown to the user, not swallowed (no server path, no traceback)
+        from warehouse.safe_errors import message
+
+        st.error(md(i18n.t("wh.error", lang, error=message(exc, lang))))  # literal text (issue 10)
         st.stop()
 
 

@@ -20,6 +20,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="markdown",
+    pretty_exceptions_enable=False,
 )
 
 
@@ -66,5 +67,8 @@ def _register() -> None:
 
 
 def main() -> None:
+    from warehouse.safe_errors import cli_guard
+
     _register()
-    app()
+    # typer's own pretty tracebacks are off: an unexpected error ends with a message (warehouse/safe_errors.py)
+    cli_guard(lambda: app(standalone_mode=True))

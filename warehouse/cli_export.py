@@ -23,6 +23,7 @@ def export(
     warehouse: Path = typer.Option(None, "--warehouse", help="数据仓库目录 / warehouse folder"),
     defs: Path = typer.Option(None, "--defs", help="indicator_defs.yaml 路径 / path"),
     indicators: str = typer.Option(None, "--indicators", help="只导出这些指标（逗号分隔）/ only these indicators (comma-separated)"),
+    force: bool = typer.Option(False, "--force", help="覆盖文件夹中另一次导出 / write over another export in --out"),
     final: bool = typer.Option(False, "--final", help="终期评估报告（PDF + XLSX + manifest）/ the final evaluation report of --plan"),
 ) -> None:
     """导出月度快照：图表、PDF 报告和 manifest.json / Export a monthly snapshot: charts, PDF report, manifest.json.
@@ -57,6 +58,7 @@ def export(
         warehouse_dir=warehouse,
         defs_path=defs,
         indicators=tuple(i.strip() for i in indicators.split(",") if i.strip()) if indicators else None,
+        force=force,
     )
     try:
         data = collect(options)  # a bad request stops here, before anything is written
@@ -70,7 +72,12 @@ def export(
         def on_step(done: int, total: int, label: str) -> None:
             progress.update(task, completed=done, total=total, description=f"导出 / exporting: {label}")
 
-        result = write_export(data, options, progress=on_step)
+        try:
+            result = write_export(data, options, progress=on_step)
+        except ExportError as exc:
+            progress.stop()
+            console.print(f"[red]错误 / error:[/red] {exc}")
+            raise typer.Exit(1) from None
     for failure in result.failures:
         console.print(f"[red]失败 / failed:[/red] {failure['item']}: {failure['error']}")
     console.print(
@@ -92,8 +99,14 @@ def _final(console, out: Path, month: str | None, region: str | None, plan: str 
         console.print("[red]错误 / error:[/red] --final 需要 --plan / --final needs --plan")
         raise typer.Exit(2)
     month = month or utc_now().astimezone(CST).strftime("%Y-%m")
+    from warehouse.export_out import OutDirError, check_out_dir
+
     try:
+        check_out_dir(out)
         report = collect_final(plan, region, month, lang, warehouse, defs)
+    except OutDirError as exc:
+        console.print(f"[red]错误 / error:[/red] {exc}")
+        raise typer.Exit(2) from None
     except ExportError as exc:
         console.print(f"[red]错误 / error:[/red] {exc}")
         raise typer.Exit(2) from None

@@ -25,6 +25,14 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+def _print_notices(wh) -> None:
+    """What the writer lock noticed (e.g. that the previous ingest did not finish: warehouse/wh_check.py)."""
+    for note in getattr(wh, "notices", []):
+        typer.echo(note, err=True)
+    if hasattr(wh, "notices"):
+        wh.notices.clear()
+
+
 def _warehouse(path: Optional[Path]):
     from warehouse.storage import Warehouse
 
@@ -103,9 +111,11 @@ def ingest(
                                      dry_run=dry_run, user=user, sheet=sheet, rejections_path=rejections,
                                      received_at=received, force=force)
         except WarehouseError as exc:
+            _print_notices(wh)
             typer.echo(f"{path.name}: {exc}", err=True)
             any_rejected = True
             continue
+        _print_notices(wh)
         typer.echo(result.summary("zh"))
         typer.echo("  " + result.summary("en").split("\n")[0])
         prepared = result.prepared
@@ -135,7 +145,13 @@ def wh_init(
     source = regions or sample_regions_path()
     if not source.is_file():
         _fail(f"地区表不存在 / region registry not found: {source}")
-    wh.init(regions=None if wh.regions_path.exists() and regions is None else source)
+    try:
+        wh.init(regions=None if wh.regions_path.exists() and regions is None else source)
+    except OSError as exc:
+        from warehouse.safe_errors import describe
+
+        zh, en = describe(exc)
+        _fail(f"无法创建仓库 {wh.path}：{zh} / cannot create the warehouse {wh.path}: {en}")
     typer.echo(f"仓库已就绪 / warehouse ready: {wh.path} (version {wh.version()})")
 
 
@@ -153,7 +169,9 @@ def wh_compact(warehouse: Optional[Path] = WarehouseOpt) -> None:
         with busy("合并中 / compacting"):
             result = wh.compact()
     except WarehouseError as exc:
+        _print_notices(wh)
         _fail(str(exc))
+    _print_notices(wh)
     typer.echo(
         f"已合并 {result['merged_files']} 个文件，共 {result['rows']} 行；删除过期文件 {result['deleted']} 个"
         f" / merged {result['merged_files']} files, {result['rows']} rows; deleted {result['deleted']} retired files"
@@ -180,7 +198,7 @@ def wh_check(warehouse: Optional[Path] = WarehouseOpt) -> None:
 @wh_app.command("log")
 def wh_log(
     warehouse: Optional[Path] = WarehouseOpt,
-    limit: int = typer.Option(20, "--limit", "-n", help="Newest N attempts (0 = all)."),
+    limit: int = typer.Option(20, "--limit", "-n", min=0, help="Newest N attempts (0 = all)."),
 ) -> None:
     """The ingest log, newest last; times in China Standard Time.
 

@@ -139,7 +139,8 @@ class Defaults(Strict):
 class RegionGroup(Strict):
     """A named set of regions that is not an NBS division (万盛经开区, 三州地区)."""
 
-    id: str
+    # the id reaches file names (exports, downloads) as `group-<id>`: the same rule as indicator ids
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: Text
     # The division under which the group is shown in the region tree (e.g. "50" for Wansheng).
     parent: str | None = None

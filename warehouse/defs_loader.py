@@ -33,7 +33,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from warehouse import defs_checks
+from warehouse import defs_checks, defs_limits
 from warehouse.definitions import (
     Comparator,
     Defaults,
@@ -153,6 +153,9 @@ def load_definitions(path: str | Path) -> LoadResult:
     """Read, parse, validate and cross-check a definitions file. Never raises for bad input."""
     name = str(path)
     try:
+        size = Path(path).stat().st_size
+        if size > defs_limits.MAX_BYTES:
+            return _fail(name, defs_limits.size_message(size))
         data = Path(path).read_bytes()
     except FileNotFoundError:
         return _fail(name, "file not found")
@@ -191,6 +194,9 @@ def _fail(name: str, message: str) -> LoadResult:
 def _load_bytes(data: bytes, name: str) -> LoadResult:
     digest = hashlib.sha256(data).hexdigest()
     checker = _Checker(name)
+    if len(data) > defs_limits.MAX_BYTES:
+        checker.error((), defs_limits.size_message(len(data)), at=(1, 1))
+        return checker.result(None, digest)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -205,6 +211,14 @@ def _load_bytes(data: bytes, name: str) -> LoadResult:
     try:
         raw = checker.parse(text)
         definitions = checker.validate(raw) if raw is not None else None
+        if raw is None and not checker.has_errors():  # e.g. a file holding only `null` or `~`
+            checker.error((), "the file holds no definitions", at=(1, 1),
+                          expected="a mapping with `indicators` and `plans`")
+    except (defs_limits.DefinitionsTooLarge, RecursionError) as exc:
+        message = str(exc) if isinstance(exc, defs_limits.DefinitionsTooLarge) else defs_limits.DEPTH_MESSAGE
+        checker.problems.clear()
+        checker.error((), message, at=(1, 1))
+        definitions = None
     except Exception as exc:  # a bug in the checks must not become a traceback for the analyst
         checker.error((), f"internal error while checking the file ({type(exc).__name__}: {exc}); "
                       "please report it with the file", at=(1, 1))
@@ -306,6 +320,7 @@ class _Checker:
             self.error((), f"the file contains a control character {char!r} that YAML does not allow",
                        at=(line, column))
             return None
+        defs_limits.check_expansion(root)  # before anything expands aliases (warehouse/defs_limits.py)
         if root is None:
             self.error((), "the file is empty", at=(1, 1), expected="a mapping with `indicators` and `plans`")
             return None

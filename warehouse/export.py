@@ -31,6 +31,7 @@ from typing import Any
 import plotly.graph_objects as go
 import polars as pl
 
+from warehouse import export_out
 from warehouse import __version__, formatting, report_pdf
 from warehouse.periods import parse_as_of, utc_now
 
@@ -87,6 +88,7 @@ class ExportOptions:
     warehouse_dir: Path | None = None
     defs_path: Path | None = None
     indicators: tuple[str, ...] | None = None  # a subset of the plan's indicators (default: all)
+    force: bool = False  # write over another export's manifest.json in out_dir
 
 
 @dataclass
@@ -135,8 +137,19 @@ def region_file_code(region: str) -> str:
     return region.ljust(6, "0") if len(region) <= 6 else region
 
 
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,150}")
+
+
+def safe_name(name: str) -> str:
+    """A file name built from validated ids; anything else (a path separator, `..`, control characters) is a
+    bug upstream and is refused rather than written."""
+    if not _SAFE_NAME.fullmatch(name) or ".." in name:
+        raise ExportError(f"不安全的文件名 / unsafe file name refused: {name[:60]!r}")
+    return name
+
+
 def file_stem(month_label: str, region: str, chart: str) -> str:
-    return f"{month_label}_{region_file_code(region)}_{chart}"
+    return safe_name(f"{month_label}_{region_file_code(region)}_{chart}")
 
 
 def sha256_bytes(blob: bytes) -> str:
@@ -264,6 +277,10 @@ def collect(options: ExportOptions, now: datetime | None = None) -> ExportData:
         raise ExportError(f"未知格式 / unknown format(s): {', '.join(bad) or '(none)'}; 可选 / choose from {', '.join(FORMATS)}")
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", options.month or ""):
         raise ExportError(f"月份格式应为 2025-12 / --month must look like 2025-12, got {options.month!r}")
+    try:
+        export_out.check_out_dir(Path(options.out_dir))
+    except export_out.OutDirError as exc:
+        raise ExportError(str(exc)) from None
 
     wh_dir = Path(options.warehouse_dir or default_warehouse_path())
     warehouse = Warehouse(wh_dir)
@@ -272,7 +289,10 @@ def collect(options: ExportOptions, now: datetime | None = None) -> ExportData:
     definitions, defs_hash = _load_definitions(Path(options.defs_path or default_defs_path()))
     registry = RegionRegistry.load(warehouse.regions_path) if warehouse.regions_path.exists() else None
 
-    as_of = None if options.latest else parse_as_of(options.month)
+    try:
+        as_of = None if options.latest else parse_as_of(options.month)
+    except ValueError as exc:
+        raise ExportError(f"月份超出范围 / --month out of range: {exc}") from None
     snapshot = warehouse.snapshot(as_of)
     engine = Engine(wh_dir, definitions, registry=registry)
 
@@ -319,6 +339,12 @@ def collect(options: ExportOptions, now: datetime | None = None) -> ExportData:
         for ind, frame in engine.trajectories(region, indicators, as_of=as_of, plan_id=plan.id).items()
     }
     month_label = options.month
+    identity = {"month": month_label, "latest": options.latest, "region": region, "plan_id": plan.id,
+                "lang": options.lang}
+    try:
+        export_out.check_not_another_export(Path(options.out_dir), identity, options.force)
+    except export_out.OutDirError as exc:
+        raise ExportError(str(exc)) from None
     return ExportData(
         month_label=month_label,
         as_of=as_of,
@@ -523,10 +549,19 @@ def stable_svg(blob: bytes, uid: str) -> bytes:
     return text.encode("utf-8")
 
 
+class _WriteFailed(OSError):
+    """Writing an export file failed (disk full, permissions): the whole export stops, nothing is put in place."""
+
+
 def _write(path: Path, blob: bytes) -> None:
     tmp = path.with_name(path.name + ".part")
-    tmp.write_bytes(blob)
-    tmp.replace(path)
+    try:
+        tmp.write_bytes(blob)
+        tmp.replace(path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise _WriteFailed(exc.errno, exc.strerror, path.name) from exc
 
 
 def run_export(options: ExportOptions, progress: ProgressHook | None = None, now: datetime | None = None) -> ExportResult:
@@ -540,11 +575,38 @@ def run_export(options: ExportOptions, progress: ProgressHook | None = None, now
 
 def write_export(data: ExportData, options: ExportOptions, progress: ProgressHook | None = None,
                  created_at: datetime | None = None, started: float | None = None) -> ExportResult:
-    """Render and write the files of collected data (charts, report, manifest.json)."""
+    """Render and write the files of collected data (charts, report, manifest.json): all into a staging
+    folder first, then moved into place (warehouse/export_out.py). A write that fails (disk full …) raises
+    ExportError and leaves out_dir as it was; the next run removes the leftovers."""
+    out_dir = Path(options.out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        export_out.clean_leftovers(out_dir)
+        stage = export_out.staging(out_dir)
+    except OSError as exc:
+        raise ExportError(_write_failed_message(exc)) from None
+    try:
+        result = _write_export(data, options, stage, progress, created_at, started)
+        export_out.publish(stage, out_dir, [f.name for f in result.files] + [MANIFEST_NAME])
+    except OSError as exc:
+        export_out.discard(stage)
+        raise ExportError(_write_failed_message(exc)) from None
+    result.out_dir = out_dir
+    return result
+
+
+def _write_failed_message(exc: OSError) -> str:
+    from warehouse.safe_errors import describe
+
+    zh, en = describe(exc)
+    return (f"导出写入失败（{zh}），文件夹中没有放入任何新文件 / writing the export failed ({en}); "
+            "no new file was put in the folder")
+
+
+def _write_export(data: ExportData, options: ExportOptions, out_dir: Path, progress: ProgressHook | None,
+                  created_at: datetime | None, started: float | None) -> ExportResult:
     created_at = created_at or utc_now()
     started = started if started is not None else time.monotonic()
-    out_dir = Path(options.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     result = ExportResult(out_dir=out_dir)
     jobs = chart_jobs(data)
     want_pdf = "pdf" in options.formats
@@ -586,6 +648,8 @@ def write_export(data: ExportData, options: ExportOptions, progress: ProgressHoo
                     # one A4 landscape page (longer when the chart needs it)
                     page_height = max(report_pdf.PAGE_HEIGHT, int(fig.layout.height or 0))
                     chart_pdfs.append(_render(fig, "pdf", report_pdf.PAGE_WIDTH, page_height))
+            except _WriteFailed:
+                raise
             except Exception as exc:  # one chart failing must not stop the batch
                 result.failures.append({"item": job.chart, "error": f"{type(exc).__name__}: {exc}"})
                 meta["error"] = f"{type(exc).__name__}: {exc}"
@@ -604,6 +668,8 @@ def write_export(data: ExportData, options: ExportOptions, progress: ProgressHoo
                 _write(out_dir / name, blob)
                 result.files.append(ExportedFile(name, "report", "pdf", sha256_bytes(blob), len(blob)))
                 report_page_count = len(page_pdfs) + len(chart_pdfs)
+            except _WriteFailed:
+                raise
             except Exception as exc:
                 result.failures.append({"item": "report", "error": f"{type(exc).__name__}: {exc}"})
                 report_page_count = 0
@@ -682,7 +748,7 @@ def export_zip_bytes(
 
 def zip_file_name(month: str | None, region: str, plan_id: str) -> str:
     """Download name for the dashboard's zip, e.g. planwatch_2025-12_500000_chongqing_2021.zip."""
-    return f"planwatch_{month or 'latest'}_{region_file_code(region)}_{plan_id}.zip"
+    return safe_name(f"planwatch_{month or 'latest'}_{region_file_code(region)}_{plan_id}.zip")
 
 
 def export_view_zip(view: Any, warehouse_dir: Path | None = None, defs_path: Path | None = None,

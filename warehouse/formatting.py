@@ -127,6 +127,8 @@ def format_number(value: float | int | None, digits: int | None = None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return MISSING
     number = float(value)
+    if math.isinf(number):  # a stored value no check caught (warehouse/value_sanity.py): shown, never raised on
+        return "∞" if number > 0 else "-∞"
     if digits is None:
         if number == round(number) and abs(number) < 1e15:
             digits = 0

@@ -93,6 +93,20 @@ def parse_as_of(text: str | None) -> datetime | None:
     if text is None or str(text).strip() == "":
         return None
     raw = str(text).strip()
+    try:
+        moment = _parse_as_of(raw)
+    except OverflowError:  # e.g. 9999-12: 24:00 CST on 31 Dec 9999 is past datetime's range
+        moment = None
+    if moment is None or not (AS_OF_YEARS[0] <= (to_cst(moment) - timedelta(microseconds=1)).year <= AS_OF_YEARS[1]):
+        raise ValueError(f"date out of range: {raw[:40]!r} (years {AS_OF_YEARS[0]}–{AS_OF_YEARS[1]})")
+    return moment
+
+
+# as-of times outside these years are refused (a typo such as 9999-12 or 0202-12, not a question anyone asks)
+AS_OF_YEARS = (1900, 2199)
+
+
+def _parse_as_of(raw: str) -> datetime:
     month = re.fullmatch(r"(\d{4})-(\d{1,2})", raw)
     if month:
         return month_end_utc(int(month[1]), int(month[2]))
@@ -103,7 +117,7 @@ def parse_as_of(text: str | None) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(raw)
     except ValueError as exc:
-        raise ValueError(f"not a date: {raw!r} (expected 2025-12, 2025-12-31 or an ISO timestamp)") from exc
+        raise ValueError(f"not a date: {raw[:40]!r} (expected 2025-12, 2025-12-31 or an ISO timestamp)") from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=CST)
     return parsed.astimezone(timezone.utc)

@@ -31,6 +31,7 @@ from warehouse.definitions import AggregationRule, Definitions, Indicator, Plan
 from warehouse.periods import month_period, period_end_utc, quarter_period, year_period
 from warehouse.regions import sibling_codes
 from warehouse.storage import Warehouse
+from warehouse.value_sanity import ABSURD_ABS
 
 # ----------------------------------------------------------------------------------------------------
 # Small helpers
@@ -272,13 +273,15 @@ def load_submissions(warehouse_dir: str | Path, as_of: datetime | None = None) -
 
 
 def current_values(submissions: pl.DataFrame) -> pl.DataFrame:
-    """The latest submission per (region, indicator, period): later ingests supersede earlier ones."""
+    """The latest submission per (region, indicator, period): later ingests supersede earlier ones. A latest
+    value that is not finite or absurd is dropped, as the engine does (warehouse/value_sanity.py)."""
     if submissions.is_empty():
         return submissions
     return (
         submissions.sort(["ingested_at", "batch_id", "source_row"])
         .group_by(["region_code", "indicator_id", "period"], maintain_order=True)
         .last()
+        .filter(pl.col("value").is_null() | (pl.col("value").is_finite() & (pl.col("value").abs() <= ABSURD_ABS)))
     )
 
 

@@ -14,6 +14,7 @@ Relations the engine registers before running a query:
 
 from __future__ import annotations
 
+from warehouse import value_sanity
 from warehouse.definitions import AggregationRule, Covers, Definitions, Indicator
 
 # Batch row columns (docs/architecture.md) - the only data identifiers used in the SQL.
@@ -147,10 +148,8 @@ def covered_communities(ind: Indicator) -> str:
 
 
 def exact_sum(expr: str, where: str = "") -> str:
-    """sum() that gives the same bits on every run. A DOUBLE sum depends on the order DuckDB's threads add
-    the rows in (last-bit differences from run to run, which would break reproducible exports); summing
-    as DECIMAL(38, 18) is exact integer arithmetic (terms rounded at 1e-18, magnitudes up to 1e20)."""
-    return f"CAST(sum(CAST({expr} AS DECIMAL(38, 18))){' ' + where if where else ''} AS DOUBLE)"
+    """sum() that gives the same bits on every run and never fails: warehouse/value_sanity.py `exact_sum`."""
+    return value_sanity.exact_sum(expr, where)
 
 
 def rollup_expression(ind: Indicator, scale_param: str) -> str:
@@ -247,12 +246,14 @@ submitted AS (
 -- 2. latest value per region, indicator and period: latest ingested, then latest submitted, then highest row.
 --    $unique_keys: every row comes from the versions table (no uncovered batch), whose versions of a key cover
 --    disjoint [ingested_at, superseded_at) intervals, so step 1 already left one row per key and DuckDB folds
---    the window away
+--    the window away. A latest row with a non-finite or absurd value is then dropped (warehouse/value_sanity.py:
+--    the region has no value for that period; the data-quality page lists the row)
 latest AS (
     SELECT * FROM submitted
-    QUALIFY $unique_keys OR row_number() OVER (
+    QUALIFY ($unique_keys OR row_number() OVER (
         PARTITION BY "region_code", "indicator_id", "period"
-        ORDER BY "ingested_at" DESC, "submitted_at" DESC NULLS LAST, "source_row" DESC, "batch_id" DESC) = 1
+        ORDER BY "ingested_at" DESC, "submitted_at" DESC NULLS LAST, "source_row" DESC, "batch_id" DESC) = 1)
+        AND {value_sanity.usable_sql()}
 ),
 -- 3. code prefix lengths that can matter ('CN' counts as length 0, the prefix of every code): the lengths of
 --    the scope's match codes (a row attaches to a scope region through a prefix equal to a match code) and of

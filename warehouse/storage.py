@@ -6,7 +6,7 @@ Layout (docs/architecture.md, docs/warehouse.md):
     <wh>/manifest.json                 {"version": N, "batches": [...], "retired": [...]}
     <wh>/batches/<batch_id>.parquet    immutable; written to <wh>/.tmp/ first, then os.replace
     <wh>/log/<entry_id>.json           one per ingest attempt
-    <wh>/originals/<sha256><ext>       the submitted file, byte for byte
+    <wh>/originals/<sha256><ext>.gz    the submitted file, gzip-compressed (warehouse/originals.py)
     <wh>/rejections/<entry_id>.csv     rejected / warned rows of an attempt
     <wh>/regions.parquet               the region registry of this warehouse
     <wh>/.lock                         writer lock (fcntl.flock), holder's pid/user/start time inside
@@ -32,6 +32,7 @@ from typing import Any, Iterator
 
 import polars as pl
 
+from warehouse import wh_check
 from warehouse.periods import to_cst, utc_now
 
 MANIFEST = "manifest.json"
@@ -213,6 +214,7 @@ class Warehouse:
         self.path = Path(path)
         self._lock_fh = None
         self._lock_depth = 0
+        self.notices: list[str] = []  # e.g. that the previous writer did not finish (warehouse/wh_check.py)
 
     # ---- folders ----
     @property
@@ -290,6 +292,8 @@ class Warehouse:
         batch_ids: list[str] = []
         rows = 0
         for entry in manifest["batches"]:
+            if wh_check.outside(self.path, entry.get("file")):
+                raise WarehouseError(wh_check.outside_message(entry.get("file")))
             visible = [
                 b for b in self._entry_batches(entry) if cutoff is None or _parse_iso(b["ingested_at"]) <= cutoff
             ]
@@ -328,9 +332,15 @@ class Warehouse:
             fh.close()
             raise WarehouseLocked(self._locked_message(holder)) from None
         fh.seek(0)
+        previous = wh_check.holder(fh.read())  # a clean exit empties it: a record left is a writer that died
+        fh.seek(0)
         fh.truncate()
-        fh.write(json.dumps({"pid": os.getpid(), "user": user or _current_user(), "started_at": _iso(utc_now())}))
+        version = self.version() if self.exists() else None
+        fh.write(json.dumps({"pid": os.getpid(), "user": user or _current_user(), "started_at": _iso(utc_now()),
+                             "version": version}))
         fh.flush()
+        if previous is not None:
+            self.notices.append(wh_check.interrupted_notice(previous, version))
         self._lock_fh = fh
         self._lock_depth = 1
         try:
@@ -384,22 +394,35 @@ class Warehouse:
 
     # ---- originals and log ----
     def store_original(self, path: str | os.PathLike, sha: str | None = None) -> str:
-        """Copy the file under originals/<sha256><ext> (idempotent); return its sha256 (`sha`: already known)."""
+        """Keep the file under originals/<sha256><ext>.gz (warehouse/originals.py; idempotent); return its
+        sha256 (`sha`: already known)."""
+        from warehouse import originals
+
         self._require()
         src = Path(path)
         sha = sha or sha256_file(src)
-        target = self._dir("originals") / f"{sha}{src.suffix.lower()}"
-        if not target.exists():
-            tmp = self._dir(".tmp") / f"{target.name}.{os.getpid()}"
-            shutil.copyfile(src, tmp)
-            _fsync_path(tmp)
-            os.replace(tmp, target)
+        self._dir(".tmp").mkdir(parents=True, exist_ok=True)
+        originals.store(self._dir("originals"), self._dir(".tmp"), src, sha)
         return sha
 
     def original_path(self, sha: str) -> Path | None:
-        for candidate in self._dir("originals").glob(f"{sha}*"):
-            return candidate
-        return None
+        """The stored original (compressed, or as it was in older warehouses), or None."""
+        from warehouse import originals
+
+        return originals.find(self._dir("originals"), sha)
+
+    def read_original(self, sha: str) -> bytes:
+        """The submitted file's bytes, checked against its sha256 (WarehouseError if missing or damaged)."""
+        from warehouse import originals
+
+        path = self.original_path(sha)
+        if path is None:
+            raise WarehouseError(f"原始文件不存在 / original file not found: {sha}")
+        try:
+            return originals.read(path, sha)
+        except (originals.OriginalDamaged, OSError, EOFError) as exc:
+            raise WarehouseError(str(exc) if isinstance(exc, originals.OriginalDamaged)
+                                 else f"原始文件无法读取 / original file unreadable: {path.name}") from None
 
     def _read_log(self) -> list[dict]:
         log_dir = self._dir("log")
@@ -554,6 +577,8 @@ class Warehouse:
         seen: set[str] = set()
         manifest_batches: dict[str, dict] = {}
         for entry in manifest["batches"]:
+            if wh_check.outside(self.path, entry.get("file")):
+                continue  # reported (and never read) by wh_check.problems below
             path = self.path / entry["file"]
             batches = self._entry_batches(entry)
             for b in batches:
@@ -611,6 +636,7 @@ class Warehouse:
         for path in sorted(self._dir("batches").glob("*")):
             if f"batches/{path.name}" not in referenced:
                 problems.append(Problem("warning", f"batches/{path.name}", "未登记的文件（下次写入时删除） / unreferenced file (removed at next write)"))
+        problems.extend(wh_check.problems(self, manifest))
         return problems
 
 
@@ -820,7 +846,6 @@ def ingest_file(
 
             base_log.update(backfill.log_fields(wh.snapshot().files, received_at, moment,
                                                 valid if store else pl.DataFrame(), force, user))
-        ext = src.suffix.lower()
         wh.store_original(src, sha=sha)
         rejections = _rejection_frame(prepared)
         rejection_rel = None
@@ -832,7 +857,7 @@ def ingest_file(
             result.rejection_file = str((wh.path / rejection_rel).resolve())
         log = dict(
             base_log,
-            original=f"originals/{sha}{ext}",
+            original=str(wh.original_path(sha).relative_to(wh.path)),
             rows_total=result.rows_total,
             rows_rejected=result.rows_rejected,
             warnings=result.warnings,

@@ -21,12 +21,14 @@ submitted AS (
 -- 2. latest value per region, indicator and period: latest ingested, then latest submitted, then highest row.
 --    $unique_keys: every row comes from the versions table (no uncovered batch), whose versions of a key cover
 --    disjoint [ingested_at, superseded_at) intervals, so step 1 already left one row per key and DuckDB folds
---    the window away
+--    the window away. A latest row with a non-finite or absurd value is then dropped (warehouse/value_sanity.py:
+--    the region has no value for that period; the data-quality page lists the row)
 latest AS (
     SELECT * FROM submitted
-    QUALIFY $unique_keys OR row_number() OVER (
+    QUALIFY ($unique_keys OR row_number() OVER (
         PARTITION BY "region_code", "indicator_id", "period"
-        ORDER BY "ingested_at" DESC, "submitted_at" DESC NULLS LAST, "source_row" DESC, "batch_id" DESC) = 1
+        ORDER BY "ingested_at" DESC, "submitted_at" DESC NULLS LAST, "source_row" DESC, "batch_id" DESC) = 1)
+        AND coalesce(isfinite("value") AND abs("value") <= 1e+15, true) AND coalesce(isfinite("numerator") AND abs("numerator") <= 1e+15, true) AND coalesce(isfinite("denominator") AND abs("denominator") <= 1e+15, true)
 ),
 -- 3. code prefix lengths that can matter ('CN' counts as length 0, the prefix of every code): the lengths of
 --    the scope's match codes (a row attaches to a scope region through a prefix equal to a match code) and of
@@ -63,7 +65,7 @@ rollups AS (
     SELECT scope_code, "indicator_id", "period", max("period_end") AS period_end, count(*) AS rollup_n,
         CASE "indicator_id"
             -- facility_count: sum
-            WHEN $ind_0 THEN CAST(sum(CAST("value" AS DECIMAL(38, 18))) AS DOUBLE)
+            WHEN $ind_0 THEN CASE WHEN coalesce(max(abs("value")) <= 1e+13, true) THEN CAST(sum(TRY_CAST(CASE WHEN abs("value") <= 1e+13 THEN "value" END AS DECIMAL(38, 18))) AS DOUBLE) ELSE sum("value") END
             ELSE CAST(NULL AS DOUBLE) END AS rollup_value
     FROM contributors
     GROUP BY scope_code, "indicator_id", "period"

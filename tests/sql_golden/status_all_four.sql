@@ -21,12 +21,14 @@ submitted AS (
 -- 2. latest value per region, indicator and period: latest ingested, then latest submitted, then highest row.
 --    $unique_keys: every row comes from the versions table (no uncovered batch), whose versions of a key cover
 --    disjoint [ingested_at, superseded_at) intervals, so step 1 already left one row per key and DuckDB folds
---    the window away
+--    the window away. A latest row with a non-finite or absurd value is then dropped (warehouse/value_sanity.py:
+--    the region has no value for that period; the data-quality page lists the row)
 latest AS (
     SELECT * FROM submitted
-    QUALIFY $unique_keys OR row_number() OVER (
+    QUALIFY ($unique_keys OR row_number() OVER (
         PARTITION BY "region_code", "indicator_id", "period"
-        ORDER BY "ingested_at" DESC, "submitted_at" DESC NULLS LAST, "source_row" DESC, "batch_id" DESC) = 1
+        ORDER BY "ingested_at" DESC, "submitted_at" DESC NULLS LAST, "source_row" DESC, "batch_id" DESC) = 1)
+        AND coalesce(isfinite("value") AND abs("value") <= 1e+15, true) AND coalesce(isfinite("numerator") AND abs("numerator") <= 1e+15, true) AND coalesce(isfinite("denominator") AND abs("denominator") <= 1e+15, true)
 ),
 -- 3. code prefix lengths that can matter ('CN' counts as length 0, the prefix of every code): the lengths of
 --    the scope's match codes (a row attaches to a scope region through a prefix equal to a match code) and of
@@ -63,13 +65,13 @@ rollups AS (
     SELECT scope_code, "indicator_id", "period", max("period_end") AS period_end, count(*) AS rollup_n,
         CASE "indicator_id"
             -- community_workers_per_10k: ratio
-            WHEN $ind_0 THEN CAST(sum(CAST("numerator" AS DECIMAL(38, 18))) FILTER (WHERE "numerator" IS NOT NULL AND "denominator" IS NOT NULL) AS DOUBLE) / nullif(CAST(sum(CAST("denominator" AS DECIMAL(38, 18))) FILTER (WHERE "numerator" IS NOT NULL AND "denominator" IS NOT NULL) AS DOUBLE), 0) * $scale_0
+            WHEN $ind_0 THEN CASE WHEN coalesce(max(abs("numerator")) FILTER (WHERE "numerator" IS NOT NULL AND "denominator" IS NOT NULL) <= 1e+13, true) THEN CAST(sum(TRY_CAST(CASE WHEN abs("numerator") <= 1e+13 THEN "numerator" END AS DECIMAL(38, 18))) FILTER (WHERE "numerator" IS NOT NULL AND "denominator" IS NOT NULL) AS DOUBLE) ELSE sum("numerator") FILTER (WHERE "numerator" IS NOT NULL AND "denominator" IS NOT NULL) END / nullif(CASE WHEN coalesce(max(abs("denominator")) FILTER (WHERE "numerator" IS NOT NULL AND "denominator" IS NOT NULL) <= 1e+13, true) THEN CAST(sum(TRY_CAST(CASE WHEN abs("denominator") <= 1e+13 THEN "denominator" END AS DECIMAL(38, 18))) FILTER (WHERE "numerator" IS NOT NULL AND "denominator" IS NOT NULL) AS DOUBLE) ELSE sum("denominator") FILTER (WHERE "numerator" IS NOT NULL AND "denominator" IS NOT NULL) END, 0) * $scale_0
             -- facility_count: sum
-            WHEN $ind_1 THEN CAST(sum(CAST("value" AS DECIMAL(38, 18))) AS DOUBLE)
+            WHEN $ind_1 THEN CASE WHEN coalesce(max(abs("value")) <= 1e+13, true) THEN CAST(sum(TRY_CAST(CASE WHEN abs("value") <= 1e+13 THEN "value" END AS DECIMAL(38, 18))) AS DOUBLE) ELSE sum("value") END
             -- volunteers_per_community: per_community
-            WHEN $ind_2 THEN CAST(sum(CAST(coalesce("numerator", "value" * n_rural) AS DECIMAL(38, 18))) AS DOUBLE) / nullif(CAST(sum(CAST(n_rural AS DECIMAL(38, 18))) AS DOUBLE), 0)
+            WHEN $ind_2 THEN CASE WHEN coalesce(max(abs(coalesce("numerator", "value" * n_rural))) <= 1e+13, true) THEN CAST(sum(TRY_CAST(CASE WHEN abs(coalesce("numerator", "value" * n_rural)) <= 1e+13 THEN coalesce("numerator", "value" * n_rural) END AS DECIMAL(38, 18))) AS DOUBLE) ELSE sum(coalesce("numerator", "value" * n_rural)) END / nullif(CASE WHEN coalesce(max(abs(n_rural)) <= 1e+13, true) THEN CAST(sum(TRY_CAST(CASE WHEN abs(n_rural) <= 1e+13 THEN n_rural END AS DECIMAL(38, 18))) AS DOUBLE) ELSE sum(n_rural) END, 0)
             -- satisfaction: weighted_mean
-            WHEN $ind_3 THEN CAST(sum(CAST("value" * "denominator" AS DECIMAL(38, 18))) FILTER (WHERE "denominator" IS NOT NULL) AS DOUBLE) / nullif(CAST(sum(CAST("denominator" AS DECIMAL(38, 18))) FILTER (WHERE "denominator" IS NOT NULL) AS DOUBLE), 0)
+            WHEN $ind_3 THEN CASE WHEN coalesce(max(abs("value" * "denominator")) FILTER (WHERE "denominator" IS NOT NULL) <= 1e+13, true) THEN CAST(sum(TRY_CAST(CASE WHEN abs("value" * "denominator") <= 1e+13 THEN "value" * "denominator" END AS DECIMAL(38, 18))) FILTER (WHERE "denominator" IS NOT NULL) AS DOUBLE) ELSE sum("value" * "denominator") FILTER (WHERE "denominator" IS NOT NULL) END / nullif(CASE WHEN coalesce(max(abs("denominator")) FILTER (WHERE "denominator" IS NOT NULL) <= 1e+13, true) THEN CAST(sum(TRY_CAST(CASE WHEN abs("denominator") <= 1e+13 THEN "denominator" END AS DECIMAL(38, 18))) FILTER (WHERE "denominator" IS NOT NULL) AS DOUBLE) ELSE sum("denominator") FILTER (WHERE "denominator" IS NOT NULL) END, 0)
             ELSE CAST(NULL AS DOUBLE) END AS rollup_value
     FROM contributors
     GROUP BY scope_code, "indicator_id", "period"

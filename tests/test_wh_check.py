@@ -1,0 +1,106 @@
+"""Operations: `warehouse check` reports .tmp leftovers, a writer that died, manifest entries outside the folder
+(which readers refuse) and absurd stored values; the next writer says that the previous ingest did not finish."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from engine_fixtures import add_batch
+from test_ingest_cli import GOOD, write_csv
+from warehouse.paths import sample_regions_path
+from warehouse.storage import Warehouse, WarehouseError, ingest_file
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def wh(tmp_path: Path) -> Warehouse:
+    w = Warehouse(tmp_path / "wh")
+    w.init(regions=sample_regions_path())
+    return w
+
+
+def _die_holding_the_lock(wh: Warehouse) -> int:
+    """A real writer process that takes the lock, starts writing a batch into .tmp and is killed (SIGKILL)."""
+    code = textwrap.dedent(f"""
+        import os, signal
+        from warehouse.storage import Warehouse
+        wh = Warehouse({str(wh.path)!r})
+        with wh.lock(user="zhang"):
+            (wh.path / ".tmp" / "20250301T000000000000Z-deadbeef.parquet").write_bytes(b"PAR1 half")
+            os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    return proc
+
+
+def test_check_reports_a_dead_writer_and_its_leftovers_and_the_next_writer_says_so(wh, tmp_path,
+                                                                                    small_definitions):
+    from warehouse.regions import RegionRegistry
+
+    _die_holding_the_lock(wh)
+    problems = [str(p) for p in wh.check()]
+    assert any(".tmp/20250301T000000000000Z-deadbeef.parquet" in p and "interrupted writer" in p for p in problems)
+    assert any(p.startswith("warning: .lock") and "user zhang" in p and "nothing of it was stored" in p
+               for p in problems), problems
+    assert not [p for p in problems if p.startswith("error")]
+
+    src = write_csv(tmp_path / "cq.csv", GOOD)
+    result = ingest_file(wh, src, small_definitions, RegionRegistry.load(sample_regions_path()), user="li")
+    assert result.status == "accepted"
+    assert len(wh.notices) == 1
+    assert "the previous ingest (pid" in wh.notices[0] and "user zhang" in wh.notices[0]
+    assert "nothing of it was stored" in wh.notices[0] and "上一次写入" in wh.notices[0]
+    # tidied: the leftover is gone, the lock record is empty, check is clean
+    assert not list((wh.path / ".tmp").iterdir())
+    assert (wh.path / ".lock").read_text() == ""
+    assert [str(p) for p in wh.check()] == []
+
+
+def test_cli_writer_prints_the_notice(wh):
+    _die_holding_the_lock(wh)
+    proc = subprocess.run([sys.executable, "-m", "warehouse", "warehouse", "compact", "--warehouse", str(wh.path)],
+                          cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "did not finish" in proc.stderr and "zhang" in proc.stderr and "nothing of it was stored" in proc.stderr
+
+
+def test_manifest_entries_outside_the_folder_are_refused_and_reported(wh, tmp_path):
+    secret = tmp_path / "outside.parquet"
+    secret.write_bytes(b"not yours")
+    manifest = json.loads(wh.manifest_path.read_text())
+    for rel in (str(secret), "../outside.parquet", "batches/../../outside.parquet"):
+        manifest["batches"] = [{"batch_id": "b1", "file": rel, "rows": 1, "ingested_at": "2025-01-01T00:00:00+00:00"}]
+        wh.manifest_path.write_text(json.dumps(manifest))
+        with pytest.raises(WarehouseError, match="outside the warehouse folder"):
+            wh.snapshot()
+        problems = [str(p) for p in wh.check()]
+        assert any(p.startswith("error:") and "outside the warehouse folder" in p for p in problems), problems
+        assert not any("unreadable parquet" in p for p in problems)  # never opened
+
+
+def test_check_lists_absurd_stored_values(wh):
+    add_batch(wh, [
+        {"region_code": "500101", "indicator_id": "count", "period": "2023", "value": 5},
+        {"region_code": "500102", "indicator_id": "count", "period": "2023", "value": 1e21},
+        {"region_code": "500103", "indicator_id": "count", "period": "2023", "value": math.inf},
+        {"region_code": "500104", "indicator_id": "rate", "period": "2023", "value": 5, "numerator": math.nan,
+         "denominator": 3e13},
+    ], "2024-02-01")
+    problems = [str(p) for p in wh.check()]
+    values = [p for p in problems if "ignored by the engine" in p or "not summed exactly" in p]
+    assert len(values) == 4, problems
+    assert any(p.startswith("error:") and "500102 count 2023 value=1e+21" in p for p in values)
+    assert any(p.startswith("error:") and "500103 count 2023 value=inf" in p for p in values)
+    assert any(p.startswith("error:") and "500104 rate 2023 numerator=NaN" in p for p in values)
+    assert any(p.startswith("warning:") and "500104 rate 2023 denominator=" in p for p in values)

@@ -1,0 +1,61 @@
+"""Submitted files kept by content hash, gzip-compressed: `<wh>/originals/<sha256><ext>.gz`.
+
+The warehouse keeps every submitted file so that any batch can be traced back to the bytes an office sent.
+Kept as they were, a 256 MB CSV cost 245 MB; CSV and XLSX-internal XML compress well, so they are stored
+gzip-compressed (stdlib, level 1: fast, about a quarter of the size). `read` decompresses and checks the sha256 against the name, so a damaged
+original is reported rather than handed out. Originals stored uncompressed by earlier versions
+(`<sha256><ext>`) are still found and read.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+SUFFIX = ".gz"
+LEVEL = 1  # 64 MB CSV: level 1 -> 16.5 MB in 3.9 s, level 6 -> 13.0 MB in 13.6 s (loaded 2-core machine)
+
+
+class OriginalDamaged(Exception):
+    """The stored original does not hash to its name."""
+
+
+def find(folder: Path, sha: str) -> Path | None:
+    """The stored original of `sha` (compressed or, from older warehouses, as it was), or None."""
+    if not folder.is_dir():
+        return None
+    for candidate in sorted(folder.glob(f"{sha}*")):
+        return candidate
+    return None
+
+
+def store(folder: Path, tmp_dir: Path, src: Path, sha: str) -> Path:
+    """Compress `src` into folder/<sha><ext>.gz (via tmp_dir, then os.replace); kept if already there."""
+    existing = find(folder, sha)
+    if existing is not None:
+        return existing
+    target = folder / f"{sha}{src.suffix.lower()}{SUFFIX}"
+    tmp = tmp_dir / f"{target.name}.{os.getpid()}"
+    try:
+        with open(src, "rb") as raw, open(tmp, "wb") as out:
+            # mtime=0: the same file gives the same bytes (backups compare equal)
+            with gzip.GzipFile(filename="", mode="wb", fileobj=out, compresslevel=LEVEL, mtime=0) as packed:
+                shutil.copyfileobj(raw, packed, 1 << 20)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def read(path: Path, sha: str) -> bytes:
+    """The original's bytes, after checking they hash to `sha`."""
+    data = gzip.decompress(path.read_bytes()) if path.name.endswith(SUFFIX) else path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != sha:
+        raise OriginalDamaged(f"原始文件已损坏（哈希不符）/ original file is damaged (sha256 mismatch): {path.name}")
+    return data
