@@ -130,7 +130,7 @@ def _main() -> None:
 
     state = app_state.current()
     defs_state = app_state.load_defs()
-    render(app_state.definitions(), state.lang, plan_id=state.plan_id, defs_path=defs_state.path.name,  # no server path on a page
+    render(app_state.definitions(), state.lang, plan_id=state.plan_id, defs_path=defs_state.path.name,
            defs_hash=defs_state.defs_hash)
 
 

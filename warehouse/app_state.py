@@ -135,7 +135,7 @@ def problem_line(problem: Any) -> str:
 
 def show_defs_banner(state: DefsState, lang: str) -> None:
     if state.missing and state.definitions is None:
-        st.error(i18n.t("defs.missing", lang, path=state.path.name))  # no server path on a page
+        st.error(i18n.t("defs.missing", lang, path=state.path.name))
         return
     if not state.errors:
         return
@@ -210,7 +210,7 @@ def query(method: str, *args: Any, **kwargs: Any) -> Any:
     except Exception as exc:  # noqa: BLE001 - shown to the user, not swallowed (no server path, no traceback)
         from warehouse.safe_errors import message
 
-        st.error(md(i18n.t("wh.error", lang, error=message(exc, lang))))  # literal text (issue 10)
+        st.error(md(i18n.t("wh.error", lang, error=no_paths(message(exc, lang)))))
         st.stop()
 
 

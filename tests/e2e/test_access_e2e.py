@@ -302,7 +302,7 @@ def test_submitter_uploads_for_its_scope_only(signed_server, context, tmp_path):
         page.get_by_role("button", name="下载拒收明细（CSV）").click()
     report = Path(download.value.path()).read_text(encoding="utf-8-sig").splitlines()
     assert report[1].startswith("3,region_code,500101,地区 500101 不在您的权限范围内"), report
-    page.get_by_text("只接收正确的行").click()
+    page.get_by_text("只接收正确的行（其余行拒收）", exact=True).click()  # the checkbox (the summary quotes it too)
     _settle(page)
     page.get_by_role("button", name="确认入库").click()
     page.wait_for_selector("text=已入库", timeout=60_000)
