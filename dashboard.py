@@ -10,6 +10,7 @@ import streamlit as st
 
 from warehouse import app_state, i18n, narrow, tasks_views  # noqa: F401  (tasks_views registers nav.tasks)
 from warehouse.export_button import export_control
+from warehouse import review_ui  # noqa: F401 - registers the 填报 / 审核 strings used by the navigation
 
 st.set_page_config(page_title="planwatch", page_icon=":material/monitoring:", layout="wide")
 
@@ -25,6 +26,8 @@ pages = [
     st.Page("pages/region.py", title=i18n.t("nav.region", lang), icon=":material/location_city:", url_path="regions"),
     st.Page("pages/rankings.py", title=i18n.t("nav.rankings", lang), icon=":material/leaderboard:", url_path="league-table"),
     st.Page("pages/data_quality.py", title=i18n.t("nav.data_quality", lang), icon=":material/fact_check:", url_path="quality"),
+    st.Page("pages/reporting.py", title=i18n.t("nav.reporting", lang), icon=":material/edit_note:", url_path="report"),
+    st.Page("pages/review.py", title=i18n.t("nav.review", lang), icon=":material/approval:", url_path="approve"),
     st.Page("pages/definitions.py", title=i18n.t("nav.definitions", lang), icon=":material/menu_book:", url_path="catalogue"),
     st.Page("pages/tasks.py", title=i18n.t("nav.tasks", lang), icon=":material/checklist:", url_path="ledger"),
 ]

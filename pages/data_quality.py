@@ -390,7 +390,7 @@ def render(*, query, defs, registry, warehouse_dir: str | Path, region: str, reg
 
     _show_unusable(defs, warehouse_dir, region, as_of, lang)
     names = ["rates", "overdue"] + (["log"] if shows_log else []) + ["disagree", "outliers"] \
-        + (["upload"] if who.can("upload") else [])
+        + (["upload"] if who.can("upload") else []) + (["round"] if who.signed_in else [])
     tabs = dict(zip(names, st.tabs([i18n.t(f"dq.tab.{k}", lang) for k in names])))
     with tabs["rates"]:
         _show_rates(detail, lang)
@@ -406,6 +406,11 @@ def render(*, query, defs, registry, warehouse_dir: str | Path, region: str, reg
     if "upload" in tabs:
         with tabs["upload"]:
             _show_upload(defs, registry, warehouse_dir, lang, who)
+    if "round" in tabs:  # browser reporting and review (issue 15): progress of a round, figures awaiting review
+        with tabs["round"]:
+            from warehouse.review_ui import progress_section
+
+            progress_section(region, lang, who)
 
 
 def _main() -> None:

@@ -81,3 +81,8 @@ elif history.height == 0:
     st.info(t("empty.no_history", lang))
 else:
     tables.dataframe(views.history_table(history, unit, lang), hide_index=True, width="stretch")
+
+# ---- review history of this figure (browser reporting, issue 15) ----
+from warehouse.review_ui import figure_history  # noqa: E402
+
+figure_history(state.region, indicator_id, lang)

@@ -76,14 +76,16 @@ def test_scope_allows_descendants_and_whole_groups_only(defs):
 def test_roles_and_actions():
     viewer = access.Identity("v", "viewer", access.Scope(("50",)))
     submitter = access.Identity("s", "submitter", access.Scope(("50",)))
+    reviewer = access.Identity("r", "reviewer", access.Scope(("5001",)))
     analyst = access.Identity("a", "analyst", access.Scope(("50",)))
     admin = access.Identity("x", "admin", access.EVERYTHING)
     table = {who.role: [a for a in access.ACTIONS if access.can(who, a)]
-             for who in (viewer, submitter, analyst, admin, access.DEMO)}
+             for who in (viewer, submitter, reviewer, analyst, admin, access.DEMO)}
     assert table == {
         "viewer": ["view", "export"],
-        "submitter": ["view", "export", "upload", "log_own"],
-        "analyst": ["view", "export", "upload", "log_own", "log_scope"],
+        "submitter": ["view", "export", "upload", "log_own", "report"],
+        "reviewer": ["view", "export", "log_own", "review", "pending"],
+        "analyst": ["view", "export", "upload", "log_own", "log_scope", "pending"],
         "admin": list(access.ACTIONS),
         "demo": ["view", "export", "log_all"],
     }
@@ -168,7 +170,7 @@ def test_loader_reports_position_and_suggestion(defs, registry):
     )
     assert _problems(text, defs, registry) == [
         "access.yaml:4:11: error: grants[0].role: `veiwer` is not an allowed value (expected one of `viewer`, "
-        '`submitter`, `analyst`, `admin`, found "veiwer" (text); did you mean `viewer`?)',
+        '`submitter`, `reviewer`, `analyst`, `admin`, found "veiwer" (text); did you mean `viewer`?)',
         "access.yaml:6:5: error: grants[1].emial: unknown field `emial` (expected one of `email`, `sub`, `group`, "
         "`role`, `scopes`, `note`; did you mean `email`?)",
         "access.yaml:11:14: error: grants[2].scopes[0]: region `500199` is not in the region registry "
@@ -213,7 +215,7 @@ def test_cli_access_check(tmp_path):
 
     _register()
     ok = CliRunner().invoke(app, ["access", "check", str(ROOT / "access.example.yaml")])
-    assert ok.exit_code == 0 and "6 grants" in ok.output, ok.output
+    assert ok.exit_code == 0 and "7 grants" in ok.output, ok.output
     bad = tmp_path / "access.yaml"
     bad.write_text("grants:\n  - email: a@b.cn\n    role: veiwer\n    scopes: [CN]\n", encoding="utf-8")
     failed = CliRunner().invoke(app, ["access", "check", str(bad)])

@@ -99,9 +99,12 @@ def test_query_guard_refuses_out_of_scope_reads(sample_warehouse, monkeypatch):
 
 
 @pytest.mark.parametrize("who, tabs", [
-    (VIEWER, ["报送率", "逾期未报", "汇总不一致", "异常值"]),
-    ({"sub": "s", "email": "qijiang@cq.example.cn"}, ["报送率", "逾期未报", "入库日志", "汇总不一致", "异常值", "上传报送文件"]),
-    ({"sub": "a", "email": "admin@planwatch.example.cn"}, ["报送率", "逾期未报", "入库日志", "汇总不一致", "异常值", "上传报送文件"]),
+    # 填报进度 (issue 15): the reporting round's progress, for every signed-in role
+    (VIEWER, ["报送率", "逾期未报", "汇总不一致", "异常值", "填报进度"]),
+    ({"sub": "s", "email": "qijiang@cq.example.cn"},
+     ["报送率", "逾期未报", "入库日志", "汇总不一致", "异常值", "上传报送文件", "填报进度"]),
+    ({"sub": "a", "email": "admin@planwatch.example.cn"},
+     ["报送率", "逾期未报", "入库日志", "汇总不一致", "异常值", "上传报送文件", "填报进度"]),
 ])
 def test_data_quality_tabs_by_role(sample_warehouse, monkeypatch, who, tabs):
     at = _app(monkeypatch, sample_warehouse, who, "pages/data_quality.py", plan="chongqing_2021", region="500110")

@@ -5,7 +5,7 @@ identities to a role and region scopes:
 
     grants:
       - email: leader@cq.example.cn     # or `sub: <OIDC subject>` or `group: <value of the group claim>`
-        role: viewer                    # viewer | submitter | analyst | admin
+        role: viewer                    # viewer | submitter | reviewer | analyst | admin
         scopes: ["50"]                  # region codes or group:<id>; admin needs none (everything)
 
 An `Identity` is what a signed-in person is allowed: a role (-> the actions of ROLE_ACTIONS) and a `Scope`
@@ -25,17 +25,20 @@ from dataclasses import dataclass
 import polars as pl
 
 COUNTRY = "CN"
-ROLES = ("viewer", "submitter", "analyst", "admin")
+ROLES = ("viewer", "submitter", "reviewer", "analyst", "admin")
 DEMO_ROLE = "demo"  # no [auth] configured: not signed in, everything read-only
 
 # Actions a role has. view: the pages of its scope; export: the sidebar zip and the rankings downloads;
 # upload: the data-quality upload (rows outside the scope rejected); log_own: the ingest log entries it made;
 # log_scope: also the entries of users whose whole policy scope lies inside its own; log_all: every entry.
-ACTIONS = ("view", "export", "upload", "log_own", "log_scope", "log_all")
+# report: the 填报 form for regions in scope; review: approve/return submissions of the regions one level down
+# inside the scope (warehouse/review_store.may_review); pending: see figures awaiting review (marked as such).
+ACTIONS = ("view", "export", "upload", "log_own", "log_scope", "log_all", "report", "review", "pending")
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "viewer": frozenset({"view", "export"}),
-    "submitter": frozenset({"view", "export", "upload", "log_own"}),
-    "analyst": frozenset({"view", "export", "upload", "log_own", "log_scope"}),
+    "submitter": frozenset({"view", "export", "upload", "log_own", "report"}),
+    "reviewer": frozenset({"view", "export", "log_own", "review", "pending"}),
+    "analyst": frozenset({"view", "export", "upload", "log_own", "log_scope", "pending"}),
     "admin": frozenset(ACTIONS),
     DEMO_ROLE: frozenset({"view", "export", "log_all"}),  # read-only: no upload (the CLI ingests)
 }

@@ -30,6 +30,7 @@ _KINDS = ("sub", "email", "group")
 class Role(str, Enum):
     viewer = "viewer"
     submitter = "submitter"
+    reviewer = "reviewer"
     analyst = "analyst"
     admin = "admin"
 

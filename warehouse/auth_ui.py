@@ -29,9 +29,13 @@ i18n.register({
     "auth.role": {"zh": "角色：{role} · 范围：{scope}", "en": "Role: {role} · scope: {scope}"},
     "auth.role.viewer": {"zh": "查看者", "en": "viewer"},
     "auth.role.submitter": {"zh": "报送单位", "en": "submitter"},
+    "auth.role.reviewer": {"zh": "审核单位", "en": "reviewer"},
     "auth.role.analyst": {"zh": "分析员", "en": "analyst"},
     "auth.role.admin": {"zh": "管理员", "en": "admin"},
     "auth.role.demo": {"zh": "演示", "en": "demo"},
+    "auth.demo_user": {"zh": "演示用户（仅本机，未登录）：以“{role}”身份、范围 {scope} 试用；数据写入当前仓库。",
+                       "en": "Demo user (this machine only, not signed in): acting as {role} for {scope}; "
+                       "what you do is written to this warehouse."},
     "auth.everything": {"zh": "全部地区", "en": "every region"},
     "auth.login_title": {"zh": "请登录", "en": "Please sign in"},
     "auth.login_explain": {"zh": "本看板只向已授权的人员显示数据。请使用单位统一身份认证账号登录。",
@@ -104,7 +108,7 @@ def identity(defs: Any, defs_hash: str, warehouse_dir: Path, lang: str) -> acces
     """Who this session is. In signed-in mode this shows the sign-in screen (or why there is no access) and
     stops the run until a person with a grant has signed in."""
     if not auth_configured():
-        return access.DEMO
+        return demo_user(defs) or access.DEMO
     if not st.user.is_logged_in:
         _login_screen(lang)
         st.stop()
@@ -121,6 +125,28 @@ def identity(defs: Any, defs_hash: str, warehouse_dir: Path, lang: str) -> acces
         _logout_button(lang, sidebar=False)
         st.stop()
     return who
+
+
+def demo_user(defs: Any) -> access.Identity | None:
+    """`planwatch dashboard --demo-user ROLE:SCOPE` (warehouse/serve.py): act as that role on this machine
+    without an identity provider. Ignored unless the server listens on a loopback address."""
+    from warehouse.regions import canonical_code
+    from warehouse.serve import DEMO_USER_ENV, LOOPBACK_NAMES
+
+    raw = os.environ.get(DEMO_USER_ENV, "").strip()
+    if not raw:
+        return None
+    address = str(st.get_option("server.address") or "")
+    role, _, scope = raw.partition(":")
+    codes = [canonical_code(c.strip()) for c in scope.split(",")]
+    if address not in LOOPBACK_NAMES or role not in access.ROLES or role == "admin" or None in codes:
+        return None
+    who = access.Identity(label=f"demo-{role}-{scope}", role=role, scope=access.Scope(tuple(codes)))
+    return who
+
+
+def is_demo_user(who: access.Identity) -> bool:
+    return who.signed_in and who.label.startswith("demo-") and bool(os.environ.get("PLANWATCH_DEMO_USER"))
 
 
 def _login_screen(lang: str) -> None:
@@ -149,10 +175,15 @@ def sidebar_block(who: access.Identity, lang: str, names: Callable[[str], str] |
         if not who.signed_in:
             st.info(i18n.t("auth.demo", lang), icon=":material/lock_open:")
             return
+    if is_demo_user(who):  # a banner on every page, above its content
+        st.warning(i18n.t("auth.demo_user", lang, role=i18n.t(f"auth.role.{who.role}", lang),
+                          scope=scope_text(who, lang, names)), icon=":material/theater_comedy:")
+    with st.sidebar:
         st.caption(md(i18n.t("auth.signed_in", lang, who=who.label)))
         st.caption(md(i18n.t("auth.role", lang, role=i18n.t(f"auth.role.{who.role}", lang),
                              scope=scope_text(who, lang, names))))
-        _logout_button(lang)
+        if not is_demo_user(who):
+            _logout_button(lang)
 
 
 def show_outside(region: str, lang: str) -> None:

@@ -58,9 +58,10 @@ def _register() -> None:
     global _registered
     if _registered:
         return
-    from warehouse import cli_access, cli_defs, cli_engine, cli_export, cli_regions, cli_tasks, cli_warehouse
+    from warehouse import (cli_access, cli_defs, cli_engine, cli_export, cli_regions, cli_review, cli_tasks,
+                           cli_warehouse)
 
-    for module in (cli_defs, cli_regions, cli_warehouse, cli_engine, cli_export, cli_tasks, cli_access):
+    for module in (cli_defs, cli_regions, cli_warehouse, cli_engine, cli_export, cli_tasks, cli_access, cli_review):
         module.register(app)
     _registered = True
 

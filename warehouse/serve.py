@@ -21,6 +21,48 @@ from pathlib import Path
 from warehouse.paths import REPO_ROOT
 
 LOOPBACK = "127.0.0.1"
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+DEMO_USER_ENV = "PLANWATCH_DEMO_USER"
+
+
+def demo_user_option(args: list[str]) -> tuple[str | None, list[str]]:
+    """`--demo-user ROLE:SCOPE` taken out of the Streamlit arguments: (value, the other arguments)."""
+    rest, value, skip = [], None, False
+    for i, arg in enumerate(args):
+        if skip:
+            skip = False
+            continue
+        if arg == "--demo-user":
+            value = args[i + 1] if i + 1 < len(args) else ""
+            skip = True
+        elif arg.startswith("--demo-user="):
+            value = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+    return value, rest
+
+
+def check_demo_user(value: str, args: list[str]) -> str | None:
+    """The problem with a --demo-user request (zh / en), or None. Only on this machine (loopback) and only
+    without an [auth] configuration: a demo user is nobody, so it must never be reachable from the network."""
+    from warehouse.access import ROLES
+    from warehouse.regions import canonical_code
+
+    role, _, scope = (value or "").partition(":")
+    if role not in ROLES or role == "admin" or not scope:
+        return (f"--demo-user 应为 角色:地区代码，角色为 {', '.join(r for r in ROLES if r != 'admin')}（如 submitter:500110）"
+                f" / --demo-user must be ROLE:SCOPE with a role of {', '.join(r for r in ROLES if r != 'admin')} "
+                "(e.g. submitter:500110)")
+    codes = [c.strip() for c in scope.split(",")]
+    if any(canonical_code(c) is None for c in codes):
+        return f"--demo-user 的地区代码无效：{scope} / not a region code in --demo-user: {scope}"
+    addresses = _values(args, "--server.address") + [os.environ.get("STREAMLIT_SERVER_ADDRESS") or ""]
+    if any(a and a not in LOOPBACK_NAMES for a in addresses):
+        return ("--demo-user 只能在本机地址上使用（127.0.0.1 / localhost），已拒绝"
+                " / --demo-user is for this machine only (127.0.0.1 / localhost); refused")
+    if auth_configured(args):
+        return ("已配置登录（[auth]），不能使用 --demo-user / sign-in is configured ([auth]); --demo-user is not available")
+    return None
 
 
 def dashboard_script() -> Path:
@@ -78,7 +120,14 @@ def run_dashboard(streamlit_args: list[str]) -> None:
     from streamlit.runtime.pages_manager import PagesManager
     from streamlit.web import cli as streamlit_cli
 
-    args = list(streamlit_args)
+    demo_user, args = demo_user_option(list(streamlit_args))
+    if demo_user is not None:
+        problem = check_demo_user(demo_user, args)
+        if problem:
+            print(f"planwatch: 错误 / error: {problem}", file=sys.stderr, flush=True)
+            raise SystemExit(2)
+        os.environ[DEMO_USER_ENV] = demo_user
+        print(f"planwatch: 演示用户 / demo user {demo_user} (localhost only, not signed in)", file=sys.stderr, flush=True)
     print(startup_message(args), file=sys.stderr, flush=True)
     if not address_given(args):
         args = ["--server.address", LOOPBACK, *args]
