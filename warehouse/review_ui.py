@@ -14,6 +14,7 @@ from warehouse import i18n
 from warehouse import reporting_form as rf
 from warehouse import review as rv
 from warehouse.review_store import ReviewStore, may_report, may_review
+from warehouse.safe_cells import safe_frame  # office notes and reasons: the tables' CSV download carries no formula
 from warehouse.safe_text import md, no_paths
 
 i18n.register({
@@ -263,8 +264,8 @@ def review_page() -> None:
     if right.button(_t("rv.return", lang), key="rv_return"):
         _act(lambda: store.return_rows(picked, reason, actor, identity=who, indicators=chosen or None), "rv.returned", lang)
     with st.expander(_t("rv.history", lang)):
-        st.dataframe(pl.DataFrame([{k: str(e.get(k) or "") for k in ("at", "action", "user", "role", "reason")}
-                                   | {"rows": ", ".join(e.get("rows") or [])} for e in sub["events"]]),
+        st.dataframe(safe_frame(pl.DataFrame([{k: str(e.get(k) or "") for k in ("at", "action", "user", "role", "reason")}
+                                              | {"rows": ", ".join(e.get("rows") or [])} for e in sub["events"]])),
                      hide_index=True, width="stretch")
 
 
@@ -307,12 +308,12 @@ def progress_section(region: str, lang: str, who: Any, now: datetime | None = No
         shown = frame.with_columns(
             pl.col("status").map_elements(lambda s: _t(f"rv.state.{s}", lang), return_dtype=pl.String),
             pl.col("waiting_on").map_elements(lambda w: _t(f"rv.wait.{w}", lang), return_dtype=pl.String))
-        st.dataframe(shown, hide_index=True, width="stretch")
+        st.dataframe(safe_frame(shown), hide_index=True, width="stretch")
     if who.can("pending"):
         pending = store.pending_rows(who).filter(pl.col("region_code").str.starts_with(region) | (pl.lit(region) == "CN"))
         st.subheader(_t("rv.pending", lang))
         st.caption(_t("rv.pending_note", lang))
-        st.dataframe(pending, hide_index=True, width="stretch")
+        st.dataframe(safe_frame(pending), hide_index=True, width="stretch")
 
 
 def figure_history(region: str, indicator_id: str, lang: str) -> None:
@@ -327,11 +328,11 @@ def figure_history(region: str, indicator_id: str, lang: str) -> None:
     if not events:
         return
     st.subheader(_t("rv.figure_history", lang))
-    st.dataframe(pl.DataFrame([{
+    st.dataframe(safe_frame(pl.DataFrame([{
         _t("rep.period", lang): e["period"], _t("rv.col.when", lang): _cst(e["at"]),
         _t("rv.col.action", lang): _t(f"rv.action.{e['action']}", lang), _t("rv.col.who", lang): e["user"],
         _t("rv.col.role", lang): e["role"], _t("rv.col.reason", lang): e.get("reason") or "",
-    } for e in events]), hide_index=True, width="stretch")
+    } for e in events])), hide_index=True, width="stretch")
 
 
 i18n.register({
