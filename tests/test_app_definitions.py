@@ -75,6 +75,17 @@ def _open(at: AppTest, **params: str) -> AppTest:
     return at
 
 
+def _tables(at: AppTest) -> list:
+    """The page's tables, each once: a table with an indicator column is rendered twice (a wide copy and a phone
+    copy, warehouse/tables.py; CSS shows one), the wide copy first."""
+    out = []
+    for d in at.dataframe:
+        if out and list(out[-1].value.columns) == list(d.value.columns) and out[-1].value.equals(d.value):
+            continue  # the phone copy of the table just kept
+        out.append(d)
+    return out
+
+
 def test_tables_in_chinese_with_sources(app):
     at = _open(app)
     assert at.title[0].value == "指标定义"
@@ -96,10 +107,10 @@ def test_tables_in_chinese_with_sources(app):
     assert text_row["基期值"] == "— (未知, 2020)"
     at.selectbox(key="definitions_plan").set_value("").run()
     assert at.dataframe[0].value["规划代码"].tolist() == ["cq", "cq", "sc"]
-    indicators = at.dataframe[1].value
+    indicators = _tables(at)[1].value
     assert indicators[indicators["指标代码"] == "area_per_100"].iloc[0]["所属规划"] == "cq, sc"
-    plans = at.dataframe[2].value
-    assert plans["文号"].tolist() == ["渝府办发〔2021〕1号", ""]
+    plans = _tables(at)[2].value
+    assert plans["文号"].tolist() == ["渝府办发〔2021〕1号", "—"]  # no document number: "—", never blank
 
 
 def test_filters_by_plan_attribute_and_category(app):
@@ -113,7 +124,7 @@ def test_filters_by_plan_attribute_and_category(app):
     at.selectbox(key="definitions_attribute").set_value("").run()
     at.selectbox(key="definitions_category").set_value("服务队伍").run()
     assert at.dataframe[0].value["指标代码"].tolist() == ["social_workers"]
-    assert at.dataframe[1].value["指标代码"].tolist() == ["social_workers"]
+    assert _tables(at)[1].value["指标代码"].tolist() == ["social_workers"]
 
 
 def test_english_from_the_url(app):
