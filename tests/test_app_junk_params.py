@@ -60,7 +60,7 @@ def test_every_page_survives_junk_parameters(sample_warehouse, monkeypatch, page
         _no_server_path(at, sample_warehouse, ROOT)
         # the bad values are reported as such in the page's language
         if params.get("month") == "9999-12":
-            assert "9999-12" in texts(at)
+            assert "9999-12" in texts(at).replace("\\", "")  # shown Markdown-escaped (safe_text.md): 9999\-12
 
 
 @pytest.fixture(scope="module")
