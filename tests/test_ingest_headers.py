@@ -107,12 +107,13 @@ def test_header_only_file_gets_a_report_like_any_rejection(tmp_path, defs, regis
 
 
 def test_code_below_a_province_the_registry_lacks_names_the_import_command(tmp_path, defs, registry):
-    assert "53" in registry and "5301" not in registry  # the sample holds Yunnan, but not Kunming
+    # the sample holds Yunnan and its cities, but no county of Kunming (5301)
+    assert "53" in registry and "5301" in registry and registry.children("5301").height == 0
     path = write_text(tmp_path / "km.csv", [HEADER, ["530102", "volunteers", "2024-05", "3"],
                                             ["500199", "volunteers", "2024-05", "3"]], "utf-8")
     result = prepare_submission(path, defs, registry, now=NOW)
     km, cq = result.rejections.sort("row")["reason_zh"].to_list()
-    assert "区划表只有云南省的部分地区（没有上级 530100）" in km
+    assert "区划表只有云南省的部分地区（没有 530100 的下级地区）" in km
     assert "planwatch regions import ../shared/data/regions" in km
     assert "planwatch regions import" not in cq and cq.startswith("区划表中没有该地区代码；可能是：")
 

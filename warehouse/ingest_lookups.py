@@ -152,10 +152,10 @@ def _region_lookup(frame: pl.DataFrame, registry: RegionRegistry, definitions: D
             hint_text_en = ", ".join(f"{display_code(r.code)} {r.name}" for r in hints)
             if missing_branch:
                 province, parent = missing_branch
-                entry["_code_zh"] = (f"区划表中没有该地区代码：区划表只有{province}的部分地区（没有上级 {parent}）；"
+                entry["_code_zh"] = (f"区划表中没有该地区代码：区划表只有{province}的部分地区（没有 {parent} 的下级地区）；"
                                      f"如代码无误，请导入完整区划表：{REGIONS_IMPORT}")
                 entry["_code_en"] = (f"region code not in the region registry: the registry holds only part of "
-                                     f"{province} (its parent {parent} is missing); if the code is right, import the "
+                                     f"{province} (nothing below {parent}); if the code is right, import the "
                                      f"full registry: {REGIONS_IMPORT}")
             else:
                 shape = canon is None
@@ -184,16 +184,19 @@ def _region_lookup(frame: pl.DataFrame, registry: RegionRegistry, definitions: D
 
 
 def _registry_gap(canon: str, registry: RegionRegistry) -> tuple[str, str] | None:
-    """(province name, the missing parent's code) when `canon` is a well-formed code below a province the registry
-    knows, but its parent is not in the registry: the registry lacks that branch (e.g. the sample registry holds
-    every province but the cities of only a few), so the code may well be right."""
+    """(province name, the parent's code) when `canon` is a well-formed code below a province the registry knows,
+    but its parent is not in the registry, or is there without any region below it: the registry lacks that branch
+    (e.g. the sample registry holds every city but the counties of only a few provinces), so the code may well be
+    right."""
     if canon is None or not canon.isdigit() or len(canon) < 4:
         return None
     parent = parent_of(canon)
     province = registry.name(canon[:2])
-    if province is None or parent is None or parent in registry:
+    if province is None or parent is None:
         return None
-    return province, display_code(parent)
+    if parent in registry and registry.children(parent).height > 0:
+        return None  # the branch is there: an ordinary unknown code (suggestions follow)
+    return province, display_code(parent)  # parent missing, or present without any region below it
 
 
 def _strip_zero_group(code: pl.Expr, length: int, cut: int) -> pl.Expr:
