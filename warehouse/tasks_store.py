@@ -292,7 +292,7 @@ def report(warehouse_dir: str | os.PathLike, defs: Definitions, *, task_id: str,
         if source is not None:
             sha = log.wh.store_original(source)
             stored = {"sha256": sha, "file_name": source.name, "bytes": source.stat().st_size,
-                      "original": f"originals/{sha}{source.suffix.lower()}"}
+                      "original": log.wh.original_path(sha).relative_to(log.wh.path).as_posix()}  # stored compressed
         return log.append({
             "kind": "report", "at": now.isoformat(timespec="microseconds"), "by": who, "plan": plan.id,
             "task": task.id, "unit": unit_name, "period": per.label, "state": state, "account": text,
