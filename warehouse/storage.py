@@ -290,6 +290,12 @@ class Warehouse:
         for entry in self._read_log():
             if entry.get("sha256") == sha and entry.get("status") == "accepted":
                 return entry
+        # committed, but the writer died before its log file (the Delta commit is the truth; _recover restores
+        # the file under the next writer's lock)
+        for batch in (self.batches() if self.exists() else []):
+            if batch.get("sha256") == sha:
+                return dict(batch.get("log") or {}, batch_id=batch["batch_id"], sha256=sha, status="accepted",
+                            ingested_at=batch.get("ingested_at"))
         return None
 
     # ---- writing batches ----
