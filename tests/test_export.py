@@ -82,17 +82,20 @@ def exports(setup):
     steps = []
     first = export.run_export(_options(setup, first_dir), progress=lambda d, t, label: steps.append((d, t, label)))
 
-    # the correction: a county's latest value of the first indicator halved (numerator too, for ratio roll-ups),
-    # ingested two months after the month
+    # the correction: the latest value of the first indicator that feeds the region's figure halved (numerator too,
+    # for ratio roll-ups), ingested two months after the month. That is the region's own value when it reports one
+    # (its own figure wins over its counties' roll-up), else a county's.
     wh = Warehouse(setup["wh"])
     indicator = setup["indicators"][0]
-    rows = (
+    under = (
         wh.snapshot(parse_as_of(MONTH)).scan()
-        .filter(pl.col("region_code").str.starts_with(REGION) & (pl.col("region_code").str.len_chars() == 6)
-                & (pl.col("indicator_id") == indicator))
-        .sort("period_end", "region_code", "ingested_at").collect().tail(1)
+        .filter(pl.col("region_code").str.starts_with(REGION) & (pl.col("indicator_id") == indicator))
+        .collect()
     )
-    assert rows.height == 1, f"no county value under {REGION} for {indicator} to correct"
+    own = under.filter(pl.col("region_code") == REGION)
+    source = own if own.height else under.filter(pl.col("region_code").str.len_chars() == 6)
+    rows = source.sort("period_end", "region_code", "ingested_at").tail(1)
+    assert rows.height == 1, f"no value under {REGION} for {indicator} to correct"
     corrected = rows.with_columns(pl.col("value") * 0.5, pl.col("numerator") * 0.5, pl.lit("correction").alias("note"))
     later = parse_as_of(MONTH) + timedelta(days=60)
     wh.write_batch(corrected.drop("batch_id", "ingested_at"), {"sha256": "c0ffee" * 10 + "abcd", "ingested_at": later})
@@ -227,7 +230,7 @@ def test_the_correction_changes_only_latest_data(exports, setup):
     period = exports["corrected_period"]
     before = month.filter(pl.col("period") == period)["actual"].item()
     after = latest.filter(pl.col("period") == period)["actual"].item()
-    assert after < before  # a county's value halved lowers the roll-up
+    assert after < before  # a value halved lowers the region's figure
 
 
 def _glyph_png(text: str) -> bytes:

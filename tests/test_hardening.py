@@ -71,24 +71,32 @@ def test_sealed_connection_still_spills(tmp_path):
     assert n == [(2_000_000,)]
 
 
-def test_manifest_entry_outside_the_warehouse_is_refused(sample_warehouse, defs, tmp_path):
+def _tamper_add_path(wh: Path, path: str) -> None:
+    """Append a commit to the Delta log whose add action names `path` (a hand-edited or hostile log)."""
+    log = wh / "table" / "_delta_log"
+    last = max(log.glob("*.json"))
+    add = None
+    for line in last.read_text().splitlines():
+        action = json.loads(line)
+        if "add" in action:
+            add = action["add"]
+    assert add is not None, "the last commit of the sample adds a file"
+    version = int(last.stem) + 1
+    commit = {"commitInfo": {"timestamp": 1, "operation": "WRITE", "operationParameters": {"mode": "Append"}}}
+    (log / f"{version:020d}.json").write_text(json.dumps(commit) + "\n" + json.dumps({"add": dict(add, path=path)}) + "\n")
+
+
+@pytest.mark.parametrize("hostile", ["../../elsewhere.parquet", "/etc/passwd"])
+def test_log_entry_outside_the_warehouse_is_refused(sample_warehouse, defs, tmp_path, hostile):
     wh = tmp_path / "wh"
     shutil.copytree(sample_warehouse, wh)
-    outside = tmp_path / "elsewhere.parquet"
-    shutil.copyfile(next((wh / "batches").glob("*.parquet")), outside)
-    manifest = json.loads((wh / "manifest.json").read_text())
-    entry = dict(manifest["batches"][0], file="../elsewhere.parquet")
-    manifest["batches"].append(entry)
-    (wh / "manifest.json").write_text(json.dumps(manifest))
+    shutil.copyfile(next((wh / "table").glob("*.parquet")), tmp_path / "elsewhere.parquet")
+    _tamper_add_path(wh, hostile)
     with pytest.raises(WarehouseError) as caught:
         Warehouse(wh).snapshot()
     assert "outside the warehouse folder" in str(caught.value) and str(tmp_path) not in str(caught.value)
     with pytest.raises(Exception):
         Engine(wh, defs).status("50")
-    manifest["batches"][-1]["file"] = "/etc/passwd"
-    (wh / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(WarehouseError):
-        Warehouse(wh).snapshot()
 
 
 # ---------------------------------------------------------------------------------------------- formulas

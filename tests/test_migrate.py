@@ -93,3 +93,16 @@ def test_migrate_refuses_a_broken_manifest_and_changes_nothing(tmp_path, sample_
     assert proc.returncode == 1 and "nothing migrated" in proc.stderr and "Traceback" not in proc.stderr
     assert (legacy / "manifest.json").is_file() and (legacy / "batches").is_dir()  # the old layout is kept
     assert Warehouse(legacy).is_legacy() and not (legacy / "table").exists()
+
+
+@pytest.mark.parametrize("hostile", ["../elsewhere.parquet", "/etc/passwd"])
+def test_migrate_refuses_a_manifest_entry_outside_the_warehouse(tmp_path, sample_warehouse, hostile):
+    legacy = _legacy_copy(sample_warehouse, tmp_path / "legacy")
+    manifest = json.loads((legacy / "manifest.json").read_text())
+    shutil.copyfile(legacy / manifest["batches"][-1]["file"], tmp_path / "elsewhere.parquet")
+    manifest["batches"][-1]["file"] = hostile
+    (legacy / "manifest.json").write_text(json.dumps(manifest))
+    proc = _cli("warehouse", "migrate", "--warehouse", str(legacy))
+    assert proc.returncode == 1 and "outside the warehouse folder" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and str(tmp_path) not in proc.stderr
+    assert Warehouse(legacy).is_legacy()  # the old layout is kept

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
-from warehouse import delta_table
+from warehouse import delta_table, wh_check
 from warehouse.storage import BATCH_SCHEMA, LEGACY_MANIFEST, Warehouse, WarehouseError, conform
 
 MOVED = "migrated-manifest-layout"
@@ -71,6 +71,8 @@ def migrate(path: str | os.PathLike, compact: bool = True) -> dict:
             digests, total = {}, 0
             for batch, file in pairs:
                 if file not in cache:
+                    if wh_check.outside(wh.path, file):  # a hand-edited manifest naming a file elsewhere
+                        raise WarehouseError(wh_check.outside_message(file))
                     cache.clear()  # one file at a time in memory (a compacted file holds many batches)
                     try:
                         cache[file] = pl.read_parquet(wh.path / file)
