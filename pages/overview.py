@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from warehouse import app_state, charts, final_button, narrow, tables, views
+from warehouse import app_state, charts, final_button, narrow, tables, tasks_overview, views
 from warehouse import formatting as fmt
 from warehouse.i18n import t
 from warehouse.periods import utc_now
@@ -70,6 +70,9 @@ else:
         chosen = table.row(rows[0], named=True)
         if st.button(f"→ {t('nav.indicator', lang)}: {chosen[t('col.indicator', lang)]}", key="overview_open_alert"):
             app_state.open_indicator(chosen["indicator_id"])
+
+# ---- overdue 督办 items of this plan and region (warehouse/tasks_report.py; docs/tasks.md) ----
+tasks_overview.overdue_section(plan, state.region, state.as_of, lang)
 
 # ---- sub-regions: heatmap, leading and lagging ----
 children = app_state.query("children_status", state.region, as_of=state.as_of, plan_id=state.plan_id)

@@ -1,22 +1,21 @@
-"""任务台账 page (read-only, no sign-in): the plan's key tasks with their units and the linked indicators' statuses,
-the work ledger (progress reports, late and missing ones) and the 督办 items. Reports and 督办 are recorded through
-the CLI for now (`planwatch tasks report`, `planwatch duban ...`); the tables come from warehouse.tasks_views."""
+"""任务台账 page: the plan's key tasks with their units and the linked indicators' statuses, the work ledger
+(progress reports, late and missing ones) and the 督办 items (tables: warehouse.tasks_views). Signed in, a
+department (a grant with `units`) gets a 我的任务 tab with its progress and answer forms, a leader (viewer) the
+forms that open and close 督办 items (warehouse/tasks_ui.py; who may: warehouse/tasks_access.py)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from warehouse import app_state, auth_ui, i18n, tables, tasks_views
+from warehouse import app_state, auth_ui, i18n, tables, tasks_access, tasks_ui, tasks_views
 from warehouse.safe_text import md
 from warehouse.storage import Warehouse
 
 i18n.register({
     "tasks.title": {"zh": "任务台账", "en": "Task ledger"},
     "tasks.caption": {
-        "zh": "只读视图：{plan} 的重点任务、各单位进展和督办事项。{when}。进展与督办目前通过命令行 planwatch tasks / "
-              "planwatch duban 登记。",
-        "en": "Read-only: the key tasks of {plan}, each unit's progress and the 督办 items. {when}. Progress and "
-              "督办 are recorded with the command line (planwatch tasks / planwatch duban) for now.",
+        "zh": "{plan} 的重点任务、各单位进展和督办事项。{when}。",
+        "en": "The key tasks of {plan}, each unit's progress and the 督办 items. {when}.",
     },
     "tasks.none": {"zh": "此规划没有登记重点任务。", "en": "This plan has no key tasks in the definitions."},
     "tasks.list": {"zh": "重点任务", "en": "Key tasks"},
@@ -37,8 +36,6 @@ i18n.register({
 
 def _main() -> None:
     from warehouse import formatting as fmt
-    from warehouse.duban import items
-    from warehouse.tasks_store import TasksError, ledger
 
     state = app_state.current()
     lang = state.lang
@@ -46,11 +43,29 @@ def _main() -> None:
     plan = defs.plan(state.plan_id)
     st.title(i18n.t("tasks.title", lang))
     st.caption(i18n.t("tasks.caption", lang, plan=md(plan.name.get(lang)), when=fmt.format_as_of(state.as_of, lang)))
+    tasks_ui.flash()
+    who = app_state.identity()
+    wh = app_state.warehouse_path()
+    if tasks_access.is_department(who) and Warehouse(wh).exists():
+        mine, ledger_tab = st.tabs([i18n.t("tasks_ui.tab.mine", lang), i18n.t("tasks_ui.tab.ledger", lang)])
+        with mine:
+            tasks_ui.my_tasks(who, defs, wh, lang, auth_ui.members_of(defs))
+        with ledger_tab:
+            _ledger(state, defs, plan, lang, who, wh)
+        return
+    _ledger(state, defs, plan, lang, who, wh)
+    if not who.signed_in:
+        st.caption(i18n.t("tasks_ui.how_to_act", lang))
+
+
+def _ledger(state, defs, plan, lang, who, wh) -> None:
+    from warehouse.duban import items
+    from warehouse.tasks_store import TasksError, ledger
+
     if not plan.tasks:
         st.info(i18n.t("tasks.none", lang))
         return
 
-    wh = app_state.warehouse_path()
     has_wh = Warehouse(wh).exists()
     statuses = None
     if has_wh:
@@ -75,6 +90,7 @@ def _main() -> None:
     plan_indicators = {t.indicator for t in plan.targets}
     duban = [d for d in duban if d["source"].get("task") in task_ids
              or (d["source"]["kind"] == "alert" and d["source"]["indicator"] in plan_indicators)]
+    duban = tasks_access.scope_items(who, duban, defs, auth_ui.members_of(defs))
 
     cols = st.columns(4)
     cols[0].metric(i18n.t("tasks.metric.missing", lang), sum(r["missing"] for r in rows))
@@ -101,6 +117,13 @@ def _main() -> None:
         tables.dataframe(tasks_views.duban_table(duban, lang), hide_index=True, width="stretch")
     else:
         st.info(i18n.t("tasks.no_items", lang))
+    if tasks_access.is_leader(who) or tasks_access.is_admin(who):
+        from warehouse.periods import utc_now
+
+        now = utc_now()  # a 督办 is opened on what stands now, whatever month the sidebar shows
+        alerts = app_state.query("alerts", state.region, plan_id=plan.id)
+        tasks_ui.leader_forms(who, defs, plan, wh, lang, auth_ui.members_of(defs),
+                              ledger(wh, defs, plan.id, as_of=now), alerts, duban)
 
 
 _main()

@@ -82,7 +82,7 @@ def test_roles_and_actions():
     table = {who.role: [a for a in access.ACTIONS if access.can(who, a)]
              for who in (viewer, submitter, reviewer, analyst, admin, access.DEMO)}
     assert table == {
-        "viewer": ["view", "export"],
+        "viewer": ["view", "export", "supervise"],
         "submitter": ["view", "export", "upload", "log_own", "report"],
         "reviewer": ["view", "export", "log_own", "review", "pending"],
         "analyst": ["view", "export", "upload", "log_own", "log_scope", "pending"],
@@ -172,7 +172,7 @@ def test_loader_reports_position_and_suggestion(defs, registry):
         "access.yaml:4:11: error: grants[0].role: `veiwer` is not an allowed value (expected one of `viewer`, "
         '`submitter`, `reviewer`, `analyst`, `admin`, found "veiwer" (text); did you mean `viewer`?)',
         "access.yaml:6:5: error: grants[1].emial: unknown field `emial` (expected one of `email`, `sub`, `group`, "
-        "`role`, `scopes`, `note`; did you mean `email`?)",
+        "`role`, `scopes`, `units`, `note`; did you mean `email`?)",
         "access.yaml:11:14: error: grants[2].scopes[0]: region `500199` is not in the region registry "
         "(did you mean `500119`?)",
         "access.yaml:11:24: error: grants[2].scopes[1]: unknown region group `wansheg` (expected a `region_groups` "

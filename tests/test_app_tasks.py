@@ -141,3 +141,114 @@ def test_county_viewer_sees_tasks_but_not_the_plans_ledger(app, monkeypatch, tmp
     assert len(at.dataframe) == 1  # the task list only
     assert any("超出您的访问范围" in e.value for e in at.error)
     assert not at.metric
+
+
+POLICY = """\
+grants:
+  - sub: leader-cq
+    role: viewer
+    scopes: ["50"]
+  - email: zhenjie@cq.example.cn
+    role: viewer
+    scopes: ["50"]
+    units: [各镇街]
+"""
+
+
+def _signed_in(tmp_path: Path, monkeypatch, user: dict) -> AppTest:
+    policy = tmp_path / "access.yaml"
+    policy.write_text(POLICY, encoding="utf-8")
+    monkeypatch.setenv("PLANWATCH_ACCESS", str(policy))
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    at.secrets["auth"] = {"redirect_uri": "http://localhost:1/oauth2callback", "cookie_secret": "t",
+                          "client_id": "t", "client_secret": "t",
+                          "server_metadata_url": "http://localhost:1/.well-known/openid-configuration"}
+    at.user = {"is_logged_in": True, **user}
+    return at
+
+
+def _events(tmp_path: Path) -> list[dict]:
+    import json
+
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted((tmp_path / "wh" / "tasks" / "events").glob("*.json"))]
+
+
+def test_duban_cycle_leader_and_department(app, tmp_path, monkeypatch):
+    """Signed in as a leader (viewer of 50, no units): the overview lists the overdue DB0001; the ledger page opens
+    DB0002 on a delayed task. Signed in as the department 各镇街: 我的任务 shows its reports and items, it answers
+    DB0001 and reports progress. The leader then closes DB0001. Each event records identity and role."""
+    leader = _signed_in(tmp_path, monkeypatch, {"sub": "leader-cq"})
+    at = _home(leader, region="50")  # the overview (home page) first
+    assert [s.value for s in at.subheader if s.value == "逾期督办"] == ["逾期督办"], (texts_of(at))
+    assert any("1 项督办逾期未复" in e.value for e in at.error)
+    assert _frame_with(at, "督办编号").iloc[0]["督办编号"] == "DB0001"
+    at.switch_page("pages/tasks.py").run()
+    assert not at.exception, at.exception
+    assert not at.tabs  # a leader has no 我的任务
+    assert "发起督办" in [s.value for s in at.subheader]
+    at.text_area(key="tasks_open_request").set_value("请说明志愿者招募滞后原因")
+    at.button(key="tasks_open_submit").click().run()
+    assert not at.exception, at.exception
+    assert any("已发起督办 DB0002" in s.value for s in at.success), [e.value for e in at.error]
+    opened = _events(tmp_path)[-1]
+    assert (opened["kind"], opened["by"], opened["role"], opened["source"]["kind"]) == (
+        "duban_open", "leader-cq", "viewer", "task")
+    assert opened["department"] in ("文明办", "各镇街")
+
+    dept = _signed_in(tmp_path, monkeypatch, {"email": "zhenjie@cq.example.cn", "email_verified": True})
+    at = _open(dept, region="50")
+    assert [t.label for t in at.tabs] == ["我的任务", "任务台账"]
+    assert "发起督办" not in [s.value for s in at.subheader]  # a department never supervises
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["我的任务"] == "1" and metrics["督办逾期"] == "1"
+    mine = _frame_with(at, "督办编号")
+    assert "DB0001" in mine["督办编号"].tolist()
+    at.selectbox(key="tasks_ans_item").set_value("DB0001")
+    at.text_area(key="tasks_ans_action").set_value("已补招志愿者120名")
+    at.button(key="tasks_ans_submit").click().run()
+    assert not at.exception, at.exception
+    assert any("已答复督办 DB0001" in s.value for s in at.success), [e.value for e in at.error]
+    answer = _events(tmp_path)[-1]
+    assert (answer["kind"], answer["by"], answer["role"], answer["department"]) == (
+        "duban_answer", "zhenjie@cq.example.cn", "viewer", "各镇街")
+    assert at.selectbox(key="tasks_rep_task").options == ["志愿者制度（t_volunteers）"]  # its own tasks only
+    at.selectbox(key="tasks_rep_period").set_value("2024")
+    at.selectbox(key="tasks_rep_state").set_value("on_track")
+    at.text_area(key="tasks_rep_account").set_value("站点覆盖率达到80%")
+    at.button(key="tasks_rep_submit").click().run()
+    assert not at.exception, at.exception
+    assert any("已记录进展" in s.value and "逾期报送" in s.value for s in at.success)  # 2024's was due 2025-01-30
+    rep = _events(tmp_path)[-1]
+    assert (rep["kind"], rep["unit"], rep["period"], rep["state"], rep["by"], rep["role"], rep["late"]) == (
+        "report", "各镇街", "2024", "on_track", "zhenjie@cq.example.cn", "viewer", True)
+    at.text_area(key="tasks_rep_account").set_value("")  # an empty account: refused, nothing written
+    at.button(key="tasks_rep_submit").click().run()
+    assert any("未能保存" in e.value for e in at.error) and _events(tmp_path)[-1] == rep
+
+    leader = _signed_in(tmp_path, monkeypatch, {"sub": "leader-cq"})
+    at = _home(leader, region="50")
+    assert not [s for s in at.subheader if s.value == "逾期督办"]  # DB0001 answered: no longer overdue
+    at.switch_page("pages/tasks.py").run()
+    at.selectbox(key="tasks_close_item").set_value("DB0001")
+    at.text_area(key="tasks_close_note").set_value("整改到位，办结")
+    at.button(key="tasks_close_submit").click().run()
+    assert any("已办结督办 DB0001" in s.value for s in at.success)
+    closed = _events(tmp_path)[-1]
+    assert (closed["kind"], closed["item"], closed["by"], closed["role"]) == ("duban_close", "DB0001", "leader-cq", "viewer")
+
+
+def _frame_with(at: AppTest, column: str):
+    """The first table of the run that has `column`."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def _home(at: AppTest, **params: str) -> AppTest:
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def texts_of(at):
+    return [(k, str(e.value)) for k in ("title", "subheader", "info", "error", "warning") for e in getattr(at, k)]

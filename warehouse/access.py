@@ -33,9 +33,12 @@ DEMO_ROLE = "demo"  # no [auth] configured: not signed in, everything read-only
 # log_scope: also the entries of users whose whole policy scope lies inside its own; log_all: every entry.
 # report: the 填报 form for regions in scope; review: approve/return submissions of the regions one level down
 # inside the scope (warehouse/review_store.may_review); pending: see figures awaiting review (marked as such).
-ACTIONS = ("view", "export", "upload", "log_own", "log_scope", "log_all", "report", "review", "pending")
+# supervise: open and close 督办 items for the scope (leaders; a department grant never supervises:
+# warehouse/tasks_access.py). A department (grant with `units`) reports task progress and answers 督办 for its
+# units whatever its role: that comes from the units, not from an action.
+ACTIONS = ("view", "export", "upload", "log_own", "log_scope", "log_all", "report", "review", "pending", "supervise")
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
-    "viewer": frozenset({"view", "export"}),
+    "viewer": frozenset({"view", "export", "supervise"}),
     "submitter": frozenset({"view", "export", "upload", "log_own", "report"}),
     "reviewer": frozenset({"view", "export", "log_own", "review", "pending"}),
     "analyst": frozenset({"view", "export", "upload", "log_own", "log_scope", "pending"}),
@@ -106,12 +109,14 @@ EVERYTHING = Scope((COUNTRY,))
 
 @dataclass(frozen=True)
 class Identity:
-    """A person as planwatch treats them: `label` is what the ingest log records (email, else sub)."""
+    """A person as planwatch treats them: `label` is what the ingest log records (email, else sub). `units`: the
+    task units (部门, e.g. 市民政局) this person reports task progress and answers 督办 for (a department)."""
 
     label: str
     role: str
     scope: Scope
     signed_in: bool = True
+    units: tuple[str, ...] = ()
 
     def can(self, action: str) -> bool:
         return can(self, action)
@@ -134,6 +139,7 @@ class Grant:
     role: str
     scopes: tuple[str, ...]  # as written: codes (canonical) and group:<id>
     line: int = 0
+    units: tuple[str, ...] = ()  # task units (部门) this grant acts for: a department (warehouse/tasks_access.py)
 
 
 @dataclass(frozen=True)
@@ -167,7 +173,7 @@ class Policy:
         if grant is None:
             return None
         label = str(claims.get("email") or claims.get("sub") or "?")
-        return Identity(label=label, role=grant.role, scope=grant_scope(grant, members))
+        return Identity(label=label, role=grant.role, scope=grant_scope(grant, members), units=grant.units)
 
     def scope_of_user(self, label: str, members: Callable[[str], Sequence[str]]) -> Scope | None:
         """The scope of the person the ingest log calls `label` (an email or a sub), if a direct grant names

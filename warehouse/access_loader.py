@@ -45,6 +45,7 @@ class _GrantModel(BaseModel):
     group: str | None = None
     role: Role
     scopes: list[str | int] = []
+    units: list[str] = []  # task units (部门) this identity acts for: reports task progress, answers 督办
     note: str | None = None  # free text for the people who keep the file
 
 
@@ -159,7 +160,10 @@ def _validate(ck: _Checker, raw: Any, name: str, definitions: Any, registry: Any
         scopes = _scopes(ck, model, path, groups, registry)
         if scopes is None:
             continue
-        grants.append(Grant(kind, value, model.role.value, tuple(scopes), line))
+        units = _units(ck, model, path, scopes, definitions)
+        if units is None:
+            continue
+        grants.append(Grant(kind, value, model.role.value, tuple(scopes), line, tuple(units)))
     if top is None:
         return None
     return Policy(tuple(grants), groups_claim=top.groups_claim, source=name)
@@ -202,4 +206,48 @@ def _scopes(ck: _Checker, model: _GrantModel, path: tuple, groups: set[str] | No
             ok = False
             continue
         out.append(code)
+    return out if ok else None
+
+
+def _units(ck: _Checker, model: _GrantModel, path: tuple, scopes: list[str], definitions: Any) -> list[str] | None:
+    """`units: [市民政局]`: each a lead or responsible unit (its Chinese name, as the definitions write it) of a
+    task of a plan whose area overlaps the grant's scopes (`市民政局` is Chongqing's with scope 50, Yuxi's with
+    5304). An admin acts for every unit: listed units are ignored (warning)."""
+    if not model.units:
+        return []
+    if model.role.value == "admin":
+        ck.warning(path + ("units",), "an admin acts for every unit; these units are ignored")
+        return []
+    if definitions is None:
+        return [str(u).strip() for u in model.units]
+    from warehouse.access import Scope
+    from warehouse.regions import canonical_code
+
+    def members(ref: str) -> list[str]:
+        return [canonical_code(m) or m for m in definitions.group(ref.split(":", 1)[1]).members]
+
+    roots: list[str] = []
+    for ref in scopes:
+        roots.extend(members(ref) if ref.startswith("group:") else [ref])
+    scope = Scope(tuple(roots))
+    everywhere = sorted({u.zh for p in definitions.plans for t in p.tasks for u in t.units()})
+    here = sorted({u.zh for p in definitions.plans if scope.overlaps(p.region, members)
+                   for t in p.tasks for u in t.units()})
+    out: list[str] = []
+    ok = True
+    for j, raw in enumerate(model.units):
+        name = str(raw).strip()
+        where = path + ("units", j)
+        if name in here:
+            out.append(name)
+            continue
+        ok = False
+        if name in everywhere:
+            ck.error(where, f"unit `{name}` has no task in a plan of this grant's scopes",
+                     expected="a unit of a task of a plan inside " + ", ".join(f"`{s}`" for s in scopes))
+        else:
+            guess = _closest(name, here or everywhere)
+            ck.error(where, f"unknown task unit `{name}`",
+                     expected="a lead or responsible unit of a task (its Chinese name, as in the definitions)",
+                     suggestion=guess)
     return out if ok else None

@@ -27,6 +27,7 @@ from warehouse.tasks_store import (
     days_late,
     identity,
     ledger,
+    role_field,
     locked,
     parse_day,
     require_task,
@@ -40,7 +41,8 @@ ITEM_STATUSES = ("open", "overdue", "answered", "answered_late", "closed")
 
 def open_item(warehouse_dir: str | os.PathLike, defs: Definitions, *, department: str, request: str,
               deadline: str, by: str, region: str | None = None, indicator: str | None = None,
-              task_id: str | None = None, period: str | None = None, now: datetime | None = None) -> dict:
+              task_id: str | None = None, period: str | None = None, now: datetime | None = None,
+              role: str | None = None) -> dict:
     """Open a 督办 item; returns the event (its `item` is the new id, DB0001, DB0002, ...)."""
     now = now or utc_now()
     log = EventLog(warehouse_dir)
@@ -67,7 +69,7 @@ def open_item(warehouse_dir: str | os.PathLike, defs: Definitions, *, department
         return log.append({
             "kind": "duban_open", "at": now.isoformat(timespec="microseconds"), "by": who,
             "item": f"DB{len(opened) + 1:04d}", "source": source, "department": dept, "request": asked,
-            "deadline": day,
+            "deadline": day, **role_field(role),
         })
 
     return locked(log, who, write)
@@ -123,7 +125,7 @@ def _task_source(warehouse_dir: Any, defs: Definitions, task_id: Any, period: An
 
 
 def answer_item(warehouse_dir: str | os.PathLike, item_id: str, *, department: str, action: str, done_by: str,
-                by: str, now: datetime | None = None) -> dict:
+                by: str, now: datetime | None = None, role: str | None = None) -> dict:
     """The department's answer: what was done (`action`) and by when (`done_by`, a date)."""
     now = now or utc_now()
     log = EventLog(warehouse_dir)
@@ -141,13 +143,14 @@ def answer_item(warehouse_dir: str | os.PathLike, item_id: str, *, department: s
             raise TasksError(f"督办 {item['item']} 交办给 {item['department']}，不是 {dept}",
                              f"item {item['item']} was given to {item['department']}, not {dept}")
         return log.append({"kind": "duban_answer", "at": now.isoformat(timespec="microseconds"), "by": who,
-                           "item": item["item"], "department": dept, "action": text, "done_by": day})
+                           "item": item["item"], "department": dept, "action": text, "done_by": day,
+                           **role_field(role)})
 
     return locked(log, who, write)
 
 
 def close_item(warehouse_dir: str | os.PathLike, item_id: str, *, note: str, by: str,
-               now: datetime | None = None) -> dict:
+               now: datetime | None = None, role: str | None = None) -> dict:
     """The leader closes an item (办结) with a note."""
     now = now or utc_now()
     log = EventLog(warehouse_dir)
@@ -160,7 +163,7 @@ def close_item(warehouse_dir: str | os.PathLike, item_id: str, *, note: str, by:
         if item["closed_at"] is not None:
             raise TasksError(f"督办 {item['item']} 已办结", f"item {item['item']} is already closed")
         return log.append({"kind": "duban_close", "at": now.isoformat(timespec="microseconds"), "by": who,
-                           "item": item["item"], "note": text})
+                           "item": item["item"], "note": text, **role_field(role)})
 
     return locked(log, who, write)
 
@@ -187,12 +190,13 @@ def _fold(events: list[dict], moment: datetime) -> list[dict]:
         if e["kind"] == "duban_open":
             out[e["item"]] = {
                 "item": e["item"], "source": e["source"], "department": e["department"], "request": e["request"],
-                "deadline": e["deadline"], "opened_by": e["by"], "opened_at": e["at"], "answers": [],
+                "deadline": e["deadline"], "opened_by": e["by"], "opened_role": e.get("role"), "opened_at": e["at"],
+                "answers": [],
                 "closed_at": None, "closed_by": None, "close_note": None,
             }
         elif e["kind"] == "duban_answer" and e["item"] in out:
-            out[e["item"]]["answers"].append({"by": e["by"], "at": e["at"], "action": e["action"],
-                                              "done_by": e["done_by"]})
+            out[e["item"]]["answers"].append({"by": e["by"], "role": e.get("role"), "at": e["at"],
+                                              "action": e["action"], "done_by": e["done_by"]})
         elif e["kind"] == "duban_close" and e["item"] in out:
             out[e["item"]].update(closed_at=e["at"], closed_by=e["by"], close_note=e["note"])
     for item in out.values():

@@ -189,6 +189,7 @@ class ExportData:
     batch_ids: list[str]
     warehouse_version: int
     defs_sha256: str
+    ledger: dict | None = None  # tasks_report.ledger_summary: the work ledger's page(s) in the PDF
 
 
 # DuckDB sums in parallel, so a roll-up can differ in its last bit from one query to the next
@@ -338,6 +339,7 @@ def collect(options: ExportOptions, now: datetime | None = None) -> ExportData:
         ind: _sorted(frame, ["period_end", "period"])
         for ind, frame in engine.trajectories(region, indicators, as_of=as_of, plan_id=plan.id).items()
     }
+    ledger = _ledger_summary(wh_dir, definitions, plan, region, as_of)
     month_label = options.month
     identity = {"month": month_label, "latest": options.latest, "region": region, "plan_id": plan.id,
                 "lang": options.lang}
@@ -363,7 +365,24 @@ def collect(options: ExportOptions, now: datetime | None = None) -> ExportData:
         batch_ids=sorted(snapshot.batch_ids),
         warehouse_version=snapshot.version,
         defs_sha256=defs_hash,
+        ledger=ledger,
     )
+
+
+def _ledger_summary(wh_dir: Path, definitions: Any, plan: Any, region: str, as_of: datetime | None) -> dict | None:
+    """The work ledger's summary for the PDF (tasks_report.ledger_summary); None when the plan has no tasks
+    and no 督办 item was ever opened."""
+    from warehouse import tasks_report
+    from warehouse.regions import canonical_code
+    from warehouse.tasks_store import EventLog
+
+    if not plan.tasks and not EventLog(wh_dir).dir.is_dir():
+        return None
+
+    def members(ref: str) -> list[str]:
+        return [canonical_code(m) or m for m in definitions.group(ref.split(":", 1)[1]).members]
+
+    return tasks_report.ledger_summary(wh_dir, definitions, plan, region, as_of, members)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -519,6 +538,11 @@ def report_figures(data: ExportData) -> list[tuple[str, go.Figure]]:
         [1.1, 1.2, 2.2, 4.0, 1.6], colours, 0, empty_text=report_pdf.text("no_alerts", lang),
     )):
         pages.append((f"alerts_{i + 1}", fig))
+    if data.ledger is not None:
+        from warehouse import tasks_report
+
+        for i, fig in enumerate(tasks_report.summary_pages(data.ledger, data.plan, lang)):
+            pages.append((f"ledger_{i + 1}", fig))
     return pages
 
 

@@ -119,6 +119,7 @@ class FinalReport:
     plan_name: str
     plan_period: str
     files: list[dict] = field(default_factory=list)
+    tasks: list[dict] | None = None  # tasks_report.completion (the plan's own area only), None: no page
 
 
 def _label(result: str, lang: str) -> str:
@@ -196,6 +197,10 @@ def pdf_figures(rep: FinalReport) -> list[go.Figure]:
         [[r["region_name"], pick(r, "indicator"), _label(r["result"], lang), pick(r, "lead_department") or "—",
           pick(r, "reason")] for r in missed.iter_rows(named=True)] if missed.height else [],
         lang, [1.5, 3, 1.2, 2, 5], empty_text=_t("none_missed", lang))
+    if rep.tasks is not None:
+        from warehouse import tasks_report
+
+        figures += tasks_report.completion_pages(rep.tasks, lang)
     return figures
 
 
@@ -212,6 +217,15 @@ def xlsx_bytes(rep: FinalReport) -> bytes:
                                                     default=pl.col("result")))
     results.write_excel(book, worksheet="final_results", autofit=True, freeze_panes=(1, 0))
     counts(rep.results).write_excel(book, worksheet="counts", autofit=True)
+    if rep.tasks:
+        from warehouse.tasks_store import spreadsheet_safe as safe
+
+        pl.DataFrame([{
+            "task": r["task"], "title": safe(r["title_en"] if rep.lang == "en" else r["title_zh"]),
+            "last_state": r["last_state"] or "", "last_unit": safe(r["last_unit"] or ""), "last_period": r["last_period"] or "",
+            "last_reported": r["last_at"] or "",
+            "milestones": "; ".join(f"{m['year']}: {m['result']}" for m in r["milestones"]),
+        } for r in rep.tasks]).write_excel(book, worksheet="tasks", autofit=True)
     book.close()
     return buffer.getvalue()
 
@@ -289,7 +303,11 @@ def collect_final(plan_id: str, region: str | None, month: str, lang: str, wareh
         results = final_results(engine, plan.id, code, as_of)
     except EngineError as exc:
         raise ExportError(str(exc)) from None
+    from warehouse import tasks_report
+
+    tasks = tasks_report.completion(wh_dir, definitions, plan, as_of) if plan.tasks and code == plan.region else None
     return FinalReport(
+        tasks=tasks,
         plan_id=plan.id, region=code, region_name=_region_name(code, registry, definitions, lang), month=month,
         as_of=as_of, lang=lang, results=results, batch_ids=sorted(warehouse.snapshot(as_of).batch_ids),
         defs_sha256=defs_hash, plan_name=plan.name.get(lang),

@@ -6,8 +6,8 @@ ids are unique and state checks cannot race), to a temporary file first and then
 ingest log. Attachments are kept like submission originals: `<wh>/originals/<sha256><ext>`.
 
 Event kinds: `report` (this module) and `duban_open` / `duban_answer` / `duban_close` (warehouse/duban.py).
-Each carries `by` (the identity: `--as NAME` in the CLI, the signed-in user in the dashboard later) and `at`
-(UTC, ISO). Times are shown in China Standard Time.
+Each carries `by` (the identity: `--as NAME` in the CLI, self-declared by the operator; the signed-in identity's
+email or subject in the dashboard, with its `role`) and `at` (UTC, ISO). Times are shown in China Standard Time.
 
 Lateness (docs/tasks.md): a report for a period is due at 24:00 CST on the period's last day plus the task's
 `due_days` (default 30), the rule used for overdue figures. A period's report is *late* when its first report
@@ -79,6 +79,11 @@ def spreadsheet_safe(value: str) -> str:
 
 def identity(value: Any) -> str:
     return clean_text(value, "操作人（--as）", "identity (--as)", MAX_NAME, multiline=False)
+
+
+def role_field(role: str | None) -> dict:
+    """`{"role": ...}` for an event written by a signed-in person (the dashboard); the CLI records none."""
+    return {} if role is None else {"role": clean_text(role, "角色", "role", 20, multiline=False)}
 
 
 def parse_day(value: Any, what_zh: str, what_en: str) -> str:
@@ -269,7 +274,7 @@ def locked(log: EventLog, by: str, action, wait_seconds: float | None = None):
 
 def report(warehouse_dir: str | os.PathLike, defs: Definitions, *, task_id: str, unit: str, period: str,
            state: str, account: str, by: str, attachment: str | os.PathLike | None = None,
-           now: datetime | None = None) -> dict:
+           now: datetime | None = None, role: str | None = None) -> dict:
     """Record one unit's progress on a task for a period. Every input is checked before anything is written."""
     now = now or utc_now()
     log = EventLog(warehouse_dir)
@@ -296,7 +301,7 @@ def report(warehouse_dir: str | os.PathLike, defs: Definitions, *, task_id: str,
         return log.append({
             "kind": "report", "at": now.isoformat(timespec="microseconds"), "by": who, "plan": plan.id,
             "task": task.id, "unit": unit_name, "period": per.label, "state": state, "account": text,
-            "attachment": stored, "due_at": due.isoformat(), "late": now > due,
+            "attachment": stored, "due_at": due.isoformat(), "late": now > due, **role_field(role),
         })
 
     return locked(log, who, write)
