@@ -148,7 +148,7 @@ def test_full_cycle_with_identities(wh):
     close_item(wh, "DB0001", note="整改到位", by="李局长", now=utc("2024-03-25"))
     (item,) = items(wh, as_of=utc("2024-04-01"))
     assert item["status"] == "closed" and item["closed_by"] == "李局长" and item["close_note"] == "整改到位"
-    assert item["answers"] == [{"by": "王五", "at": utc("2024-03-05").isoformat(timespec="microseconds"),
+    assert item["answers"] == [{"by": "王五", "role": None, "at": utc("2024-03-05").isoformat(timespec="microseconds"),
                                 "action": "已补招300人", "done_by": "2024-03-20"}]
     assert item["done_by_after_deadline"] is True  # promised after the 10 March deadline
     assert item["opened_by"] == "李局长" and item["deadline"] == "2024-03-10"
