@@ -82,13 +82,21 @@ def _t(key: str, lang: str, **kw: Any) -> str:
 
 
 def flash() -> None:
+    """The last action's success message; and the fields it asked to empty, emptied before their widgets exist
+    (a widget's value can only be set then; the file uploader gets a new key instead)."""
+    for key in st.session_state.pop("tasks_clear", []):
+        if key == "tasks_rep_file":
+            st.session_state["tasks_rep_file_n"] = st.session_state.get("tasks_rep_file_n", 0) + 1
+        else:
+            st.session_state[key] = ""
     message = st.session_state.pop("tasks_flash", None)
     if message:
         st.success(md(message))
 
 
-def _act(action: Any, lang: str, done: Any) -> None:
-    """Run a store call; a refusal shows its zh/en message (no server path), success a flash and a rerun."""
+def _act(action: Any, lang: str, done: Any, clear: tuple[str, ...] = ()) -> None:
+    """Run a store call; a refusal shows its zh/en message (no server path) and keeps what was typed; success a
+    flash, the `clear` fields emptied, and a rerun."""
     from warehouse.storage import WarehouseError
     from warehouse.tasks_store import TasksError
 
@@ -102,6 +110,7 @@ def _act(action: Any, lang: str, done: Any) -> None:
         st.error(md(_t("tasks_ui.failed", lang, error=no_paths(parts[1 if lang == "en" and len(parts) > 1 else 0]))))
         return
     st.session_state["tasks_flash"] = done(event)
+    st.session_state["tasks_clear"] = list(clear)
     st.rerun()
 
 
@@ -173,7 +182,7 @@ def report_form(who: Any, defs: Any, wh: Path, lang: str, members: Any, mine: li
     state = right.selectbox(_t("tasks_ui.state", lang), list(STATES), key="tasks_rep_state",
                             format_func=lambda s: _t(f"tasks.state.{s}", lang))
     account = st.text_area(_t("tasks_ui.account", lang), key="tasks_rep_account", max_chars=2000)
-    upload = st.file_uploader(_t("tasks_ui.attachment", lang), key="tasks_rep_file",
+    upload = st.file_uploader(_t("tasks_ui.attachment", lang), key=f"tasks_rep_file_{st.session_state.get('tasks_rep_file_n', 0)}",
                               type=sorted(e.lstrip(".") for e in ATTACHMENT_TYPES))
     if not st.button(_t("tasks_ui.submit_report", lang), type="primary", key="tasks_rep_submit"):
         return
@@ -192,7 +201,8 @@ def report_form(who: Any, defs: Any, wh: Path, lang: str, members: Any, mine: li
             return report(wh, defs, attachment=path, **kwargs)
 
     _act(run, lang, lambda e: _t("tasks_ui.reported_late" if e["late"] else "tasks_ui.reported", lang,
-                                 task=task.title.get(lang), period=e["period"]))
+                                 task=task.title.get(lang), period=e["period"]),
+         clear=("tasks_rep_account", "tasks_rep_file"))
 
 
 def answer_form(who: Any, wh: Path, lang: str, open_items: list[dict], defs: Any, members: Any) -> None:
@@ -216,7 +226,7 @@ def answer_form(who: Any, wh: Path, lang: str, open_items: list[dict], defs: Any
     _act(lambda: answer_item(wh, item_id, department=item["department"], action=action,
                              done_by=done_by.isoformat() if isinstance(done_by, date) else str(done_by),
                              **tasks_access.actor(who)),
-         lang, lambda e: _t("tasks_ui.answered", lang, item=e["item"]))
+         lang, lambda e: _t("tasks_ui.answered", lang, item=e["item"]), clear=("tasks_ans_action",))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -286,7 +296,7 @@ def open_form(who: Any, defs: Any, plan: Any, wh: Path, lang: str, members: Any,
                                  region=red[key]["region_code"], indicator=red[key]["indicator_id"],
                                  **tasks_access.actor(who))
     _act(call, lang, lambda e: _t("tasks_ui.opened", lang, item=e["item"], department=e["department"],
-                                  deadline=e["deadline"]))
+                                  deadline=e["deadline"]), clear=("tasks_open_request",))
 
 
 def close_form(who: Any, defs: Any, wh: Path, lang: str, members: Any, plan_items: list[dict]) -> None:
@@ -304,4 +314,4 @@ def close_form(who: Any, defs: Any, wh: Path, lang: str, members: Any, plan_item
     note = st.text_area(_t("tasks_ui.note", lang), key="tasks_close_note", max_chars=2000)
     if st.button(_t("tasks_ui.submit_close", lang), type="primary", key="tasks_close_submit"):
         _act(lambda: close_item(wh, item_id, note=note, **tasks_access.actor(who)), lang,
-             lambda e: _t("tasks_ui.closed", lang, item=e["item"]))
+             lambda e: _t("tasks_ui.closed", lang, item=e["item"]), clear=("tasks_close_note",))

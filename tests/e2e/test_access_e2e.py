@@ -36,6 +36,10 @@ USERS = {
     # matched by email: submitter for 500110
     "submitter": {"sub": "qj-1", "email": "qijiang@cq.example.cn", "email_verified": True},
     "admin": {"sub": "adm-1", "email": "admin@planwatch.example.cn", "email_verified": True},
+    # viewer of 50 without units: a leader (opens and closes 督办)
+    "leader": {"sub": "ld-1", "email": "leader@cq.example.cn", "email_verified": True},
+    # viewer of 50 with units: [市民政局]: a department (reports task progress, answers 督办)
+    "department": {"sub": "mzj-1", "email": "mzj@cq.example.cn", "email_verified": True},
     # in no grant at all
     "stranger": {"sub": "nobody", "email": "nobody@elsewhere.example", "email_verified": True},
 }
@@ -367,3 +371,63 @@ def test_demo_mode(demo_server, context):
     tabs = page.get_by_role("tab").all_inner_texts()
     assert "上传报送文件" not in tabs and "报送率" in tabs, tabs
     _shot(page, "demo_quality_zh")
+
+
+def test_duban_cycle_leader_and_department(signed_server, context, tmp_path):
+    """Signed in through the provider: the leader opens a 督办 item on a task with missing reports (ledger page);
+    the department 市民政局 sees it under 我的任务, answers it and reports progress with an attachment; the
+    events on disk carry each identity and role, the attachment is kept like submission originals."""
+    events_dir = signed_server["warehouse"] / "tasks" / "events"
+    page = _sign_in(context, signed_server, "leader")
+    page.goto(f"{signed_server['base']}/ledger?plan=chongqing_2021&region=50")
+    _settle(page)
+    assert "我的任务" not in page.get_by_role("tab").all_inner_texts()
+    page.get_by_label("督办要求").fill("请说明进展滞后原因并提出整改措施")
+    page.get_by_role("button", name="发起督办").click()
+    page.wait_for_selector("text=已发起督办 DB0001", timeout=60_000)
+    opened = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(events_dir.glob("*.json"))]
+    assert [(e["kind"], e["by"], e["role"]) for e in opened] == [("duban_open", "leader@cq.example.cn", "viewer")]
+    assert opened[0]["department"] == "市民政局"  # the first task behind: cq_worker_skills 2025, unit 市民政局
+    _shot(page, "tasks_leader_opened_zh")
+
+    other = context.browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
+    try:
+        page = _sign_in(other, signed_server, "department")
+        page.goto(f"{signed_server['base']}/ledger?plan=chongqing_2021&region=50")
+        _settle(page)
+        assert page.get_by_role("tab").all_inner_texts()[:2] == ["我的任务", "任务台账"]
+        assert "发起督办" not in _main_text(page)
+        _shot(page, "tasks_department_mine_zh")
+        waiting = page.locator('[data-testid="stMetric"]').filter(has_text="待答复督办")
+        waiting.wait_for(timeout=60_000)
+        assert re.search(r"待答复督办\s+1\b", waiting.inner_text())  # DB0001, the item to answer
+        page.get_by_label("办理情况").fill("已督促綦江区完成剩余12个社区平台部署")
+        page.get_by_role("button", name="提交答复").click()
+        page.wait_for_selector("text=已答复督办 DB0001", timeout=60_000)
+        attachment = tmp_path / "进展材料.pdf"
+        attachment.write_bytes(b"%PDF-1.4 progress evidence")
+        page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(attachment))
+        page.wait_for_selector("text=进展材料.pdf", timeout=30_000)
+        _settle(page)  # the upload reruns the page: type the account after it
+        page.get_by_label("进展说明").fill("渝快社区平台覆盖率92%")
+        page.get_by_role("button", name="提交进展").click()
+        try:
+            page.wait_for_selector("text=已记录进展", timeout=60_000)
+        except Exception:
+            _shot(page, "tasks_department_failed")
+            raise
+        _shot(page, "tasks_department_zh")
+        events = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(events_dir.glob("*.json"))]
+        rep = events[-1]
+        assert (rep["kind"], rep["unit"], rep["by"], rep["role"]) == ("report", "市民政局", "mzj@cq.example.cn", "viewer")
+        assert rep["attachment"]["file_name"] == "进展材料.pdf"
+        assert (signed_server["warehouse"] / rep["attachment"]["original"]).is_file()
+        answer = events[-2]
+        assert (answer["kind"], answer["item"], answer["by"]) == ("duban_answer", "DB0001", "mzj@cq.example.cn")
+        page.set_viewport_size({"width": 390, "height": 900})  # a phone: the forms stack
+        page.goto(f"{signed_server['base']}/ledger?plan=chongqing_2021&region=50&lang=en")
+        _settle(page)
+        assert page.get_by_role("tab").all_inner_texts()[:2] == ["My tasks", "Task ledger"]
+        _shot(page, "tasks_department_phone_en")
+    finally:
+        other.close()
