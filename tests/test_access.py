@@ -215,7 +215,7 @@ def test_cli_access_check(tmp_path):
 
     _register()
     ok = CliRunner().invoke(app, ["access", "check", str(ROOT / "access.example.yaml")])
-    assert ok.exit_code == 0 and "7 grants" in ok.output, ok.output
+    assert ok.exit_code == 0 and "8 grants" in ok.output, ok.output  # 7 + the department (units)
     bad = tmp_path / "access.yaml"
     bad.write_text("grants:\n  - email: a@b.cn\n    role: veiwer\n    scopes: [CN]\n", encoding="utf-8")
     failed = CliRunner().invoke(app, ["access", "check", str(bad)])

@@ -165,7 +165,7 @@ def my_tasks(who: Any, defs: Any, wh: Path, lang: str, members: Any, now: Any = 
 
 
 def report_form(who: Any, defs: Any, wh: Path, lang: str, members: Any, mine: list, now: Any) -> None:
-    from warehouse.tasks_store import ATTACHMENT_TYPES, STATES, expected_periods, report
+    from warehouse.tasks_store import ATTACHMENT_TYPES, MAX_ATTACHMENT, STATES, expected_periods, report
 
     st.subheader(_t("tasks_ui.report", lang))
     by_id = {task.id: (plan, task, units) for plan, task, units in mine}
@@ -183,7 +183,8 @@ def report_form(who: Any, defs: Any, wh: Path, lang: str, members: Any, mine: li
                             format_func=lambda s: _t(f"tasks.state.{s}", lang))
     account = st.text_area(_t("tasks_ui.account", lang), key="tasks_rep_account", max_chars=2000)
     upload = st.file_uploader(_t("tasks_ui.attachment", lang), key=f"tasks_rep_file_{st.session_state.get('tasks_rep_file_n', 0)}",
-                              type=sorted(e.lstrip(".") for e in ATTACHMENT_TYPES))
+                              type=sorted(e.lstrip(".") for e in ATTACHMENT_TYPES),
+                              max_upload_size=MAX_ATTACHMENT // (1024 * 1024))  # MB; tasks_store checks it again
     if not st.button(_t("tasks_ui.submit_report", lang), type="primary", key="tasks_rep_submit"):
         return
     if not tasks_access.may_report(who, plan, task, unit, members):  # the options offer only these; a check anyway

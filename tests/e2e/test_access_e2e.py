@@ -429,5 +429,28 @@ def test_duban_cycle_leader_and_department(signed_server, context, tmp_path):
         _settle(page)
         assert page.get_by_role("tab").all_inner_texts()[:2] == ["My tasks", "Task ledger"]
         _shot(page, "tasks_department_phone_en")
+        page.get_by_role("button", name="Submit progress").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "access_tasks_department_phone_form_en.png"))
     finally:
         other.close()
+
+    # an item whose deadline has passed (opened through the same API, dated back): the leader's overview lists it
+    from warehouse.defs_loader import require_definitions
+    from warehouse.duban import open_item
+    from warehouse.periods import utc_now
+
+    from datetime import timedelta
+
+    defs = require_definitions(ROOT / "indicator_defs.yaml")
+    past = utc_now() - timedelta(days=30)
+    late = open_item(signed_server["warehouse"], defs, task_id="cq_waste_sorting", department="市城市管理局",
+                     request="说明垃圾分类覆盖滞后原因", deadline=(past + timedelta(days=10)).date().isoformat(),
+                     by="leader@cq.example.cn", role="viewer", now=past)
+    page = context.pages[0]
+    page.goto(f"{signed_server['base']}/?plan=chongqing_2021&region=50&lang=en")
+    _settle(page)
+    page.wait_for_selector("text=Overdue 督办", timeout=60_000)
+    assert "1 督办 items overdue without an answer" in _main_text(page)
+    page.get_by_text("1 督办 items overdue").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "access_tasks_overview_overdue_en.png"))
+    assert late["item"] == "DB0002"
