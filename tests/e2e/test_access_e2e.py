@@ -447,6 +447,14 @@ def test_duban_cycle_leader_and_department(signed_server, context, tmp_path):
                      request="说明垃圾分类覆盖滞后原因", deadline=(past + timedelta(days=10)).date().isoformat(),
                      by="leader@cq.example.cn", role="viewer", now=past)
     page = context.pages[0]
+    page.goto(f"{signed_server['base']}/ledger?plan=chongqing_2021&region=50")  # the leader closes the answered item
+    _settle(page)
+    page.get_by_label("办结意见").fill("整改到位，办结")
+    page.get_by_role("button", name="办结", exact=True).click()
+    page.wait_for_selector("text=已办结督办 DB0001", timeout=60_000)
+    closed = json.loads(sorted(events_dir.glob("*.json"))[-1].read_text(encoding="utf-8"))
+    assert (closed["kind"], closed["item"], closed["by"], closed["role"]) == (
+        "duban_close", "DB0001", "leader@cq.example.cn", "viewer")
     page.goto(f"{signed_server['base']}/?plan=chongqing_2021&region=50&lang=en")
     _settle(page)
     page.wait_for_selector("text=Overdue 督办", timeout=60_000)
@@ -454,3 +462,4 @@ def test_duban_cycle_leader_and_department(signed_server, context, tmp_path):
     page.get_by_text("1 督办 items overdue").scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "access_tasks_overview_overdue_en.png"))
     assert late["item"] == "DB0002"
+    shutil.copytree(events_dir, ARTIFACTS / "tasks_events", dirs_exist_ok=True)  # the cycle's events, to look at
