@@ -408,8 +408,13 @@ def test_duban_cycle_leader_and_department(signed_server, context, tmp_path):
         attachment.write_bytes(b"%PDF-1.4 progress evidence")
         page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(attachment))
         page.wait_for_selector("text=进展材料.pdf", timeout=30_000)
-        _settle(page)  # the upload reruns the page: type the account after it
-        page.get_by_label("进展说明").fill("渝快社区平台覆盖率92%")
+        _settle(page)  # the upload reruns the page: type the account after it (and after the stale copy is gone)
+        account = page.get_by_label("进展说明")
+        for _ in range(60):
+            if account.count() == 1:
+                break
+            page.wait_for_timeout(500)
+        account.fill("渝快社区平台覆盖率92%")
         page.get_by_role("button", name="提交进展").click()
         try:
             page.wait_for_selector("text=已记录进展", timeout=60_000)
