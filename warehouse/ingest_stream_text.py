@@ -6,7 +6,8 @@ csv.reader into one list per record (over 3 GB for a 256 MB file). Here the file
 whose rows are record numbers) — is read BLOCK_RECORDS records at a time, each block turned into the same
 `_row, c0..` cells frame. A pre-scan in pieces picks the encoding as the whole-file path does (UTF-8 if the
 whole file decodes as UTF-8, else GB18030) and counts lines for the row limit, before any parsing.
-UTF-16 files are left to the whole-file path.
+A quote-free GB18030 file (what Excel writes on Chinese Windows) is instead copied to UTF-8 in pieces and read
+by ingest_stream's polars blocks: 3 times less CPU than csv.reader. UTF-16 files are left to the whole-file path.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import csv
 import gc
 import io
 import itertools
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,10 +35,14 @@ _PIECE = 16 * MB
 def read_text_blocks(path: Path, limits: Limits) -> RawTable | None:
     """The first block as a RawTable (header not yet located) with `.blocks` yielding the other blocks' cells;
     None when the file is not for this reader (UTF-16, undecodable: the whole-file path says why)."""
-    encoding, lines = _scan(path)
+    encoding, lines, plain = _scan(path)
     if encoding is None:
         return None
     check_row_count(max(0, lines - 1), path.name, limits)
+    if encoding == "gb18030" and plain:  # quote-free GBK: a UTF-8 copy, then polars in blocks (much faster)
+        table = _via_utf8_copy(path, limits)
+        if table is not None:
+            return table or None  # False: not GB18030 after all, or no room for the copy: the whole-file path
     with open(path, encoding=encoding, errors="strict", newline="") as handle:
         delimiter = guess_delimiter(handle.read(65536))
     blocks = _blocks(path, encoding, delimiter)
@@ -48,18 +55,49 @@ def read_text_blocks(path: Path, limits: Limits) -> RawTable | None:
     return table
 
 
-def _scan(path: Path) -> tuple[str | None, int]:
-    """(encoding as the whole-file path would pick it, number of \\n) reading the file in pieces."""
-    lines = 0
+def _via_utf8_copy(path: Path, limits: Limits) -> RawTable | bool | None:
+    """A quote-free GB18030 file transcoded in pieces to a temporary UTF-8 file read by ingest_stream (polars,
+    24 MB blocks). GB18030 never uses the bytes of \\n, \\r or '"' inside a character, so lines, rows and
+    cells are the same. The copy is unlinked as soon as its reader has it open (nothing is left behind).
+    None: polars cannot read it like csv.reader (csv.reader blocks then); False: undecodable or no room."""
+    from warehouse.ingest_stream import read_plain_utf8_blocks
+
+    decoder = codecs.getincrementaldecoder("gb18030")()
+    handle, name = tempfile.mkstemp(prefix="planwatch-", suffix=".csv")
+    copy = Path(name)
+    try:
+        with open(path, "rb") as raw, os.fdopen(handle, "wb") as out:
+            while piece := raw.read(_PIECE):
+                out.write(decoder.decode(piece).encode("utf-8"))
+            out.write(decoder.decode(b"", final=True).encode("utf-8"))
+        table = read_plain_utf8_blocks(copy, limits, name=path.name)
+    except (UnicodeDecodeError, OSError):
+        return False
+    finally:
+        copy.unlink(missing_ok=True)  # the block reader keeps its open handle
+    if table is not None:
+        table.encoding = "gb18030"
+    return table
+
+
+def _scan(path: Path) -> tuple[str | None, int, bool]:
+    """(encoding as the whole-file path would pick it, number of \\n, quote-free with \\r only in \\r\\n)
+    reading the file in pieces."""
+    lines = cr = crlf = quotes = 0
+    previous_cr = False
     decoder = codecs.getincrementaldecoder("utf-8")()
     utf8 = True
     with open(path, "rb") as handle:
         first = handle.read(4)
         if first.startswith((b"\xff\xfe", b"\xfe\xff")):
-            return None, 0
+            return None, 0, False
         handle.seek(0)
         while piece := handle.read(_PIECE):
             lines += piece.count(b"\n")
+            quotes += piece.count(b'"')
+            cr += piece.count(b"\r")
+            crlf += piece.count(b"\r\n") + (1 if previous_cr and piece.startswith(b"\n") else 0)
+            previous_cr = piece.endswith(b"\r")
             if utf8:
                 try:
                     decoder.decode(piece)
@@ -70,8 +108,11 @@ def _scan(path: Path) -> tuple[str | None, int]:
                 decoder.decode(b"", final=True)
             except UnicodeDecodeError:
                 utf8 = False
+    plain = quotes == 0 and cr == crlf
     if utf8:
-        return ("utf-8-sig" if first.startswith(b"\xef\xbb\xbf") else "utf-8"), lines
+        return ("utf-8-sig" if first.startswith(b"\xef\xbb\xbf") else "utf-8"), lines, plain
+    if plain:
+        return "gb18030", lines, plain  # decoded (and so checked) while it is copied to UTF-8
     decoder = codecs.getincrementaldecoder("gb18030")()
     with open(path, "rb") as handle:
         try:
@@ -79,8 +120,8 @@ def _scan(path: Path) -> tuple[str | None, int]:
                 decoder.decode(piece)
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            return None, 0
-    return "gb18030", lines
+            return None, 0, False
+    return "gb18030", lines, plain
 
 
 def _blocks(path: Path, encoding: str, delimiter: str) -> Iterator[pl.DataFrame]:
