@@ -158,6 +158,13 @@ def test_cli_final_protects_the_out_folder(setup, tmp_path, monkeypatch):
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(self, data)
 
+    import contextlib
+
+    from warehouse import export
+
+    pdf = (out / written["files"][0]["name"]).read_bytes()  # no second browser render: the write is what fails
+    monkeypatch.setattr(export, "render_session", contextlib.nullcontext)
+    monkeypatch.setattr(export, "_render", lambda *args, **kwargs: pdf)
     monkeypatch.setattr(Path, "write_bytes", full)
     res = final(out)
     monkeypatch.setattr(Path, "write_bytes", real)
