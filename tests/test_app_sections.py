@@ -52,7 +52,8 @@ def test_a_failed_query_takes_down_only_its_section(sample_warehouse, monkeypatc
     at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
     errors = [str(e.value) for e in at.error]
-    assert any(e.startswith(t("wh.error", "zh", error="")) for e in errors), errors  # 读取数据仓库失败：…
+    assert any(e.startswith(t("wh.error", "zh", error="")) and "磁盘读写错误" in e and "x\\.parquet" in e
+               for e in errors), errors  # 读取数据仓库失败：磁盘读写错误（…）：x.parquet
     shown = texts(at) + "\n".join(str(m.label) for m in at.metric) + "\n".join(str(x.label) for x in at.tabs)
     for key in still_there:
         assert t(key, "zh") in shown, (key, shown[:2000])
