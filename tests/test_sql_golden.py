@@ -99,8 +99,9 @@ def test_golden_sql_parses_in_duckdb():
             ("baseline_year", "INTEGER"), ("plan_region_self", "BOOLEAN"), ("green", "DOUBLE"), ("amber", "DOUBLE"),
             ("baseline_end", "DATE"), ("path_end", "DATE"), ("value_cutoff", "DATE"), ("target_over", "BOOLEAN"),
             ("final_deadline", "DATE"), ("observation_months", "INTEGER"), ("baseline_from_warehouse", "BOOLEAN"),
-            ("baseline_fallback", "BOOLEAN")])
+            ("baseline_fallback", "BOOLEAN"), ("annual_key", "VARCHAR"), ("annual_kind", "VARCHAR")])
         con.execute(f"CREATE TEMP TABLE assess ({cols})")
+        con.execute("CREATE TEMP TABLE annual_points (annual_key VARCHAR, point_end DATE, point_value DOUBLE)")
         con.execute("CREATE TEMP TABLE snapshot_rows AS SELECT '' AS batch_id, '' AS region_code, '' AS indicator_id, "
                     "'' AS period, DATE '2020-12-31' AS period_end, 0.0 AS value, 0.0 AS numerator, "
                     "0.0 AS denominator, TIMESTAMP '2021-01-01' AS submitted_at, "

@@ -10,6 +10,8 @@ Relations the engine registers before running a query:
 - `assess(...)`: one row per scope region and indicator with its governing plan target (ASSESS_COLUMNS).
 - `regions`: the region registry (regions.parquet schema).
 - `snapshot_rows`: the rows to read (warehouse/current.py `view_sql`): batch columns + superseded_at.
+- `annual_points(annual_key, point_end, point_value)`: every annual target of the definitions
+  (warehouse/annual_path.py `points_frame`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ ASSESS_COLUMNS = (
     "region_code", "indicator_id", "plan_id", "attribute", "method", "direction", "comparator", "target_value",
     "target_high", "target_year", "plan_baseline", "baseline_year", "plan_region_self", "green", "amber",
     "baseline_end", "path_end", "value_cutoff", "target_over", "final_deadline", "observation_months",
-    "baseline_from_warehouse", "baseline_fallback",
+    "baseline_from_warehouse", "baseline_fallback", "annual_key", "annual_kind",
 )
 
 
@@ -70,6 +72,13 @@ CREATE OR REPLACE TEMP MACRO pw_holds(x, cmp, lo, hi) AS
 -- expected value on the straight line baseline (f = 0) -> goal (f = 1), flat outside [0, 1]
 CREATE OR REPLACE TEMP MACRO pw_expected(b, lo, hi, f) AS
     b + (pw_goal(b, lo, hi) - b) * least(greatest(f, 0.0), 1.0);
+-- the path between two corners (d0, v0) and (d1, v1) at day t: linear in days, flat outside (annual targets)
+CREATE OR REPLACE TEMP MACRO pw_interp(d0, v0, d1, v1, t) AS
+    CASE WHEN t IS NULL THEN NULL WHEN t <= d0 THEN v0 WHEN t >= d1 THEN v1
+         ELSE v0 + (v1 - v0) * date_diff('day', d0, t) / date_diff('day', d0, d1) END;
+-- share of dist(b) the path expects closed at its expected value e: (dist(b) - dist(e)) / dist(b) (annual path)
+CREATE OR REPLACE TEMP MACRO pw_share(b, e, cmp, lo, hi) AS
+    (pw_dist(b, cmp, lo, hi) - pw_dist(e, cmp, lo, hi)) / nullif(pw_dist(b, cmp, lo, hi), 0);
 -- schedule progress ratio: (dist(b) - dist(a)) / (dist(b) * min(f, 1)); NULL when undefined
 CREATE OR REPLACE TEMP MACRO pw_schedule_ratio(a, b, cmp, lo, hi, f) AS
     CASE WHEN pw_dist(b, cmp, lo, hi) = 0 OR f IS NULL OR f <= 0 THEN NULL
@@ -86,25 +95,30 @@ CREATE OR REPLACE TEMP MACRO pw_cagr_ratio(a, b, cmp, t, elapsed, span) AS
 def status_steps(source: str) -> str:
     """Two CTE steps computing the status from a relation `source` with the input columns
     actual, baseline, comparator, target_value, target_high, fraction, elapsed_years, span_years,
-    green, amber, final, final_value, single_observation, early, baseline_source, method (+ anything else,
-    passed through).
+    green, amber, final, final_value, single_observation, early, baseline_source, method, annual_path (an annual
+    path applies), path_expected (the expected value on it at the value's date) (+ anything else, passed through).
+    On an annual path the schedule method runs (cagr included) with pw_share(b, path_expected) in place of f.
 
     Produces `measured` (met, progress_ratio, expected, gap) and `assessed` (+ status, reason)."""
     return f"""\
 -- measure: does the value meet the target, the progress ratio by the indicator's method, the expected value
 measured AS (
     SELECT *,
-        -- cagr needs a growth direction: "=" targets and bands use the schedule method
-        CASE WHEN method = 'cagr' AND comparator <> '=' AND target_high IS NULL THEN 'cagr' ELSE 'schedule' END
-            AS method_used,
+        -- cagr needs a growth direction: "=" targets and bands use the schedule method; so does an annual path
+        CASE WHEN method = 'cagr' AND comparator <> '=' AND target_high IS NULL AND NOT annual_path THEN 'cagr'
+             ELSE 'schedule' END AS method_used,
         pw_holds(actual, comparator, target_value, target_high) AS met,
         pw_dist(actual, comparator, target_value, target_high) AS gap,
         CASE WHEN baseline IS NULL OR single_observation OR early THEN NULL
-             WHEN method = 'cagr' AND comparator <> '=' AND target_high IS NULL
+             WHEN method = 'cagr' AND comparator <> '=' AND target_high IS NULL AND NOT annual_path
                  THEN pw_cagr_ratio(actual, baseline, comparator, target_value, elapsed_years, span_years)
+             WHEN annual_path THEN pw_schedule_ratio(actual, baseline, comparator, target_value, target_high,
+                 pw_share(baseline, path_expected, comparator, target_value, target_high))
              ELSE pw_schedule_ratio(actual, baseline, comparator, target_value, target_high, fraction) END
             AS progress_ratio,
-        CASE WHEN baseline IS NULL OR (method = 'cagr' AND comparator <> '=' AND target_high IS NULL) THEN NULL
+        CASE WHEN baseline IS NULL OR (method = 'cagr' AND comparator <> '=' AND target_high IS NULL
+                                       AND NOT annual_path) THEN NULL
+             WHEN annual_path THEN path_expected
              ELSE pw_expected(baseline, target_value, target_high, fraction) END AS expected
     FROM {source}
 ),
@@ -395,12 +409,48 @@ positioned AS (
         date_diff('month', path_start, period_end) < observation_months AS early
     FROM based
 ),
-{status_steps("positioned")}
+-- 11a. annual targets (年度目标, docs/methodology.md §6a): the region's annual points strictly between the path
+--      start and the end of the target year - its own (`annual_by_region`) always, the plan-wide ones for the
+--      plan's own region and for a region measured from the plan's baseline - and, for the value's period end
+--      and for the as-of date, the last point on or before it and the first point after it
+annual_segments AS (
+    SELECT p.region_code, p.indicator_id, count(*) AS annual_n,
+        max(x.point_end) FILTER (WHERE x.point_end <= p.period_end) AS prev_end,
+        arg_max(x.point_value, x.point_end) FILTER (WHERE x.point_end <= p.period_end) AS prev_value,
+        min(x.point_end) FILTER (WHERE x.point_end > p.period_end) AS next_end,
+        arg_min(x.point_value, x.point_end) FILTER (WHERE x.point_end > p.period_end) AS next_value,
+        max(x.point_end) FILTER (WHERE x.point_end <= $as_of_date) AS prev_end_now,
+        arg_max(x.point_value, x.point_end) FILTER (WHERE x.point_end <= $as_of_date) AS prev_value_now,
+        min(x.point_end) FILTER (WHERE x.point_end > $as_of_date) AS next_end_now,
+        arg_min(x.point_value, x.point_end) FILTER (WHERE x.point_end > $as_of_date) AS next_value_now
+    FROM positioned AS p
+    JOIN annual_points AS x ON x.annual_key = p.annual_key
+    WHERE x.point_end > p.path_start AND x.point_end < p.path_end
+      AND (p.annual_kind = 'region' OR p.plan_region_self OR p.baseline_source = 'plan_fallback')
+    GROUP BY p.region_code, p.indicator_id
+),
+-- 11b. the expected value on the annual path (piecewise linear in days through the baseline, the points and the
+--      goal) at the value's period end and at the as-of date; annual_path is false where no point applies
+pathed AS (
+    SELECT p.*, s.annual_n IS NOT NULL AS annual_path,
+        pw_interp(coalesce(s.prev_end, p.path_start), coalesce(s.prev_value, p.baseline),
+                  coalesce(s.next_end, p.path_end),
+                  coalesce(s.next_value, pw_goal(p.baseline, p.target_value, p.target_high)), p.period_end)
+            AS path_expected,
+        pw_interp(coalesce(s.prev_end_now, p.path_start), coalesce(s.prev_value_now, p.baseline),
+                  coalesce(s.next_end_now, p.path_end),
+                  coalesce(s.next_value_now, pw_goal(p.baseline, p.target_value, p.target_high)), $as_of_date)
+            AS path_expected_now
+    FROM positioned AS p
+    LEFT JOIN annual_segments AS s ON s.region_code = p.region_code AND s.indicator_id = p.indicator_id
+),
+{status_steps("pathed")}
 -- 12. output: status, reason code, expected value now, trend between the two latest values
 SELECT *,
     split_part(status_reason, '|', 1) AS status,
     split_part(status_reason, '|', 2) AS reason,
     CASE WHEN baseline IS NULL OR target_value IS NULL THEN NULL
+         WHEN annual_path THEN path_expected_now
          ELSE pw_expected(baseline, target_value, target_high, fraction_now) END AS expected_now,
     CASE WHEN previous_value IS NULL OR actual IS NULL THEN NULL
          WHEN abs(actual - previous_value) <= 1e-9 * greatest(1.0, abs(previous_value)) THEN 'flat'

@@ -169,22 +169,61 @@ positioned AS (
         date_diff('month', path_start, period_end) < observation_months AS early
     FROM based
 ),
+-- 11a. annual targets (年度目标, docs/methodology.md §6a): the region's annual points strictly between the path
+--      start and the end of the target year - its own (`annual_by_region`) always, the plan-wide ones for the
+--      plan's own region and for a region measured from the plan's baseline - and, for the value's period end
+--      and for the as-of date, the last point on or before it and the first point after it
+annual_segments AS (
+    SELECT p.region_code, p.indicator_id, count(*) AS annual_n,
+        max(x.point_end) FILTER (WHERE x.point_end <= p.period_end) AS prev_end,
+        arg_max(x.point_value, x.point_end) FILTER (WHERE x.point_end <= p.period_end) AS prev_value,
+        min(x.point_end) FILTER (WHERE x.point_end > p.period_end) AS next_end,
+        arg_min(x.point_value, x.point_end) FILTER (WHERE x.point_end > p.period_end) AS next_value,
+        max(x.point_end) FILTER (WHERE x.point_end <= $as_of_date) AS prev_end_now,
+        arg_max(x.point_value, x.point_end) FILTER (WHERE x.point_end <= $as_of_date) AS prev_value_now,
+        min(x.point_end) FILTER (WHERE x.point_end > $as_of_date) AS next_end_now,
+        arg_min(x.point_value, x.point_end) FILTER (WHERE x.point_end > $as_of_date) AS next_value_now
+    FROM positioned AS p
+    JOIN annual_points AS x ON x.annual_key = p.annual_key
+    WHERE x.point_end > p.path_start AND x.point_end < p.path_end
+      AND (p.annual_kind = 'region' OR p.plan_region_self OR p.baseline_source = 'plan_fallback')
+    GROUP BY p.region_code, p.indicator_id
+),
+-- 11b. the expected value on the annual path (piecewise linear in days through the baseline, the points and the
+--      goal) at the value's period end and at the as-of date; annual_path is false where no point applies
+pathed AS (
+    SELECT p.*, s.annual_n IS NOT NULL AS annual_path,
+        pw_interp(coalesce(s.prev_end, p.path_start), coalesce(s.prev_value, p.baseline),
+                  coalesce(s.next_end, p.path_end),
+                  coalesce(s.next_value, pw_goal(p.baseline, p.target_value, p.target_high)), p.period_end)
+            AS path_expected,
+        pw_interp(coalesce(s.prev_end_now, p.path_start), coalesce(s.prev_value_now, p.baseline),
+                  coalesce(s.next_end_now, p.path_end),
+                  coalesce(s.next_value_now, pw_goal(p.baseline, p.target_value, p.target_high)), $as_of_date)
+            AS path_expected_now
+    FROM positioned AS p
+    LEFT JOIN annual_segments AS s ON s.region_code = p.region_code AND s.indicator_id = p.indicator_id
+),
 -- measure: does the value meet the target, the progress ratio by the indicator's method, the expected value
 measured AS (
     SELECT *,
-        -- cagr needs a growth direction: "=" targets and bands use the schedule method
-        CASE WHEN method = 'cagr' AND comparator <> '=' AND target_high IS NULL THEN 'cagr' ELSE 'schedule' END
-            AS method_used,
+        -- cagr needs a growth direction: "=" targets and bands use the schedule method; so does an annual path
+        CASE WHEN method = 'cagr' AND comparator <> '=' AND target_high IS NULL AND NOT annual_path THEN 'cagr'
+             ELSE 'schedule' END AS method_used,
         pw_holds(actual, comparator, target_value, target_high) AS met,
         pw_dist(actual, comparator, target_value, target_high) AS gap,
         CASE WHEN baseline IS NULL OR single_observation OR early THEN NULL
-             WHEN method = 'cagr' AND comparator <> '=' AND target_high IS NULL
+             WHEN method = 'cagr' AND comparator <> '=' AND target_high IS NULL AND NOT annual_path
                  THEN pw_cagr_ratio(actual, baseline, comparator, target_value, elapsed_years, span_years)
+             WHEN annual_path THEN pw_schedule_ratio(actual, baseline, comparator, target_value, target_high,
+                 pw_share(baseline, path_expected, comparator, target_value, target_high))
              ELSE pw_schedule_ratio(actual, baseline, comparator, target_value, target_high, fraction) END
             AS progress_ratio,
-        CASE WHEN baseline IS NULL OR (method = 'cagr' AND comparator <> '=' AND target_high IS NULL) THEN NULL
+        CASE WHEN baseline IS NULL OR (method = 'cagr' AND comparator <> '=' AND target_high IS NULL
+                                       AND NOT annual_path) THEN NULL
+             WHEN annual_path THEN path_expected
              ELSE pw_expected(baseline, target_value, target_high, fraction) END AS expected
-    FROM positioned
+    FROM pathed
 ),
 -- classify: every branch of docs/methodology.md, in order (first match wins)
 assessed AS (
@@ -218,6 +257,7 @@ SELECT *,
     split_part(status_reason, '|', 1) AS status,
     split_part(status_reason, '|', 2) AS reason,
     CASE WHEN baseline IS NULL OR target_value IS NULL THEN NULL
+         WHEN annual_path THEN path_expected_now
          ELSE pw_expected(baseline, target_value, target_high, fraction_now) END AS expected_now,
     CASE WHEN previous_value IS NULL OR actual IS NULL THEN NULL
          WHEN abs(actual - previous_value) <= 1e-9 * greatest(1.0, abs(previous_value)) THEN 'flat'
