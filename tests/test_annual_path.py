@@ -35,9 +35,9 @@ def _defs():
     ])])
 
 
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory):
-    wh = make_warehouse(tmp_path_factory.mktemp("annual") / "w")
+def annual_warehouse(path):
+    """The worked examples' warehouse (also read by tests/test_spark.py); returns (folder, definitions)."""
+    wh = make_warehouse(path)
     add_batch(wh, [{"region_code": "50", "indicator_id": "cov", "period": "2022-Q2", "value": 56},
                    *({"region_code": c, "indicator_id": "cov", "period": "2020", "value": v}
                      for c, v in (("500101", 30), ("500102", 30), ("500110", 45)))], "2022-08-01")
@@ -47,7 +47,12 @@ def engine(tmp_path_factory):
                    {"region_code": "500102", "indicator_id": "cov", "period": "2023", "value": 52},
                    {"region_code": "500229", "indicator_id": "fb", "period": "2023", "value": 74}], "2024-01-15")
     add_batch(wh, [{"region_code": "50", "indicator_id": "cov", "period": "2024", "value": 92}], "2025-01-15")
-    return Engine(wh.path, _defs())
+    return wh.path, _defs()
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory):
+    return Engine(*annual_warehouse(tmp_path_factory.mktemp("annual") / "w"))
 
 
 # name, region, indicator, as of, status, reason, progress ratio, expected value at the value's period end
@@ -195,5 +200,14 @@ def test_path_helpers():
     assert annual_path.value_at(corners, date(2019, 6, 30)) == 50 and annual_path.value_at(corners, date(2027, 1, 1)) == 100
     assert annual_path.parse(annual_path.describe({2023: 85.5, 2022: 60}, date(2020, 12, 31), None)) == {2022: 60, 2023: 85.5}
     assert annual_path.parse(None) == {} and annual_path.points_of(_defs(), "nope#9#") == {}
+    # one row per set of points (cov: plan-wide, 500101, 500110; fb: plan-wide), two (date, value) pairs each
     frame = annual_path.points_frame(_defs())
-    assert frame.height == 2 + 2 + 2 + 2 and frame.schema == pl.Schema(annual_path.POINTS_SCHEMA)
+    assert annual_path.width(_defs()) == 2 and frame.height == 4
+    assert frame.filter(pl.col("annual_key") == "cq#0#500101").row(0) == (
+        "cq#0#500101", date(2022, 12, 31), 40.0, date(2024, 12, 31), 70.0)
+    # a value for the target year is the target: not a corner; no annual targets -> width 0, an empty relation
+    d = definitions([indicator("a")], [plan("p", "50", [target("a", 100, baseline=50, annual={2023: 70, 2025: 100})])])
+    assert annual_path.width(d) == 1 and annual_path.points_frame(d).columns == ["annual_key", "annual_end_1",
+                                                                                "annual_value_1"]
+    none = definitions([indicator("a")], [plan("p", "50", [target("a", 100, baseline=50)])])
+    assert annual_path.width(none) == 0 and annual_path.points_frame(none).height == 0

@@ -18,9 +18,10 @@ Which points a region's path runs through:
 Points not strictly between the path start and the end of the target year are left out (a path that starts at a
 first observation after an annual year starts there).
 
-The SQL path (warehouse/sql.py steps 11a-11b) reads the points from the `annual_points` relation built here
-(`points_frame`) and the `annual_key` / `annual_kind` columns of `assess` (`assess_columns`); status.py takes the
-expected value on the path (`path_expected`) computed here. tests/test_annual_path.py checks both.
+The SQL path (warehouse/sql.py steps 11a-11b, `annual_ctes`: the rule above is its `annual_path` column) reads the
+points from the `annual_points` relation built here (`points_frame`, one row per set of points) and the
+`annual_key` / `annual_kind` columns of `assess` (`assess_columns`); status.py takes the expected value on the path
+(`path_expected`) computed here. tests/test_annual_path.py checks both.
 """
 
 from __future__ import annotations
@@ -36,25 +37,45 @@ i18n.register({"annual_path.point": {"zh": "年度目标", "en": "annual target"
 PLAN = "plan"  # the plan-wide points (`annual`)
 REGION = "region"  # a region's own points (`annual_by_region`)
 
-POINTS_SCHEMA = {"annual_key": pl.String, "point_end": pl.Date, "point_value": pl.Float64}
-
 
 def key(plan_id: str, target_no: int, region: str | None = None) -> str:
     """The id of one set of points: the plan, the target's position in it, and the region (none: plan-wide)."""
     return f"{plan_id}#{target_no}#{region or ''}"
 
 
-def points_frame(defs) -> pl.DataFrame:
-    """The `annual_points` relation: every annual point of the definitions (annual_key, point_end, point_value)."""
-    rows = []
+def _sets(defs):
+    """(annual_key, {year: value} before the target year) for every set of points of the definitions. A value for
+    the target year is the target itself (the loader checks it): the path ends there anyway."""
     for plan in defs.plans:
         for no, target in enumerate(plan.targets):
-            sets = [(None, target.annual)] + list(target.annual_by_region.items())
-            for region, points in sets:
-                for year, value in sorted(points.items()):
-                    rows.append({"annual_key": key(plan.id, no, region), "point_end": date(year, 12, 31),
-                                 "point_value": float(value)})
-    return pl.DataFrame(rows, schema=POINTS_SCHEMA)
+            last = target.target.year if target.target is not None else plan.period.target
+            for region, points in [(None, target.annual), *target.annual_by_region.items()]:
+                inner = {y: float(v) for y, v in sorted(points.items()) if y < last}
+                if inner:
+                    yield key(plan.id, no, region), inner
+
+
+def width(defs) -> int:
+    """The most points any set has: the number of (date, value) column pairs of `annual_points` (0: none)."""
+    return max((len(points) for _, points in _sets(defs)), default=0)
+
+
+def points_frame(defs) -> pl.DataFrame:
+    """The `annual_points` relation: one row per set, annual_key then `width` pairs annual_end_i, annual_value_i
+    (31 Dec of the year, the value), in year order, NULL-padded."""
+    n = width(defs)
+    schema: dict = {"annual_key": pl.String}
+    for i in range(1, n + 1):
+        schema[f"annual_end_{i}"] = pl.Date
+        schema[f"annual_value_{i}"] = pl.Float64
+    rows = []
+    for set_key, points in _sets(defs):
+        row: dict = {"annual_key": set_key}
+        for i, (year, value) in enumerate(points.items(), start=1):
+            row[f"annual_end_{i}"] = date(year, 12, 31)
+            row[f"annual_value_{i}"] = value
+        rows.append(row)
+    return pl.DataFrame(rows, schema=schema)
 
 
 def assess_columns(plan, target, code: str) -> tuple[str | None, str | None]:
@@ -66,11 +87,6 @@ def assess_columns(plan, target, code: str) -> tuple[str | None, str | None]:
     if target.annual:
         return key(plan.id, no), PLAN
     return None, None
-
-
-def applies(kind: str | None, plan_region_self: bool, baseline_source: str | None) -> bool:
-    """Does the set of points of `kind` shape the region's path? (the SQL's condition in step 11a)"""
-    return kind == REGION or (kind == PLAN and (plan_region_self or baseline_source == "plan_fallback"))
 
 
 # ---------------------------------------------------------------- the path

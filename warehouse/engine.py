@@ -364,7 +364,8 @@ class Engine:
         con.register("regions", self.registry.frame.to_arrow())
         if assess is not None:
             con.register("assess", assess.to_arrow())
-            con.register("annual_points", self._annual_points.to_arrow())
+            if self._annual_points.height:  # sql.annual_ctes joins it only when the definitions have annual targets
+                con.register("annual_points", self._annual_points.to_arrow())
         if scope is not None:
             con.register("scope", scope.to_arrow())
         src = current.sources(self.warehouse, snapshot)
@@ -387,7 +388,8 @@ class Engine:
         con.register("regions", self.registry.frame)
         if assess is not None:
             con.register("assess", assess)
-            con.register("annual_points", self._annual_points)
+            if self._annual_points.height:
+                con.register("annual_points", self._annual_points)
         if scope is not None:
             con.register("scope", scope)
         src = current.sources(self.warehouse, snapshot)

@@ -10,13 +10,13 @@ Relations the engine registers before running a query:
 - `assess(...)`: one row per scope region and indicator with its governing plan target (ASSESS_COLUMNS).
 - `regions`: the region registry (regions.parquet schema).
 - `snapshot_rows`: the rows to read (warehouse/current.py `view_sql`): batch columns + superseded_at.
-- `annual_points(annual_key, point_end, point_value)`: every annual target of the definitions
-  (warehouse/annual_path.py `points_frame`).
+- `annual_points(annual_key, annual_end_1, annual_value_1, ...)`: each set of annual targets of the definitions,
+  one row per set (warehouse/annual_path.py `points_frame`); only registered when there is one.
 """
 
 from __future__ import annotations
 
-from warehouse import value_sanity
+from warehouse import annual_path, value_sanity
 from warehouse.definitions import AggregationRule, Covers, Definitions, Indicator
 
 # Batch row columns (docs/architecture.md) - the only data identifiers used in the SQL.
@@ -332,6 +332,64 @@ vals AS (
 )"""
 
 
+def annual_ctes(width: int) -> str:
+    """Steps 11a-11b: the expected value on an annual-target path (docs/methodology.md §6a) at the value's period
+    end and at the as-of date. `annual_points` has one row per set of points with `width` (date, value) column
+    pairs (warehouse/annual_path.py `points_frame`); a set's points lie before the target year, in order. Scalar
+    expressions per row (no aggregation, `positioned` read once): with no annual targets in the definitions
+    (width 0) the path is never annual and nothing is joined."""
+    if width == 0:
+        return """\
+-- 11a-b. annual targets (年度目标): none in the definitions, every path is the straight line (or cagr)
+pathed AS (
+    SELECT *, false AS annual_path, CAST(NULL AS DOUBLE) AS path_expected, CAST(NULL AS DOUBLE) AS path_expected_now
+    FROM positioned
+),"""
+    ends = [f"x.annual_end_{i}" for i in range(1, width + 1)]
+
+    def pick(fn: str, test: str) -> str:  # the last point on or before / the first point after a day
+        return f"{fn}(\n            " + ",\n            ".join(
+            f"CASE WHEN {e} > p.path_start AND {e} {test} THEN {e} END" for e in ends) + ")"
+
+    def value(end: str) -> str:
+        return (f"CASE {end} " + " ".join(f"WHEN annual_end_{i} THEN annual_value_{i}" for i in range(1, width + 1))
+                + " END")
+
+    inside = "greatest(\n            " + ",\n            ".join(f"CASE WHEN {e} > p.path_start THEN {e} END" for e in ends) + ")"
+    goal = "pw_goal(baseline, target_value, target_high)"
+    return f"""\
+-- 11a. annual targets (年度目标, docs/methodology.md §6a): the region's set of points (its own, else the plan-wide
+--      one), applied when it is its own, or it is the plan's own region, or it is measured from the plan's baseline
+--      (plan_fallback), and a point lies after the path start; for the value's period end and for the as-of date,
+--      the last point on or before it and the first point after it (greatest/least skip NULLs)
+annual_corners AS (
+    SELECT p.*, x.* EXCLUDE (annual_key),
+        coalesce(p.annual_kind = 'region' OR p.plan_region_self OR p.baseline_source = 'plan_fallback', false)
+            AND {inside} IS NOT NULL AS annual_path,
+        {pick("greatest", "<= p.period_end")} AS prev_end,
+        {pick("least", "> p.period_end")} AS next_end,
+        {pick("greatest", "<= $as_of_date")} AS prev_end_now,
+        {pick("least", "> $as_of_date")} AS next_end_now
+    FROM positioned AS p
+    LEFT JOIN annual_points AS x ON x.annual_key = p.annual_key
+),
+-- 11b. the expected value on the path (piecewise linear in days through the baseline, the points and the goal)
+pathed AS (
+    SELECT *,
+        pw_interp(coalesce(prev_end, path_start),
+                  coalesce({value("prev_end")}, baseline),
+                  coalesce(next_end, path_end),
+                  coalesce({value("next_end")}, {goal}),
+                  period_end) AS path_expected,
+        pw_interp(coalesce(prev_end_now, path_start),
+                  coalesce({value("prev_end_now")}, baseline),
+                  coalesce(next_end_now, path_end),
+                  coalesce({value("next_end_now")}, {goal}),
+                  $as_of_date) AS path_expected_now
+    FROM annual_corners
+),"""
+
+
 def status_query(defs: Definitions, indicators: list[Indicator], params: dict) -> str:
     """The whole status query: values, baseline, path position, progress, status, trend.
     Params to bind besides those filled here: as_of (naive UTC timestamp), as_of_date (CST date) and the
@@ -409,41 +467,7 @@ positioned AS (
         date_diff('month', path_start, period_end) < observation_months AS early
     FROM based
 ),
--- 11a. annual targets (年度目标, docs/methodology.md §6a): the region's annual points strictly between the path
---      start and the end of the target year - its own (`annual_by_region`) always, the plan-wide ones for the
---      plan's own region and for a region measured from the plan's baseline - and, for the value's period end
---      and for the as-of date, the last point on or before it and the first point after it
-annual_segments AS (
-    SELECT p.region_code, p.indicator_id, count(*) AS annual_n,
-        max(x.point_end) FILTER (WHERE x.point_end <= p.period_end) AS prev_end,
-        arg_max(x.point_value, x.point_end) FILTER (WHERE x.point_end <= p.period_end) AS prev_value,
-        min(x.point_end) FILTER (WHERE x.point_end > p.period_end) AS next_end,
-        arg_min(x.point_value, x.point_end) FILTER (WHERE x.point_end > p.period_end) AS next_value,
-        max(x.point_end) FILTER (WHERE x.point_end <= $as_of_date) AS prev_end_now,
-        arg_max(x.point_value, x.point_end) FILTER (WHERE x.point_end <= $as_of_date) AS prev_value_now,
-        min(x.point_end) FILTER (WHERE x.point_end > $as_of_date) AS next_end_now,
-        arg_min(x.point_value, x.point_end) FILTER (WHERE x.point_end > $as_of_date) AS next_value_now
-    FROM positioned AS p
-    JOIN annual_points AS x ON x.annual_key = p.annual_key
-    WHERE x.point_end > p.path_start AND x.point_end < p.path_end
-      AND (p.annual_kind = 'region' OR p.plan_region_self OR p.baseline_source = 'plan_fallback')
-    GROUP BY p.region_code, p.indicator_id
-),
--- 11b. the expected value on the annual path (piecewise linear in days through the baseline, the points and the
---      goal) at the value's period end and at the as-of date; annual_path is false where no point applies
-pathed AS (
-    SELECT p.*, s.annual_n IS NOT NULL AS annual_path,
-        pw_interp(coalesce(s.prev_end, p.path_start), coalesce(s.prev_value, p.baseline),
-                  coalesce(s.next_end, p.path_end),
-                  coalesce(s.next_value, pw_goal(p.baseline, p.target_value, p.target_high)), p.period_end)
-            AS path_expected,
-        pw_interp(coalesce(s.prev_end_now, p.path_start), coalesce(s.prev_value_now, p.baseline),
-                  coalesce(s.next_end_now, p.path_end),
-                  coalesce(s.next_value_now, pw_goal(p.baseline, p.target_value, p.target_high)), $as_of_date)
-            AS path_expected_now
-    FROM positioned AS p
-    LEFT JOIN annual_segments AS s ON s.region_code = p.region_code AND s.indicator_id = p.indicator_id
-),
+{annual_ctes(annual_path.width(defs))}
 {status_steps("pathed")}
 -- 12. output: status, reason code, expected value now, trend between the two latest values
 SELECT *,

@@ -163,40 +163,10 @@ positioned AS (
         date_diff('month', path_start, period_end) < observation_months AS early
     FROM based
 ),
--- 11a. annual targets (年度目标, docs/methodology.md §6a): the region's annual points strictly between the path
---      start and the end of the target year - its own (`annual_by_region`) always, the plan-wide ones for the
---      plan's own region and for a region measured from the plan's baseline - and, for the value's period end
---      and for the as-of date, the last point on or before it and the first point after it
-annual_segments AS (
-    SELECT p.region_code, p.indicator_id, count(*) AS annual_n,
-        max(x.point_end) FILTER (WHERE x.point_end <= p.period_end) AS prev_end,
-        arg_max(x.point_value, x.point_end) FILTER (WHERE x.point_end <= p.period_end) AS prev_value,
-        min(x.point_end) FILTER (WHERE x.point_end > p.period_end) AS next_end,
-        arg_min(x.point_value, x.point_end) FILTER (WHERE x.point_end > p.period_end) AS next_value,
-        max(x.point_end) FILTER (WHERE x.point_end <= $as_of_date) AS prev_end_now,
-        arg_max(x.point_value, x.point_end) FILTER (WHERE x.point_end <= $as_of_date) AS prev_value_now,
-        min(x.point_end) FILTER (WHERE x.point_end > $as_of_date) AS next_end_now,
-        arg_min(x.point_value, x.point_end) FILTER (WHERE x.point_end > $as_of_date) AS next_value_now
-    FROM positioned AS p
-    JOIN annual_points AS x ON x.annual_key = p.annual_key
-    WHERE x.point_end > p.path_start AND x.point_end < p.path_end
-      AND (p.annual_kind = 'region' OR p.plan_region_self OR p.baseline_source = 'plan_fallback')
-    GROUP BY p.region_code, p.indicator_id
-),
--- 11b. the expected value on the annual path (piecewise linear in days through the baseline, the points and the
---      goal) at the value's period end and at the as-of date; annual_path is false where no point applies
+-- 11a-b. annual targets (年度目标): none in the definitions, every path is the straight line (or cagr)
 pathed AS (
-    SELECT p.*, s.annual_n IS NOT NULL AS annual_path,
-        pw_interp(coalesce(s.prev_end, p.path_start), coalesce(s.prev_value, p.baseline),
-                  coalesce(s.next_end, p.path_end),
-                  coalesce(s.next_value, pw_goal(p.baseline, p.target_value, p.target_high)), p.period_end)
-            AS path_expected,
-        pw_interp(coalesce(s.prev_end_now, p.path_start), coalesce(s.prev_value_now, p.baseline),
-                  coalesce(s.next_end_now, p.path_end),
-                  coalesce(s.next_value_now, pw_goal(p.baseline, p.target_value, p.target_high)), $as_of_date)
-            AS path_expected_now
-    FROM positioned AS p
-    LEFT JOIN annual_segments AS s ON s.region_code = p.region_code AND s.indicator_id = p.indicator_id
+    SELECT *, false AS annual_path, CAST(NULL AS DOUBLE) AS path_expected, CAST(NULL AS DOUBLE) AS path_expected_now
+    FROM positioned
 ),
 -- measure: does the value meet the target, the progress ratio by the indicator's method, the expected value
 measured AS (
