@@ -153,7 +153,7 @@ def test_trajectory_and_chart_show_the_kinks(engine):
         assert corners["2020-12-31"] == 50 and corners["2022-12-31"] == 60 and corners["2023-12-31"] == 85
         assert corners["2025-12-31"] == 100
         assert corners["2022-06-30"] == pytest.approx(50 + 10 * 546 / 730, rel=1e-12)
-        assert f"2023 {'年度目标' if lang == 'zh' else 'annual target'}" in line.customdata
+        assert f"2023 {'年度目标' if lang == 'zh' else 'Annual target'}" in line.customdata
         marks = next(t for t in charts.trajectory_figure(traj, row, lang).data if t.meta == "annual")
         assert [str(x)[:10] for x in marks.x] == ["2022-12-31", "2023-12-31"] and list(marks.y) == [60, 85]
 
@@ -211,3 +211,13 @@ def test_path_helpers():
                                                                                 "annual_value_1"]
     none = definitions([indicator("a")], [plan("p", "50", [target("a", 100, baseline=50)])])
     assert annual_path.width(none) == 0 and annual_path.points_frame(none).height == 0
+
+
+def test_definition_text_lists_the_annual_targets():
+    from warehouse import views
+
+    d = _defs()
+    zh = views.definition_markdown(d, d.plan("cq"), "cov", "zh")
+    assert "年度目标 2022：60 个、2023：85 个" in zh and "年度目标（500101）2022：40 个、2024：70 个" in zh
+    # (safe_text.md escapes the comma of the Markdown line: it renders as ", ")
+    assert "Annual target 2022：60 units\\, 2023：85 units" in views.definition_markdown(d, d.plan("cq"), "cov", "en")

@@ -32,7 +32,7 @@ import polars as pl
 
 from warehouse import i18n
 
-i18n.register({"annual_path.point": {"zh": "年度目标", "en": "annual target"}})  # a corner of the chart's path
+i18n.register({"annual_path.point": {"zh": "年度目标", "en": "Annual target"}})  # a corner of the chart's path
 
 PLAN = "plan"  # the plan-wide points (`annual`)
 REGION = "region"  # a region's own points (`annual_by_region`)
