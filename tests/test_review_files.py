@@ -139,7 +139,7 @@ def test_cli_file_waits_for_review_and_counts_from_approval(wh: Path, tmp_path: 
 def test_upload_page_submits_for_review(wh: Path, tmp_path: Path, monkeypatch):
     policy = tmp_path / "access.yaml"
     policy.write_text((ROOT / "access.example.yaml").read_text(encoding="utf-8")
-                      .replace("grants:\n", "files_need_review: true\ngrants:\n", 1), encoding="utf-8")
+                      .replace("files_need_review: false", "files_need_review: true"), encoding="utf-8")
     monkeypatch.setenv("PLANWATCH_WAREHOUSE", str(wh))
     monkeypatch.setenv("PLANWATCH_DEFS", str(ROOT / "indicator_defs.yaml"))
     monkeypatch.setenv("PLANWATCH_ACCESS", str(policy))

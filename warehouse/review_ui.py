@@ -247,7 +247,10 @@ def review_page() -> None:
     last_submit = next((e for e in reversed(sub["events"]) if e["action"] == "submit"), {})
     role = last_submit.get("role") or "submitter"
     role_text = _t(f"auth.role.{role}", lang) if role in ("viewer", "submitter", "reviewer", "analyst", "admin") else role
-    st.caption(md(_t("rv.by", lang, who=sub.get("submitted_by"), role=role_text, when=_cst(sub.get("submitted_at")))))
+    by = _t("rv.by", lang, who=sub.get("submitted_by"), role=role_text, when=_cst(sub.get("submitted_at")))
+    if last_submit.get("file"):  # a file the access policy sent through review (warehouse/review_files.py)
+        by += _t("rv.from_file", lang, file=last_submit["file"])
+    st.caption(md(by))
     table = review_table(eng, sub, lang)
     st.table(table)  # a handful of rows: plain HTML, readable on a phone and by a screen reader
     awaiting = [i for i, r in sub["rows"].items() if r["state"] == "submitted"]
@@ -337,6 +340,7 @@ def figure_history(region: str, indicator_id: str, lang: str) -> None:
 
 i18n.register({
     "rv.figure_history": {"zh": "填报与审核记录", "en": "Reporting and review history"},
+    "rv.from_file": {"zh": "（上传文件 {file}）", "en": " (uploaded file {file})"},
     "rv.col.when": {"zh": "时间", "en": "When"},
     "rv.col.action": {"zh": "操作", "en": "Action"},
     "rv.col.who": {"zh": "账号", "en": "Who"},
