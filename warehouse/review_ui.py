@@ -10,7 +10,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from warehouse import i18n
+from warehouse import i18n, narrow
 from warehouse import reporting_form as rf
 from warehouse import review as rv
 from warehouse.review_store import ReviewStore, may_report, may_review
@@ -40,7 +40,7 @@ i18n.register({
     "rep.saved": {"zh": "已保存草稿。", "en": "Draft saved."},
     "rep.submitted": {"zh": "已提交，等待上级审核。审核通过前，这些数据不计入统计。",
                       "en": "Submitted; waiting for review. The figures do not count until approved."},
-    "rep.errors": {"zh": "有 {n} 项需要修改，修改后才能提交。", "en": "{n} rows need correcting before you can submit."},
+    "rep.errors": {"zh": "有 {n} 项需要修改，修改后才能提交：", "en": "{n} rows need correcting before you can submit:"},
     "rv.title": {"zh": "逐级审核", "en": "Review submissions"},
     "rv.not_role": {"zh": "您的角色不能审核。审核需要“审核单位”角色。", "en": "Your role cannot review (the reviewer role can)."},
     "rv.nothing": {"zh": "没有等待您审核的填报。", "en": "Nothing is waiting for your review."},
@@ -157,7 +157,7 @@ def reporting_page() -> None:
             info = [_t("rep.unit", lang, unit=md(line.unit(lang))),
                     _t("rep.last", lang, period=line.last_period, value=_fmt(line.last_value))]
             if line.target:
-                info.append(_t("rep.target", lang, year=line.target_year, target=md(line.target)))
+                info.append(_t("rep.target", lang, year=line.target_year, target=md(line.target_text(lang))))
             st.caption(" · ".join(info))
             if row.get("state") == "returned":
                 st.warning(md(_t("rep.returned", lang, reason=row.get("reason") or "", who=row.get("returned_by") or "")))
@@ -185,9 +185,10 @@ def reporting_page() -> None:
         if slot is not None:
             for p in found:
                 (slot.error if p["severity"] == "error" else slot.warning)(md(p["en"] if lang == "en" else p["zh"]))
+    wrong = [ind for ind, found in problems.items() if any(p["severity"] == "error" for p in found)]
     n_errors = sum(1 for f in problems.values() for p in f if p["severity"] == "error")
-    if n_errors:
-        st.error(_t("rep.errors", lang, n=n_errors))
+    if n_errors:  # next to the buttons, with the rows' names: on a phone the row itself may be far above
+        st.error(md(_t("rep.errors", lang, n=n_errors) + " " + ("; " if lang == "en" else "、").join(names.get(i, i) for i in wrong)))
     left, right = st.columns(2)
     last = {ln.indicator_id: ln.last_value for ln in lines}
     filled = {i: v for i, v in editable.items() if any(str(v.get(k) or "").strip() for k in ("value", "numerator", "denominator"))}
@@ -252,7 +253,8 @@ def review_page() -> None:
         by += _t("rv.from_file", lang, file=last_submit["file"])
     st.caption(md(by))
     table = review_table(eng, sub, lang)
-    st.table(table)  # a handful of rows: plain HTML, readable on a phone and by a screen reader
+    with narrow.scroll_table("rv_table"):  # a handful of rows: plain HTML, readable by a screen reader;
+        st.table(table)  # on a phone it scrolls sideways (warehouse/narrow.py)
     awaiting = [i for i, r in sub["rows"].items() if r["state"] == "submitted"]
     names = {ln: eng.defs.indicator(ln).name.get(lang) for ln in sub["rows"]}
     chosen = st.multiselect(_t("rv.rows", lang), awaiting, key=f"rv_rows_{picked}", format_func=lambda i: names[i],
