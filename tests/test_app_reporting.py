@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_helpers import signed_in_app
 from warehouse import reporting_form as rf
 from warehouse.defs_loader import require_definitions
 from warehouse.engine import Engine
@@ -22,8 +23,6 @@ from warehouse.storage import Warehouse
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFS = ROOT / "indicator_defs.yaml"
-AUTH = {"redirect_uri": "http://localhost:1/oauth2callback", "cookie_secret": "t", "client_id": "t",
-        "client_secret": "t", "server_metadata_url": "http://localhost:1/.well-known/openid-configuration"}
 OFFICE = {"email": "qijiang@cq.example.cn", "sub": "office"}
 CITY = {"email": "review@cq.example.cn", "sub": "city"}
 LEADER = {"email": "leader@cq.example.cn", "sub": "leader"}
@@ -43,18 +42,7 @@ def _store(wh: Path) -> ReviewStore:
 
 
 def _app(monkeypatch, wh: Path, user: dict | None, page: str, **params: str) -> AppTest:
-    monkeypatch.setenv("PLANWATCH_WAREHOUSE", str(wh))
-    monkeypatch.setenv("PLANWATCH_DEFS", str(DEFS))
-    monkeypatch.setenv("PLANWATCH_ACCESS", str(ROOT / "access.example.yaml"))
-    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
-    at.secrets["auth"] = AUTH
-    at.user = {"is_logged_in": user is not None, **(user or {})}
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
+    return signed_in_app(monkeypatch, wh, user, page, **params)
 
 
 def _shown(elements) -> str:
@@ -83,7 +71,8 @@ def test_office_fills_checks_saves_and_submits(wh: Path, monkeypatch):
     _field(at, ELDERLY, "note").input("新建两所敬老院").run()
     _field(at, ELDERLY, "numerator").input("25").run()
     _field(at, ELDERLY, "denominator").input("20").run()
-    assert "分子大于分母（25 > 20）" in _shown(at.error) and "有 1 项需要修改" in _shown(at.error)
+    assert "分子大于分母（25 > 20）" in _shown(at.error)
+    assert "有 1 项需要修改，修改后才能提交：乡镇（街道）具备综合功能的养老服务机构覆盖率" in _shown(at.error)
     assert at.button(key="rep_submit").disabled
     _field(at, ELDERLY, "numerator").input("17").run()
     assert not at.error and not at.button(key="rep_submit").disabled
@@ -142,8 +131,11 @@ def test_english(wh: Path, monkeypatch):
     field.input("30").run()
     at.text_input(key=f"rep_500110_2025-Q3_{ELDERLY}_denominator").input("20").run()
     assert "numerator is greater than the denominator" in _shown(at.error)
-    assert "1 rows need correcting" in _shown(at.error)
+    assert "1 rows need correcting before you can submit: Coverage of townships" in _shown(at.error)
+    assert "Target (2025): ≥100" in _shown(at.caption)  # the number, not the plan's Chinese words
     assert [b.label for b in at.button if b.key in ("rep_save", "rep_submit")] == ["Save draft", "Submit for review"]
+    _store(wh).save("500113", PERIOD, {"volunteer_share": {"numerator": "3", "denominator": "10", "note": "n"}},
+                    Actor("office-500113", "submitter"), submit=True)
     at = _app(monkeypatch, wh, CITY, "pages/review.py", lang="en")
     assert at.title[0].value == "Review submissions"
     assert [b.label for b in at.button if b.key in ("rv_approve", "rv_return")] == ["Approve", "Return"]

@@ -203,15 +203,18 @@ for i, code in enumerate(codes):
 """
 
 
-def _run_and_kill(wh: Path, mode: str, delay: float) -> list[str]:
+def _run_and_kill(wh: Path, mode: str, delay: float, after_first: bool = False) -> list[str]:
+    """Start the worker and SIGKILL it `delay` s after it is ready (`after_first`: after its first finished
+    action, so that a loaded machine cannot make the kill land before the round has started)."""
     proc = subprocess.Popen([sys.executable, "-c", WORKER, str(wh), mode], cwd=REPO, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "ready"
+    first = [proc.stdout.readline()] if after_first else []
     time.sleep(delay)
     proc.send_signal(signal.SIGKILL)
     out, _ = proc.communicate()
     assert proc.returncode == -signal.SIGKILL
-    return [line.split()[1] for line in out.splitlines() if line.startswith("done")]
+    return [line.split()[1] for line in first + out.splitlines() if line.startswith("done")]
 
 
 def test_sigkill_during_submit_and_approve(store: ReviewStore, wh: Path):
@@ -229,7 +232,7 @@ def test_sigkill_during_submit_and_approve(store: ReviewStore, wh: Path):
                        Actor("office-" + code, "submitter"), submit=True, now=T_SUBMIT)
     killed_mid_round = 0
     for delay in (0.8, 1.6):
-        done = _run_and_kill(wh, "approve", delay)
+        done = _run_and_kill(wh, "approve", delay, after_first=True)
         killed_mid_round += 0 < len(done) < len(codes)
         stored = (Warehouse(wh).snapshot().scan().filter(pl.col("source_file").str.ends_with(".csv")
                   & pl.col("source_file").str.contains("_2025-Q4-v")).select("region_code").collect())

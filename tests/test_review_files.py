@@ -11,9 +11,9 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
+from app_helpers import signed_in_app
 from warehouse.access_loader import load_policy_bytes
 from warehouse.defs_loader import require_definitions
 from warehouse.engine import Engine
@@ -140,17 +140,8 @@ def test_upload_page_submits_for_review(wh: Path, tmp_path: Path, monkeypatch):
     policy = tmp_path / "access.yaml"
     policy.write_text((ROOT / "access.example.yaml").read_text(encoding="utf-8")
                       .replace("files_need_review: false", "files_need_review: true"), encoding="utf-8")
-    monkeypatch.setenv("PLANWATCH_WAREHOUSE", str(wh))
-    monkeypatch.setenv("PLANWATCH_DEFS", str(ROOT / "indicator_defs.yaml"))
-    monkeypatch.setenv("PLANWATCH_ACCESS", str(policy))
-    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
-    at.secrets["auth"] = {"redirect_uri": "http://localhost:1/oauth2callback", "cookie_secret": "t",
-                          "client_id": "t", "client_secret": "t",
-                          "server_metadata_url": "http://localhost:1/.well-known/openid-configuration"}
-    at.user = {"is_logged_in": True, "email": "analyst@cq.example.cn", "sub": "a1"}
-    at.query_params["region"] = "50"
-    at.run()
-    at.switch_page("pages/data_quality.py").run()
+    at = signed_in_app(monkeypatch, wh, {"email": "analyst@cq.example.cn", "sub": "a1"}, "pages/data_quality.py",
+                       policy=policy, region="50")
     version = Warehouse(wh).version()
     upload = FILE.replace("500110,", "500115,").replace("500111,", "500116,").encode("utf-8")
     at.file_uploader(key="dq_upload").set_value(("bureau.csv", upload, "text/csv")).run()

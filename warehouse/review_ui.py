@@ -113,19 +113,24 @@ def _region_choices(eng: Any, who: Any, current: str) -> list[str]:
     return [c for c in dict.fromkeys(out) if may_report(who, c)]
 
 
-def reporting_page() -> None:
+def _page(title_key: str, action: str, refused_key: str) -> tuple[Any, str, Any, Any, ReviewStore]:
+    """The start both pages share: title, the last action's message, and the role check (no `action`: a
+    clear message and nothing else). Returns the app state, language, identity, engine and review store."""
     from warehouse import app_state
 
     state = app_state.current()
     lang = state.lang
     who = app_state.identity()
-    st.title(_t("rep.title", lang))
+    st.title(_t(title_key, lang))
     _flash()
-    if not who.can("report"):
-        st.info(_t("rep.not_role", lang))
+    if not who.can(action):
+        st.info(_t(refused_key, lang))
         st.stop()
-    eng = app_state.engine()
-    store = _store()
+    return state, lang, who, app_state.engine(), _store()
+
+
+def reporting_page() -> None:
+    state, lang, who, eng, store = _page("rep.title", "report", "rep.not_role")
     choices = _region_choices(eng, who, state.region)
     region = st.selectbox(_t("rep.region", lang), choices, key="rep_region",
                           format_func=lambda c: f"{eng.region_name(c)}（{c}）")
@@ -188,7 +193,8 @@ def reporting_page() -> None:
     wrong = [ind for ind, found in problems.items() if any(p["severity"] == "error" for p in found)]
     n_errors = sum(1 for f in problems.values() for p in f if p["severity"] == "error")
     if n_errors:  # next to the buttons, with the rows' names: on a phone the row itself may be far above
-        st.error(md(_t("rep.errors", lang, n=n_errors) + " " + ("; " if lang == "en" else "、").join(names.get(i, i) for i in wrong)))
+        sep, gap = ("; ", " ") if lang == "en" else ("、", "")
+        st.error(md(_t("rep.errors", lang, n=n_errors) + gap + sep.join(names.get(i, i) for i in wrong)))
     left, right = st.columns(2)
     last = {ln.indicator_id: ln.last_value for ln in lines}
     filled = {i: v for i, v in editable.items() if any(str(v.get(k) or "").strip() for k in ("value", "numerator", "denominator"))}
@@ -225,18 +231,7 @@ def _flash() -> None:
 
 
 def review_page() -> None:
-    from warehouse import app_state
-
-    state = app_state.current()
-    lang = state.lang
-    who = app_state.identity()
-    st.title(_t("rv.title", lang))
-    _flash()
-    if not who.can("review"):
-        st.info(_t("rv.not_role", lang))
-        st.stop()
-    eng = app_state.engine()
-    store = _store()
+    _state, lang, who, eng, store = _page("rv.title", "review", "rv.not_role")
     waiting = [s for s in store.list(status="submitted") if may_review(who, s["region_code"])]
     if not waiting:
         st.info(_t("rv.nothing", lang))
