@@ -20,6 +20,7 @@ from warehouse.engine import Engine
 from warehouse.paths import default_defs_path
 from warehouse.regions import RegionRegistry
 from warehouse.review import Actor, status_of
+from warehouse.review_files import submit_file
 from warehouse.review_store import OPERATOR, ReviewStore
 from warehouse.storage import Warehouse
 
@@ -53,8 +54,14 @@ def _cli(monkeypatch, wh: Path, policy: str | None, *args: str):
     return CliRunner().invoke(app, list(args))
 
 
+_ENGINES: dict[Path, Engine] = {}
+
+
 def _latest(wh: Path, region: str, as_of: datetime | None = None) -> float | None:
-    hist = Engine(wh, require_definitions(default_defs_path())).history(region, "volunteer_share", as_of=as_of)
+    """The figure in force for `region` 2025-Q4 (an engine reads the warehouse snapshot afresh on each call)."""
+    if wh not in _ENGINES:
+        _ENGINES[wh] = Engine(wh, require_definitions(default_defs_path()))
+    hist = _ENGINES[wh].history(region, "volunteer_share", as_of=as_of)
     hist = hist.filter(pl.col("period") == PERIOD).sort("ingested_at")
     return hist["value"][-1] if hist.height else None
 
@@ -96,8 +103,10 @@ def test_cli_file_waits_for_review_and_counts_from_approval(wh: Path, tmp_path: 
     assert (sub["events"][-1]["action"], sub["events"][-1]["role"], sub["events"][-1]["file"]) == ("submit", OPERATOR, "f.csv")
     assert Warehouse(wh).original_path(sub["events"][-1]["sha256"]) is not None  # the file itself is kept
     # the same file again: nothing changes (a re-run after a kill finishes, never duplicates)
-    out = _cli(monkeypatch, wh, POLICY, "ingest", str(src))
-    assert out.exit_code == 0 and "nothing changed" in out.output
+    registry = store.registry
+    again = submit_file(Warehouse(wh), src, defs, registry, user="zhang")
+    assert again.rows_submitted == 0 and "nothing changed" in again.summary("en")
+    assert len(store.find("500110", PERIOD)["events"]) == 1
     # a different file touching a figure that awaits review: refused as a whole, nothing changed
     other = tmp_path / "g.csv"
     other.write_text(FILE.replace("15000", "16000"), encoding="utf-8")
@@ -107,8 +116,8 @@ def test_cli_file_waits_for_review_and_counts_from_approval(wh: Path, tmp_path: 
     # a file with an error is rejected and logged exactly as without the policy; no submission
     bad = tmp_path / "bad.csv"
     bad.write_text(FILE.replace("9000,60000", "70000,60000").replace("500110,", "500112,"), encoding="utf-8")
-    out = _cli(monkeypatch, wh, POLICY, "ingest", str(bad))
-    assert out.exit_code == 1 and "分子大于分母" in out.output
+    result = submit_file(Warehouse(wh), bad, defs, registry, user="zhang")
+    assert result.status == "rejected" and "1 rows have errors" in result.message_en
     assert Warehouse(wh).log_entries().filter(pl.col("file_name") == "bad.csv")["status"].to_list() == ["rejected"]
     assert store.find("500112", PERIOD) is None
 
@@ -118,13 +127,12 @@ def test_cli_file_waits_for_review_and_counts_from_approval(wh: Path, tmp_path: 
     assert Warehouse(wh).version() == version + 1
     assert _latest(wh, "500110") == pytest.approx(15000 / 80000 * 100)  # 18.75
     assert _latest(wh, "500110", as_of=t_approve - timedelta(seconds=1)) == before
-    batch = Engine(wh, defs).history("500110", "volunteer_share").filter(pl.col("period") == PERIOD) \
+    batch = _ENGINES[wh].history("500110", "volunteer_share").filter(pl.col("period") == PERIOD) \
         .sort("ingested_at").row(-1, named=True)
     assert batch["submitted_by"] == "綦江区民政局"  # the file's own columns survive review
     assert batch["submitted_at"].replace(tzinfo=timezone.utc) == datetime(2026, 1, 7, 16, tzinfo=timezone.utc)
     assert batch["ingested_at"].replace(tzinfo=timezone.utc) == t_approve
-    out = _cli(monkeypatch, wh, POLICY, "review", "return", "500111_2025-Q4", "--reason", "请核实分母", "--as", "li")
-    assert out.exit_code == 0, out.output
+    store.return_rows("500111_2025-Q4", "请核实分母", Actor("li", OPERATOR))
     assert store.find("500111", PERIOD)["rows"]["volunteer_share"]["reason"] == "请核实分母"
     assert _latest(wh, "500111") != pytest.approx(15.0)
 
