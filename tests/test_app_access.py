@@ -13,8 +13,6 @@ from streamlit.testing.v1 import AppTest
 from app_helpers import signed_in_app
 
 ROOT = Path(__file__).resolve().parent.parent
-AUTH = {"redirect_uri": "http://localhost:1/oauth2callback", "cookie_secret": "t", "client_id": "t",
-        "client_secret": "t", "server_metadata_url": "http://localhost:1/.well-known/openid-configuration"}
 VIEWER = {"sub": "viewer-500110", "email": "someone@cq.example.cn"}
 
 

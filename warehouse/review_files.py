@@ -31,10 +31,7 @@ import polars as pl
 
 from warehouse.periods import utc_now
 from warehouse.review import Actor
-from warehouse.storage_base import aware_utc, iso, sha256_file  # noqa: F401
-
-REVIEW_ROLE_CLI = "operator"
-
+from warehouse.storage_base import aware_utc, iso, sha256_file
 
 @dataclass
 class FileReview:
@@ -93,7 +90,7 @@ def submit_file(wh: Any, path: str | os.PathLike, definitions: Any, registry: An
     from warehouse.ingest import prepare_submission
     from warehouse.storage import WarehouseError, ingest_file
     from warehouse.storage_base import current_user
-    from warehouse.review_store import ReviewStore
+    from warehouse.review_store import OPERATOR, ReviewStore
 
     src = Path(path)
     if not src.is_file():
@@ -116,7 +113,7 @@ def submit_file(wh: Any, path: str | os.PathLike, definitions: Any, registry: An
     if valid is None or valid.height == 0 or (prepared.n_rejected and not accept_valid_rows):
         return as_ingest()
     store = ReviewStore(wh, definitions, registry)
-    subs, new_rows = store.submit_file_rows(group_rows(valid), Actor(user, role or REVIEW_ROLE_CLI), src.name,
+    subs, new_rows = store.submit_file_rows(group_rows(valid), Actor(user, role or OPERATOR), src.name,
                                             sha, src, now=moment)
     return FileReview(file=str(src), sha256=sha, submissions=[s["id"] for s in subs], rows_submitted=new_rows,
                       rows_rejected=int(prepared.n_rejected or 0), warnings=int(prepared.n_warnings or 0),
