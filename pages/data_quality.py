@@ -15,7 +15,8 @@ import polars as pl
 import streamlit as st
 
 from warehouse import formatting as fmt
-from warehouse import access, i18n, progress_ui, quality, tables
+from warehouse import access, i18n, progress_ui, quality, review_files_ui, tables
+from warehouse.page_section import section
 from warehouse.periods import utc_now
 from warehouse.regions import RegionRegistry
 from warehouse.safe_cells import safe_frame
@@ -353,12 +354,24 @@ def _check_and_store(defs, registry, warehouse_dir: Path, lang: str, who: access
     if not storable:
         st.warning(i18n.t("dq.upload.nothing", lang))
         return
-    if st.button(i18n.t("dq.upload.confirm", lang), type="primary", key="dq_upload_confirm"):
+    review = review_files_ui.needs_review(lang)  # the policy's files_need_review (issue 15); None: invalid
+    if review is None:
+        return
+    if st.button(i18n.t("dq.upload.submit_review" if review else "dq.upload.confirm", lang), type="primary",
+                 key="dq_upload_confirm"):
         try:
             with progress_ui.stages("progress.store", lang):
-                result = ingest_file(wh, path, defs, registry, accept_valid_rows=accept_valid, **who_kw)
-        except (WarehouseError, ValueError, OSError) as exc:
+                if review:  # the rows wait for review (warehouse/review_files.py); a rejected file is logged
+                    result = review_files_ui.submit(wh, path, defs, registry, accept_valid, who_kw)
+                    if result is None:
+                        return
+                else:
+                    result = ingest_file(wh, path, defs, registry, accept_valid_rows=accept_valid, **who_kw)
+        except (WarehouseError, ValueError, OSError) as exc:  # ReviewError is a ValueError: nothing changed
             st.error(md(i18n.t("dq.upload.error", lang, error=no_paths(exc))))
+            return
+        if result.status == "submitted":
+            st.success(md(no_paths(result.summary(lang))))
             return
         key = "dq.upload.stored" if result.status == "accepted" else "dq.upload.not_stored"
         (st.success if result.status == "accepted" else st.warning)(
@@ -388,30 +401,30 @@ def render(*, query, defs, registry, warehouse_dir: str | Path, region: str, reg
     cols[2].metric(i18n.t("dq.metric.missing", lang), int(detail.height - detail["received"].sum()) if total else 0)
     cols[3].metric(i18n.t("dq.metric.rejected", lang), int(log["rows_rejected"].fill_null(0).sum()))
 
-    _show_unusable(defs, warehouse_dir, region, as_of, lang)
+    with section(lang):
+        _show_unusable(defs, warehouse_dir, region, as_of, lang)
     names = ["rates", "overdue"] + (["log"] if shows_log else []) + ["disagree", "outliers"] \
         + (["upload"] if who.can("upload") else []) + (["round"] if who.signed_in else [])
     tabs = dict(zip(names, st.tabs([i18n.t(f"dq.tab.{k}", lang) for k in names])))
-    with tabs["rates"]:
+    with tabs["rates"], section(lang):  # each tab is a page section: one failing shows its error, the others draw
         _show_rates(detail, lang)
-    with tabs["overdue"]:
+    with tabs["overdue"], section(lang):
         _show_overdue(detail, defs, as_of, lang)
     if "log" in tabs:
-        with tabs["log"]:
+        with tabs["log"], section(lang):
             _show_log(log, warehouse_dir, lang)
-    with tabs["disagree"]:
+    with tabs["disagree"], section(lang):
         _show_disagreements(query, defs, region, plan_id, as_of, lang)
-    with tabs["outliers"]:
+    with tabs["outliers"], section(lang):
         _show_outliers(defs, warehouse_dir, region, as_of, lang)
     if "upload" in tabs:
-        with tabs["upload"]:
+        with tabs["upload"], section(lang):
             _show_upload(defs, registry, warehouse_dir, lang, who)
     if "round" in tabs:  # browser reporting and review (issue 15): progress of a round, figures awaiting review
-        with tabs["round"]:
+        with tabs["round"], section(lang):
             from warehouse.review_ui import progress_section
 
             progress_section(region, lang, who)
-
 
 def _main() -> None:
     from warehouse import app_state

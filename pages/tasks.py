@@ -8,6 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from warehouse import app_state, auth_ui, i18n, tables, tasks_access, tasks_ui, tasks_views
+from warehouse.page_section import section
 from warehouse.safe_text import md
 from warehouse.storage import Warehouse
 
@@ -69,8 +70,9 @@ def _ledger(state, defs, plan, lang, who, wh) -> None:
     has_wh = Warehouse(wh).exists()
     statuses = None
     if has_wh:
-        frame = app_state.query("status", state.region, as_of=state.as_of, plan_id=state.plan_id)
-        statuses = dict(zip(frame["indicator_id"].to_list(), frame["status"].to_list()))
+        with section(lang):  # a failed query: its error, and the task table without statuses
+            frame = app_state.query("status", state.region, as_of=state.as_of, plan_id=state.plan_id)
+            statuses = dict(zip(frame["indicator_id"].to_list(), frame["status"].to_list()))
     st.subheader(i18n.t("tasks.list", lang))
     tables.dataframe(tasks_views.task_table(defs, plan.id, lang, statuses), hide_index=True, width="stretch")
     if not has_wh:
@@ -121,7 +123,9 @@ def _ledger(state, defs, plan, lang, who, wh) -> None:
         from warehouse.periods import utc_now
 
         now = utc_now()  # a 督办 is opened on what stands now, whatever month the sidebar shows
-        alerts = app_state.query("alerts", state.region, plan_id=plan.id)
+        alerts = None
+        with section(lang):  # a failed alerts query: its error, and the form offers the tasks only
+            alerts = app_state.query("alerts", state.region, plan_id=plan.id)
         tasks_ui.leader_forms(who, defs, plan, wh, lang, auth_ui.members_of(defs),
                               ledger(wh, defs, plan.id, as_of=now), alerts, duban)
 

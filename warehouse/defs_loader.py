@@ -34,6 +34,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from warehouse import defs_checks, defs_limits
+from warehouse.annual_checks import check_annual
 from warehouse.definitions import (
     Comparator,
     Defaults,
@@ -209,6 +210,7 @@ def _load_bytes(data: bytes, name: str) -> LoadResult:
         )
         return checker.result(None, digest)
     try:
+        defs_limits.check_flow_depth(text)  # before PyYAML's scanner, slow on deep nesting (defs_limits.py)
         raw = checker.parse(text)
         definitions = checker.validate(raw) if raw is not None else None
         if raw is None and not checker.has_errors():  # e.g. a file holding only `null` or `~`
@@ -217,7 +219,7 @@ def _load_bytes(data: bytes, name: str) -> LoadResult:
     except (defs_limits.DefinitionsTooLarge, RecursionError) as exc:
         message = str(exc) if isinstance(exc, defs_limits.DefinitionsTooLarge) else defs_limits.DEPTH_MESSAGE
         checker.problems.clear()
-        checker.error((), message, at=(1, 1))
+        checker.error((), message, at=getattr(exc, "at", (1, 1)))
         definitions = None
     except Exception as exc:  # a bug in the checks must not become a traceback for the analyst
         checker.error((), f"internal error while checking the file ({type(exc).__name__}: {exc}); "
@@ -642,6 +644,7 @@ class _CrossChecks:
         if t.kind == "text" and not (t.source.quote or "").strip():
             self.ck.warning(path + ("source",), "text target has no `quote` from the plan",
                             expected="source.quote with the plan's sentence")
+        check_annual(self, plan, t, ind, path)  # 年度目标 (warehouse/annual_checks.py)
 
     def _bounds(self, ind: Indicator, value: float, path: Path_, what: str) -> None:
         lo, hi = ind.bounds.min, ind.bounds.max
