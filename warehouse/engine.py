@@ -425,7 +425,8 @@ class Engine:
         assess = self._assess_frame(codes, indicators, moment, plan_id)
         if assess.height == 0:
             return pl.DataFrame(schema=_STATUS_SCHEMA)
-        used = [i for i in indicators if i.id in set(assess["indicator_id"].to_list())]
+        present = set(assess["indicator_id"].unique().to_list())  # once, not per indicator
+        used = [i for i in indicators if i.id in present]
         params: dict = {}
         query = sqlgen.status_query(self.defs, used, params)
         params["as_of"] = moment.replace(tzinfo=None)
@@ -542,7 +543,8 @@ class Engine:
                   "due_date": pl.Date, "days_overdue": pl.Int64, "plan_id": pl.String, "attribute": pl.String}
         if assess.height == 0:
             return pl.DataFrame(schema=schema)
-        used = [i for i in indicators if i.id in set(assess["indicator_id"].to_list())]
+        present = set(assess["indicator_id"].unique().to_list())  # once, not per indicator
+        used = [i for i in indicators if i.id in present]
         params: dict = {}
         query = sqlgen.overdue_query(self.defs, used, params)
         params["as_of"] = moment.replace(tzinfo=None)
