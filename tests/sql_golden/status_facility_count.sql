@@ -174,7 +174,7 @@ positioned AS (
             AS fraction_now,
         date_diff('month', path_start, period_end) / 12.0 AS elapsed_years,
         date_diff('month', path_start, path_end) / 12.0 AS span_years,
-        -- observation period (docs/methodology.md): fewer than observation_months months from the path start to the value
+        -- observation period: fewer than observation_months months from the path start to the value
         date_diff('month', path_start, period_end) < observation_months AS early
     FROM based
 ),
