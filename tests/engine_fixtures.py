@@ -132,10 +132,11 @@ CASE_SCHEMA = {
     "span_years": pl.Float64, "green": pl.Float64, "amber": pl.Float64, "final": pl.Boolean,
     "single_observation": pl.Boolean, "method": pl.String,
     "final_value": pl.Boolean, "early": pl.Boolean, "baseline_source": pl.String,
+    "annual_path": pl.Boolean, "path_expected": pl.Float64,
 }
 # defaults of the columns added for issue 12 (a case that does not set them: not early, own baseline,
 # the value is the target year's when final)
-CASE_DEFAULTS = {"final_value": True, "early": False, "baseline_source": "plan"}
+CASE_DEFAULTS = {"final_value": True, "early": False, "baseline_source": "plan", "annual_path": False}
 
 
 def sql_assess(cases: list[dict]) -> dict[str, dict]:

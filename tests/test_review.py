@@ -203,19 +203,27 @@ for i, code in enumerate(codes):
 """
 
 
-def _run_and_kill(wh: Path, mode: str, delay: float) -> list[str]:
+def _run_and_kill(wh: Path, mode: str, after_done: int, delay: float) -> list[str]:
+    """Run the worker and SIGKILL it `delay` s after its `after_done`-th "done" line: the kill lands inside the
+    next action on a quiet or a loaded machine alike (a fixed delay from start missed the round under load)."""
     proc = subprocess.Popen([sys.executable, "-c", WORKER, str(wh), mode], cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.DEVNULL, text=True)
     assert proc.stdout.readline().strip() == "ready"
+    done = []
+    while len(done) < after_done:
+        line = proc.stdout.readline()
+        assert line, "the worker ended before the kill"
+        if line.startswith("done"):
+            done.append(line.split()[1])
     time.sleep(delay)
     proc.send_signal(signal.SIGKILL)
     out, _ = proc.communicate()
     assert proc.returncode == -signal.SIGKILL
-    return [line.split()[1] for line in out.splitlines() if line.startswith("done")]
+    return done + [line.split()[1] for line in out.splitlines() if line.startswith("done")]
 
 
 def test_sigkill_during_submit_and_approve(store: ReviewStore, wh: Path):
-    done = _run_and_kill(wh, "submit", 1.0)
+    done = _run_and_kill(wh, "submit", 2, 0.05)
     for path in (wh / "review" / "submissions").glob("*.json"):
         sub = json.loads(path.read_text(encoding="utf-8"))  # every file complete
         assert status_of(sub) == "submitted" and sub["version"] == 1
@@ -228,8 +236,9 @@ def test_sigkill_during_submit_and_approve(store: ReviewStore, wh: Path):
             store.save(code, PERIOD, {"volunteer_share": {"numerator": str(100 + i), "denominator": "1000"}},
                        Actor("office-" + code, "submitter"), submit=True, now=T_SUBMIT)
     killed_mid_round = 0
-    for delay in (0.8, 1.6):
-        done = _run_and_kill(wh, "approve", delay)
+    for extra, delay in ((2, 0.02), (2, 0.15)):
+        already = sum(status_of(store.find(code, PERIOD)) == "approved" for code in codes)
+        done = _run_and_kill(wh, "approve", already + extra, delay)
         killed_mid_round += 0 < len(done) < len(codes)
         stored = (Warehouse(wh).snapshot().scan().filter(pl.col("source_file").str.ends_with(".csv")
                   & pl.col("source_file").str.contains("_2025-Q4-v")).select("region_code").collect())

@@ -98,6 +98,18 @@ def test_small_national_tier_equal(spark_session, tiny_tier, definitions):
     _same(rank_duck, spark.rank("5101", "composite", as_of=AS_OF), [rank_duck.columns[0]])
 
 
+def test_annual_targets_equal(spark_session, tmp_path):
+    """The annual-target steps (11a-11b: FILTER aggregates, arg_max/arg_min, pw_interp) give the same frame in
+    Spark: the worked examples of docs/methodology.md §6a (tests/test_annual_path.py)."""
+    from test_annual_path import annual_warehouse
+
+    duck, spark = _engines(*annual_warehouse(tmp_path / "w"))
+    as_of = parse_as_of("2024-02")
+    frame = duck.descendants_status("50", as_of=as_of)
+    assert frame.filter(pl.col("annual_path").is_not_null()).height >= 3  # 50 (cov, fb), 500101, 500110
+    _same(frame, spark.descendants_status("50", as_of=as_of), ["region_code", "indicator_id"])
+
+
 def test_env_selects_the_backend_and_bad_names_are_refused(monkeypatch, sample_warehouse, definitions):
     monkeypatch.setenv("PLANWATCH_ENGINE", "spark")
     assert Engine(sample_warehouse, definitions).backend == "spark"

@@ -28,11 +28,19 @@ INDICATORS = [
 DEFS = definitions(INDICATORS, [plan("national_2021", "CN", [target(i["id"], 1) for i in INDICATORS])])
 
 
+# annual targets (年度目标, docs/methodology.md §6a): the steps 11a-11b that join `annual_points` (width 2 here)
+ANNUAL_DEFS = definitions(INDICATORS[1:2], [plan("national_2021", "CN", [
+    target("facility_count", 100, baseline=50, applies_at=("total", "province"), annual={2022: 60, 2023: 85},
+           annual_by_region={"50": {2023: 70}})])])
+
+
 def _render(kind: str, ids: list[str]) -> tuple[str, dict]:
     params: dict = {}
-    inds = [DEFS.indicator(i) for i in ids]
-    builder = {"status": sqlgen.status_query, "series": sqlgen.series_query, "overdue": sqlgen.overdue_query}[kind]
-    return builder(DEFS, inds, params), params
+    defs = ANNUAL_DEFS if kind == "annual" else DEFS
+    inds = [defs.indicator(i) for i in ids]
+    builder = {"status": sqlgen.status_query, "series": sqlgen.series_query, "overdue": sqlgen.overdue_query,
+               "annual": sqlgen.status_query}[kind]
+    return builder(defs, inds, params), params
 
 
 CASES = [
@@ -42,6 +50,7 @@ CASES = [
     ("status_all_four", "status", [i["id"] for i in INDICATORS]),
     ("series_satisfaction", "series", ["satisfaction"]),
     ("overdue_facility_count", "overdue", ["facility_count"]),
+    ("status_annual_targets", "annual", ["facility_count"]),
 ]
 
 
@@ -99,7 +108,7 @@ def test_golden_sql_parses_in_duckdb():
             ("baseline_year", "INTEGER"), ("plan_region_self", "BOOLEAN"), ("green", "DOUBLE"), ("amber", "DOUBLE"),
             ("baseline_end", "DATE"), ("path_end", "DATE"), ("value_cutoff", "DATE"), ("target_over", "BOOLEAN"),
             ("final_deadline", "DATE"), ("observation_months", "INTEGER"), ("baseline_from_warehouse", "BOOLEAN"),
-            ("baseline_fallback", "BOOLEAN")])
+            ("baseline_fallback", "BOOLEAN"), ("annual_key", "VARCHAR"), ("annual_kind", "VARCHAR")])
         con.execute(f"CREATE TEMP TABLE assess ({cols})")
         con.execute("CREATE TEMP TABLE snapshot_rows AS SELECT '' AS batch_id, '' AS region_code, '' AS indicator_id, "
                     "'' AS period, DATE '2020-12-31' AS period_end, 0.0 AS value, 0.0 AS numerator, "
@@ -113,3 +122,11 @@ def test_golden_sql_parses_in_duckdb():
         assert con.sql(q, params={k: v for k, v in params.items() if f"${k}" in q}).fetchall() == []
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("name,kind,ids", CASES, ids=[c[0] for c in CASES])
+def test_generated_sql_is_ascii(name, kind, ids):
+    """DuckDB 2.0's Python-side parameter scan maps every character of a non-ASCII statement to its byte offset in
+    Python (warehouse/sql_rollup.py, issue 14): keep comments in the generated SQL ASCII."""
+    query, _ = _render(kind, ids)
+    assert query.isascii(), sorted({c for c in query if not c.isascii()})

@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 
 import polars as pl
 
+from warehouse import annual_path
 from warehouse.definitions import Covers, Definitions, Indicator
 from warehouse.moments import as_of_date
 
@@ -29,7 +30,7 @@ ASSESS_SCHEMA = {
     "baseline_end": pl.Date, "path_end": pl.Date, "value_cutoff": pl.Date, "target_over": pl.Boolean,
     "final_deadline": pl.Date, "observation_months": pl.Int32, "baseline_from_warehouse": pl.Boolean,
     "baseline_fallback": pl.Boolean, "frequency": pl.String, "due_days": pl.Int32, "plan_start": pl.Date,
-    "reported": pl.Boolean,
+    "reported": pl.Boolean, "annual_key": pl.String, "annual_kind": pl.String,
 }
 
 
@@ -89,6 +90,7 @@ def assess_frame(engine, codes: list[str], indicators: list[Indicator], moment: 
             base_year = base.year if base is not None else plan.period.baseline
             target_year = tgt.year if tgt is not None else plan.period.target
             path_end = date(target_year, 12, 31)
+            annual_key, annual_kind = annual_path.assess_columns(plan, target, code)
             rows.append({
                 "region_code": code,
                 "indicator_id": ind.id,
@@ -118,5 +120,8 @@ def assess_frame(engine, codes: list[str], indicators: list[Indicator], moment: 
                 "plan_start": date(plan.period.start, 1, 1),
                 # groups do not report; divisions report at the indicator's reporting levels
                 "reported": not code.startswith("group:") and engine.level(code) in [lv.value for lv in ind.reported_at],
+                # annual targets (年度目标): which set of annual points may shape the path (warehouse/annual_path.py)
+                "annual_key": annual_key,
+                "annual_kind": annual_kind,
             })
     return pl.DataFrame(rows, schema=ASSESS_SCHEMA)

@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import polars as pl
 
+from warehouse import annual_path
 from warehouse import formatting as fmt
 from warehouse import i18n
 
@@ -234,7 +235,8 @@ def _expected_to_target_year(x: list[Any], expected: list[float | None], labels:
 def _path_from_status(row: dict[str, Any], x: list[Any], expected: list[float | None], labels: list[str],
                       lang: str) -> tuple[list[Any], list[float | None], list[str]]:
     """The expected path as a line from the baseline (its date and value) to the goal at the end of the target
-    year (docs/methodology.md §6), through the expected values at the observed period ends. Drawn for every
+    year (docs/methodology.md §6), through the annual targets where they apply (§6a) and the expected values at
+    the observed period ends. Drawn for every
     plan with a baseline and a target, however few values there are (one quarter of a new plan included)."""
     base, target = _num(row.get("baseline_value")), _num(row.get("target_value"))
     start = row.get("baseline_date") or _year_end(row.get("baseline_year"))
@@ -244,8 +246,12 @@ def _path_from_status(row: dict[str, Any], x: list[Any], expected: list[float | 
     high = _num(row.get("target_high"))
     goal = max(target, min(base, high)) if high is not None else target
     points = {start: (base, fmt.format_date(start, lang)), end: (goal, str(row.get("target_year")))}
+    # annual targets (年度目标): the path's corners, so its kinks show (docs/methodology.md §6a)
+    for year, value in annual_path.parse(row.get("annual_path")).items():
+        if start < date(year, 12, 31) < end:
+            points[date(year, 12, 31)] = (value, f"{year} {i18n.t('annual_path.point', lang)}")
     for day, value, label in zip(x, expected, labels):
-        if day is not None and value is not None and start < day < end:
+        if day is not None and value is not None and start < day < end and day not in points:
             points[day] = (value, label)
     days = sorted(points)
     return days, [points[d][0] for d in days], [points[d][1] for d in days]
@@ -275,6 +281,16 @@ def trajectory_figure(trajectory: pl.DataFrame, status_row: dict[str, Any] | Non
             go.Scatter(
                 x=path_x, y=path_y, name=i18n.t("chart.expected", lang), mode="lines",
                 line=dict(color=EXPECTED_COLOUR, dash="dash", width=2), customdata=path_labels, meta="expected",
+                hovertemplate="%{customdata}: %{y}" + (f" {unit}" if unit else "") + "<extra></extra>",
+            )
+        )
+    annual = {date(y, 12, 31): v for y, v in annual_path.parse(row.get("annual_path")).items()}
+    if annual:  # the annual targets (年度目标) as markers on the path's corners
+        fig.add_trace(
+            go.Scatter(
+                x=list(annual), y=list(annual.values()), name=i18n.t("annual_path.point", lang), mode="markers",
+                marker=dict(symbol="circle-open", size=10, color=EXPECTED_COLOUR, line=dict(width=2)), meta="annual",
+                customdata=[str(d.year) for d in annual],
                 hovertemplate="%{customdata}: %{y}" + (f" {unit}" if unit else "") + "<extra></extra>",
             )
         )

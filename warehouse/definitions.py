@@ -231,6 +231,11 @@ class PlanTarget(Strict):
     # Wansheng's 附件 重点任务分工表 names 各镇街 as lead for facility coverage
     lead_department: Text | list[Text] | None = None
     responsible_departments: list[Text] | None = None
+    # 年度目标: the value the plan sets for the end of each year (year -> value); the expected path runs through
+    # them instead of the straight line. `annual`: the plan's own region (plan-wide); `annual_by_region`: region
+    # code -> {year: value}. Rules and checks: warehouse/annual_path.py, warehouse/annual_checks.py, methodology §6a
+    annual: dict[int, float] = {}
+    annual_by_region: dict[str, dict[int, float]] = {}
 
 
 class Period(Strict):

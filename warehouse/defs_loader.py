@@ -34,6 +34,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from warehouse import defs_checks, defs_limits
+from warehouse.annual_checks import check_annual
 from warehouse.definitions import (
     Comparator,
     Defaults,
@@ -642,6 +643,7 @@ class _CrossChecks:
         if t.kind == "text" and not (t.source.quote or "").strip():
             self.ck.warning(path + ("source",), "text target has no `quote` from the plan",
                             expected="source.quote with the plan's sentence")
+        check_annual(self, plan, t, ind, path)  # 年度目标 (warehouse/annual_checks.py)
 
     def _bounds(self, ind: Indicator, value: float, path: Path_, what: str) -> None:
         lo, hi = ind.bounds.min, ind.bounds.max

@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from warehouse import annual_path
 from warehouse import current
 from warehouse import sql as sqlgen
 from warehouse import status as st
@@ -110,6 +111,7 @@ class Engine:
         self._assess_cache: OrderedDict = OrderedDict()
         self._assess_lock = threading.Lock()
         self._db, self._regions_arrow = QueryDatabase(), registry.frame.to_arrow()
+        self._annual_points = annual_path.points_frame(definitions)  # the `annual_points` relation (sql.py 11a)
 
     # ------------------------------------------------------------ cache key
     def version(self) -> str:
@@ -360,6 +362,8 @@ class Engine:
         con.register("regions", self._regions_arrow)
         if assess is not None:
             con.register("assess", assess.to_arrow())
+            if self._annual_points.height:  # sql.annual_ctes joins it only when the definitions have annual targets
+                con.register("annual_points", self._annual_points.to_arrow())
         if scope is not None:
             con.register("scope", scope.to_arrow())
         con.execute(current.view_sql(src))
@@ -380,6 +384,8 @@ class Engine:
         con.register("regions", self.registry.frame)
         if assess is not None:
             con.register("assess", assess)
+            if self._annual_points.height:
+                con.register("annual_points", self._annual_points)
         if scope is not None:
             con.register("scope", scope)
         src = current.sources(self.warehouse, snapshot)
@@ -575,7 +581,12 @@ def _trajectory_frame(status: pl.DataFrame, series: pl.DataFrame) -> pl.DataFram
         row = status.row(0, named=True)
         start = row["baseline_date"]
         end = date(int(row["target_year"]), 12, 31)
-        if end > start:
+        points = annual_path.parse(row.get("annual_path"))
+        if end > start and points:  # annual targets: the piecewise path through them (methodology §6a)
+            goal = st.goal(row["baseline_value"], row["comparator"], row["target_value"], row["target_high"])
+            corners = annual_path.path(start, row["baseline_value"], points, end, goal)
+            expected = [annual_path.value_at(corners, pe) for pe in series["period_end"].to_list()]
+        elif end > start:
             expected = [
                 st.expected_value(row["baseline_value"], row["comparator"], row["target_value"],
                                   row["target_high"], st.path_fraction(pe, start, end))

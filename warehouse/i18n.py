@@ -83,7 +83,7 @@ _STRINGS: dict[str, dict[str, str]] = {
     "bucket.green": {"zh": "符合进度", "en": "On schedule"},
     "bucket.amber": {"zh": "滞后（黄）", "en": "Behind (amber)"},
     "bucket.red": {"zh": "严重滞后/未完成（红）", "en": "Far behind / not achieved (red)"},
-    "bucket.grey": {"zh": "无数据/无法评估", "en": "No data / not assessable"},
+    "bucket.grey": {"zh": "未评估（无数据/观察期/未报送）", "en": "Not assessed (no data / too early / not reported)"},
     "attribute.binding": {"zh": "约束性", "en": "Binding"},
     "attribute.expected": {"zh": "预期性", "en": "Expected"},
     "trend.improving": {"zh": "改善", "en": "improving"},

@@ -10,11 +10,13 @@ Relations the engine registers before running a query:
 - `assess(...)`: one row per scope region and indicator with its governing plan target (ASSESS_COLUMNS).
 - `regions`: the region registry (regions.parquet schema).
 - `snapshot_rows`: the rows to read (warehouse/current.py `view_sql`): batch columns + superseded_at.
+- `annual_points(annual_key, annual_end_1, annual_value_1, ...)`: each set of annual targets of the definitions,
+  one row per set (warehouse/annual_path.py `points_frame`); only registered when there is one.
 """
 
 from __future__ import annotations
 
-from warehouse import sql_rollup, value_sanity
+from warehouse import annual_path, sql_rollup, value_sanity
 from warehouse.definitions import Definitions, Indicator
 
 # Batch row columns (docs/architecture.md) - the only data identifiers used in the SQL.
@@ -28,7 +30,7 @@ ASSESS_COLUMNS = (
     "region_code", "indicator_id", "plan_id", "attribute", "method", "direction", "comparator", "target_value",
     "target_high", "target_year", "plan_baseline", "baseline_year", "plan_region_self", "green", "amber",
     "baseline_end", "path_end", "value_cutoff", "target_over", "final_deadline", "observation_months",
-    "baseline_from_warehouse", "baseline_fallback",
+    "baseline_from_warehouse", "baseline_fallback", "annual_key", "annual_kind",
 )
 
 
@@ -70,6 +72,13 @@ CREATE OR REPLACE TEMP MACRO pw_holds(x, cmp, lo, hi) AS
 -- expected value on the straight line baseline (f = 0) -> goal (f = 1), flat outside [0, 1]
 CREATE OR REPLACE TEMP MACRO pw_expected(b, lo, hi, f) AS
     b + (pw_goal(b, lo, hi) - b) * least(greatest(f, 0.0), 1.0);
+-- the path between two corners (d0, v0) and (d1, v1) at day t: linear in days, flat outside (annual targets)
+CREATE OR REPLACE TEMP MACRO pw_interp(d0, v0, d1, v1, t) AS
+    CASE WHEN t IS NULL THEN NULL WHEN t <= d0 THEN v0 WHEN t >= d1 THEN v1
+         ELSE v0 + (v1 - v0) * date_diff('day', d0, t) / date_diff('day', d0, d1) END;
+-- share of dist(b) the path expects closed at its expected value e: (dist(b) - dist(e)) / dist(b) (annual path)
+CREATE OR REPLACE TEMP MACRO pw_share(b, e, cmp, lo, hi) AS
+    (pw_dist(b, cmp, lo, hi) - pw_dist(e, cmp, lo, hi)) / nullif(pw_dist(b, cmp, lo, hi), 0);
 -- schedule progress ratio: (dist(b) - dist(a)) / (dist(b) * min(f, 1)); NULL when undefined
 CREATE OR REPLACE TEMP MACRO pw_schedule_ratio(a, b, cmp, lo, hi, f) AS
     CASE WHEN pw_dist(b, cmp, lo, hi) = 0 OR f IS NULL OR f <= 0 THEN NULL
@@ -86,25 +95,30 @@ CREATE OR REPLACE TEMP MACRO pw_cagr_ratio(a, b, cmp, t, elapsed, span) AS
 def status_steps(source: str) -> str:
     """Two CTE steps computing the status from a relation `source` with the input columns
     actual, baseline, comparator, target_value, target_high, fraction, elapsed_years, span_years,
-    green, amber, final, final_value, single_observation, early, baseline_source, method (+ anything else,
-    passed through).
+    green, amber, final, final_value, single_observation, early, baseline_source, method, annual_path (an annual
+    path applies), path_expected (the expected value on it at the value's date) (+ anything else, passed through).
+    On an annual path the schedule method runs (cagr included) with pw_share(b, path_expected) in place of f.
 
     Produces `measured` (met, progress_ratio, expected, gap) and `assessed` (+ status, reason)."""
     return f"""\
 -- measure: does the value meet the target, the progress ratio by the indicator's method, the expected value
 measured AS (
     SELECT *,
-        -- cagr needs a growth direction: "=" targets and bands use the schedule method
-        CASE WHEN method = 'cagr' AND comparator <> '=' AND target_high IS NULL THEN 'cagr' ELSE 'schedule' END
-            AS method_used,
+        -- cagr needs a growth direction: "=" targets and bands use the schedule method; so does an annual path
+        CASE WHEN method = 'cagr' AND comparator <> '=' AND target_high IS NULL AND NOT annual_path THEN 'cagr'
+             ELSE 'schedule' END AS method_used,
         pw_holds(actual, comparator, target_value, target_high) AS met,
         pw_dist(actual, comparator, target_value, target_high) AS gap,
         CASE WHEN baseline IS NULL OR single_observation OR early THEN NULL
-             WHEN method = 'cagr' AND comparator <> '=' AND target_high IS NULL
+             WHEN method = 'cagr' AND comparator <> '=' AND target_high IS NULL AND NOT annual_path
                  THEN pw_cagr_ratio(actual, baseline, comparator, target_value, elapsed_years, span_years)
+             WHEN annual_path THEN pw_schedule_ratio(actual, baseline, comparator, target_value, target_high,
+                 pw_share(baseline, path_expected, comparator, target_value, target_high))
              ELSE pw_schedule_ratio(actual, baseline, comparator, target_value, target_high, fraction) END
             AS progress_ratio,
-        CASE WHEN baseline IS NULL OR (method = 'cagr' AND comparator <> '=' AND target_high IS NULL) THEN NULL
+        CASE WHEN baseline IS NULL OR (method = 'cagr' AND comparator <> '=' AND target_high IS NULL
+                                       AND NOT annual_path) THEN NULL
+             WHEN annual_path THEN path_expected
              ELSE pw_expected(baseline, target_value, target_high, fraction) END AS expected
     FROM {source}
 ),
@@ -259,6 +273,64 @@ vals AS (
 )"""
 
 
+def annual_ctes(width: int) -> str:
+    """Steps 11a-11b: the expected value on an annual-target path (docs/methodology.md §6a) at the value's period
+    end and at the as-of date. `annual_points` has one row per set of points with `width` (date, value) column
+    pairs (warehouse/annual_path.py `points_frame`); a set's points lie before the target year, in order. Scalar
+    expressions per row (no aggregation, `positioned` read once): with no annual targets in the definitions
+    (width 0) the path is never annual and nothing is joined."""
+    if width == 0:
+        return """\
+-- 11a-b. annual targets: none in the definitions, every path is the straight line (or cagr)
+pathed AS (
+    SELECT *, false AS annual_path, CAST(NULL AS DOUBLE) AS path_expected, CAST(NULL AS DOUBLE) AS path_expected_now
+    FROM positioned
+),"""
+    ends = [f"x.annual_end_{i}" for i in range(1, width + 1)]
+
+    def pick(fn: str, test: str) -> str:  # the last point on or before / the first point after a day
+        return f"{fn}(\n            " + ",\n            ".join(
+            f"CASE WHEN {e} > p.path_start AND {e} {test} THEN {e} END" for e in ends) + ")"
+
+    def value(end: str) -> str:
+        return (f"CASE {end} " + " ".join(f"WHEN annual_end_{i} THEN annual_value_{i}" for i in range(1, width + 1))
+                + " END")
+
+    inside = "greatest(\n            " + ",\n            ".join(f"CASE WHEN {e} > p.path_start THEN {e} END" for e in ends) + ")"
+    goal = "pw_goal(baseline, target_value, target_high)"
+    return f"""\
+-- 11a. annual targets (docs/methodology.md section 6a): the region's set of points (its own, else the plan-wide
+--      one), applied when it is its own, or it is the plan's own region, or it is measured from the plan's baseline
+--      (plan_fallback), and a point lies after the path start; for the value's period end and for the as-of date,
+--      the last point on or before it and the first point after it (greatest/least skip NULLs)
+annual_corners AS (
+    SELECT p.*, x.* EXCLUDE (annual_key),
+        coalesce(p.annual_kind = 'region' OR p.plan_region_self OR p.baseline_source = 'plan_fallback', false)
+            AND {inside} IS NOT NULL AS annual_path,
+        {pick("greatest", "<= p.period_end")} AS prev_end,
+        {pick("least", "> p.period_end")} AS next_end,
+        {pick("greatest", "<= $as_of_date")} AS prev_end_now,
+        {pick("least", "> $as_of_date")} AS next_end_now
+    FROM positioned AS p
+    LEFT JOIN annual_points AS x ON x.annual_key = p.annual_key
+),
+-- 11b. the expected value on the path (piecewise linear in days through the baseline, the points and the goal)
+pathed AS (
+    SELECT *,
+        pw_interp(coalesce(prev_end, path_start),
+                  coalesce({value("prev_end")}, baseline),
+                  coalesce(next_end, path_end),
+                  coalesce({value("next_end")}, {goal}),
+                  period_end) AS path_expected,
+        pw_interp(coalesce(prev_end_now, path_start),
+                  coalesce({value("prev_end_now")}, baseline),
+                  coalesce(next_end_now, path_end),
+                  coalesce({value("next_end_now")}, {goal}),
+                  $as_of_date) AS path_expected_now
+    FROM annual_corners
+),"""
+
+
 def status_query(defs: Definitions, indicators: list[Indicator], params: dict) -> str:
     """The whole status query: values, baseline, path position, progress, status, trend.
     Params to bind besides those filled here: as_of (naive UTC timestamp), as_of_date (CST date) and the
@@ -336,12 +408,14 @@ positioned AS (
         date_diff('month', path_start, period_end) < observation_months AS early
     FROM based
 ),
-{status_steps("positioned")}
+{annual_ctes(annual_path.width(defs))}
+{status_steps("pathed")}
 -- 12. output: status, reason code, expected value now, trend between the two latest values
 SELECT *,
     split_part(status_reason, '|', 1) AS status,
     split_part(status_reason, '|', 2) AS reason,
     CASE WHEN baseline IS NULL OR target_value IS NULL THEN NULL
+         WHEN annual_path THEN path_expected_now
          ELSE pw_expected(baseline, target_value, target_high, fraction_now) END AS expected_now,
     CASE WHEN previous_value IS NULL OR actual IS NULL THEN NULL
          WHEN abs(actual - previous_value) <= 1e-9 * greatest(1.0, abs(previous_value)) THEN 'flat'

@@ -126,6 +126,16 @@ def expected_value(
     return baseline + (g - baseline) * f
 
 
+def path_share(baseline: float, expected: float | None, comparator: str, target: float,
+               target_high: float | None) -> float | None:
+    """Share of the baseline's distance the path expects closed: (dist(b) - dist(E)) / dist(b). On the straight
+    line this is clamp(f, 0, 1); on an annual path (warehouse/annual_path.py) it replaces f in the ratio."""
+    db = dist(baseline, comparator, target, target_high)
+    if expected is None or db == 0:
+        return None
+    return (db - dist(expected, comparator, target, target_high)) / db
+
+
 def classify(ratio: float, green: float, amber: float) -> tuple[str, str]:
     """Progress ratio -> (status, reason)."""
     if ratio < 0:
@@ -164,11 +174,13 @@ def assess_schedule(
     final_value: bool = True,
     early: bool = False,
     no_region_baseline: bool = False,
+    path_expected: float | None = None,
 ) -> Assessment:
     """Status by the schedule method (时序进度). See docs/methodology.md for every branch.
     final_value: the value is the target year's year-end value (only read when final); early: less than
     `observation_months` after the path start; no_region_baseline: below the plan's region without a
-    baseline-year value of its own (and no opt-in fallback)."""
+    baseline-year value of its own (and no opt-in fallback); path_expected: the expected value at the value's
+    date on an annual-target path (§6a; None: the straight line), whose `path_share` then stands in for f."""
     if target is None:
         return Assessment(NOT_ASSESSABLE, R_NO_TARGET)
     if final and (actual is None or not final_value):
@@ -179,9 +191,13 @@ def assess_schedule(
         return Assessment(NO_DATA, R_NO_DATA)
     gap = dist(actual, comparator, target, target_high)
     expected = None if baseline is None else expected_value(baseline, comparator, target, target_high, fraction)
+    share = fraction
+    if path_expected is not None and baseline is not None:
+        expected = path_expected
+        share = path_share(baseline, path_expected, comparator, target, target_high)
     ratio = None
-    if baseline is not None and not single_observation and not early:
-        ratio = schedule_ratio(actual, baseline, comparator, target, target_high, fraction)
+    if baseline is not None and not single_observation and not early and share is not None:
+        ratio = schedule_ratio(actual, baseline, comparator, target, target_high, share)
     met = holds(actual, comparator, target, target_high)
     if final:
         if met:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from warehouse import annual_path
 from warehouse import status as st
 
 # Severity (0 = most severe): binding red, red, binding amber, amber, overdue, then the rest.
@@ -28,6 +29,7 @@ STATUS_COLUMNS = [
     "target_high", "method", "method_used", "expected_value", "baseline_date", "reason", "rollup_n",
     "previous_value", "green", "amber", "direction",
     "awaiting_final", "final_deadline", "catalogue_zh", "catalogue_en", "baseline_region",
+    "annual_path",  # annual targets the expected path runs through, `2022:65;2023:75` (warehouse/annual_path.py)
 ]
 
 STATUS_SCHEMA = {
@@ -44,7 +46,7 @@ STATUS_SCHEMA = {
     "baseline_date": pl.Date, "reason": pl.String, "rollup_n": pl.Int64, "previous_value": pl.Float64,
     "green": pl.Float64, "amber": pl.Float64, "direction": pl.String,
     "awaiting_final": pl.Boolean, "final_deadline": pl.Date, "catalogue_zh": pl.String, "catalogue_en": pl.String,
-    "baseline_region": pl.String,
+    "baseline_region": pl.String, "annual_path": pl.String,
 }
 
 
@@ -142,6 +144,12 @@ def finish(engine, raw: pl.DataFrame) -> pl.DataFrame:
             reason_en += f" (measured from {whose}'s plan-wide baseline {st._num(r['baseline'])}, not this region's own)"
         elif r["baseline_source"] in ("plan", "region"):
             baseline_region = defs.plan(r["plan_id"]).region if r["baseline_source"] == "plan" else r["region_code"]
+        annual = None
+        if r["annual_path"]:
+            annual = annual_path.describe(annual_path.points_of(defs, r["annual_key"]), r["path_start"], r["path_end"])
+            if r["reason"] in (st.R_RATIO, st.R_MOVING_AWAY):
+                reason_zh += "（按年度目标计算进度）"
+                reason_en += " (measured against the annual targets)"
         if r["awaiting_final"]:
             deadline = r["final_deadline"].isoformat()
             reason_zh += f"（目标年已过，待终期数据，报送截止 {deadline}；此为中期状态）"
@@ -198,5 +206,6 @@ def finish(engine, raw: pl.DataFrame) -> pl.DataFrame:
             "catalogue_zh": ind.name.zh,
             "catalogue_en": ind.name.en,
             "baseline_region": baseline_region,
+            "annual_path": annual,
         })
     return pl.DataFrame(rows, schema=STATUS_SCHEMA, orient="row") if rows else empty()

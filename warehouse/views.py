@@ -9,6 +9,7 @@ from typing import Any
 
 import polars as pl
 
+from warehouse import annual_path  # noqa: F401 - registers the annual_path.* strings
 from warehouse import formatting as fmt
 from warehouse import i18n
 from warehouse.definitions import Definitions
@@ -173,6 +174,13 @@ def definition_markdown(defs: Definitions, plan: Any, indicator_id: str, lang: s
             parts.append(f"{t('def.target', lang)} {target.target.year}：{md(written)}")
         else:
             parts.append(t("indicator.no_target", lang))
+        unit, sep = indicator.unit.get(lang), "、" if lang == "zh" else ", "
+        if target.annual:  # 年度目标 (docs/methodology.md §6a)
+            points = sep.join(f"{y}：{fmt.format_value(v, unit)}" for y, v in sorted(target.annual.items()))
+            parts.append(f"{t('annual_path.point', lang)} {md(points)}")
+        for code, own in sorted(target.annual_by_region.items()):
+            points = sep.join(f"{y}：{fmt.format_value(v, unit)}" for y, v in sorted(own.items()))
+            parts.append(f"{t('annual_path.point', lang)}（{md(code)}）{md(points)}")
         source = target.source
         lines.append("- " + " · ".join(parts))
         lines.append("  " + t("indicator.source", lang, plan=md(plan.name.get(lang)),

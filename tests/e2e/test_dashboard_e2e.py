@@ -45,7 +45,7 @@ def _wait_for_tables(page, n: int) -> None:
 
 def _shot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=True, timeout=90_000)
     return path
 
 

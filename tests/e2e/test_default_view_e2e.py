@@ -82,7 +82,7 @@ def test_every_page_of_the_default_view_has_no_blank_text(server, page, lang):
     for path in PAGES:
         page.goto(f"{server}/{path}?lang={lang}" if lang == "en" else f"{server}/{path}")
         _settle(page)
-        page.screenshot(path=str(ARTIFACTS / f"default_{path or 'overview'}_{lang}_desktop.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / f"default_{path or 'overview'}_{lang}_desktop.png"), full_page=True, timeout=90_000)
         found = BLANK.findall(_visible_text(page))
         assert not found, f"/{path} ({lang}) shows {found[:5]}"
         # the default view is the national plan over the whole country
@@ -103,9 +103,11 @@ def test_every_province_reports_and_has_a_heatmap_row(server, page):
 
     page.goto(server)
     _settle(page)
-    heatmaps = page.evaluate(
-        "() => Array.from(document.querySelectorAll('.js-plotly-plot')).flatMap(d => (d.data || [])"
-        ".filter(t => t.type === 'heatmap').map(t => ({y: t.y, z: t.z})))")
+    find = ("() => Array.from(document.querySelectorAll('.js-plotly-plot')).flatMap(d => (d.data || [])"
+            ".filter(t => t.type === 'heatmap').map(t => ({y: t.y, z: t.z})))")
+    # plotly draws after the script run ends: wait for the chart itself (under load it came after _settle)
+    page.wait_for_function(f"() => ({find})().length > 0", timeout=90_000)
+    heatmaps = page.evaluate(find)
     assert len(heatmaps) == 1
     heat = heatmaps[0]
     assert len(heat["y"]) == N_PROVINCES
@@ -118,7 +120,7 @@ def test_phone_overview_indicator_and_region_pages_are_compact(server, phone):
         for lang in ("zh", "en"):
             phone.goto(f"{server}/{path}?lang={lang}")
             _settle(phone)
-            phone.screenshot(path=str(ARTIFACTS / f"default_{path or 'overview'}_{lang}_phone.png"), full_page=True)
+            phone.screenshot(path=str(ARTIFACTS / f"default_{path or 'overview'}_{lang}_phone.png"), full_page=True, timeout=90_000)
             assert not BLANK.findall(_visible_text(phone))
             # nothing wider than the screen except inside a table (tables scroll sideways themselves)
             width = phone.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollWidth")

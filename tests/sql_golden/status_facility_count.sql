@@ -178,22 +178,31 @@ positioned AS (
         date_diff('month', path_start, period_end) < observation_months AS early
     FROM based
 ),
+-- 11a-b. annual targets: none in the definitions, every path is the straight line (or cagr)
+pathed AS (
+    SELECT *, false AS annual_path, CAST(NULL AS DOUBLE) AS path_expected, CAST(NULL AS DOUBLE) AS path_expected_now
+    FROM positioned
+),
 -- measure: does the value meet the target, the progress ratio by the indicator's method, the expected value
 measured AS (
     SELECT *,
-        -- cagr needs a growth direction: "=" targets and bands use the schedule method
-        CASE WHEN method = 'cagr' AND comparator <> '=' AND target_high IS NULL THEN 'cagr' ELSE 'schedule' END
-            AS method_used,
+        -- cagr needs a growth direction: "=" targets and bands use the schedule method; so does an annual path
+        CASE WHEN method = 'cagr' AND comparator <> '=' AND target_high IS NULL AND NOT annual_path THEN 'cagr'
+             ELSE 'schedule' END AS method_used,
         pw_holds(actual, comparator, target_value, target_high) AS met,
         pw_dist(actual, comparator, target_value, target_high) AS gap,
         CASE WHEN baseline IS NULL OR single_observation OR early THEN NULL
-             WHEN method = 'cagr' AND comparator <> '=' AND target_high IS NULL
+             WHEN method = 'cagr' AND comparator <> '=' AND target_high IS NULL AND NOT annual_path
                  THEN pw_cagr_ratio(actual, baseline, comparator, target_value, elapsed_years, span_years)
+             WHEN annual_path THEN pw_schedule_ratio(actual, baseline, comparator, target_value, target_high,
+                 pw_share(baseline, path_expected, comparator, target_value, target_high))
              ELSE pw_schedule_ratio(actual, baseline, comparator, target_value, target_high, fraction) END
             AS progress_ratio,
-        CASE WHEN baseline IS NULL OR (method = 'cagr' AND comparator <> '=' AND target_high IS NULL) THEN NULL
+        CASE WHEN baseline IS NULL OR (method = 'cagr' AND comparator <> '=' AND target_high IS NULL
+                                       AND NOT annual_path) THEN NULL
+             WHEN annual_path THEN path_expected
              ELSE pw_expected(baseline, target_value, target_high, fraction) END AS expected
-    FROM positioned
+    FROM pathed
 ),
 -- classify: every branch of docs/methodology.md, in order (first match wins)
 assessed AS (
@@ -227,6 +236,7 @@ SELECT *,
     split_part(status_reason, '|', 1) AS status,
     split_part(status_reason, '|', 2) AS reason,
     CASE WHEN baseline IS NULL OR target_value IS NULL THEN NULL
+         WHEN annual_path THEN path_expected_now
          ELSE pw_expected(baseline, target_value, target_high, fraction_now) END AS expected_now,
     CASE WHEN previous_value IS NULL OR actual IS NULL THEN NULL
          WHEN abs(actual - previous_value) <= 1e-9 * greatest(1.0, abs(previous_value)) THEN 'flat'
