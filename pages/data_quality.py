@@ -15,7 +15,7 @@ import polars as pl
 import streamlit as st
 
 from warehouse import formatting as fmt
-from warehouse import access, i18n, progress_ui, quality, tables
+from warehouse import access, i18n, progress_ui, quality, review_files_ui, tables
 from warehouse.periods import utc_now
 from warehouse.regions import RegionRegistry
 from warehouse.safe_cells import safe_frame
@@ -353,12 +353,24 @@ def _check_and_store(defs, registry, warehouse_dir: Path, lang: str, who: access
     if not storable:
         st.warning(i18n.t("dq.upload.nothing", lang))
         return
-    if st.button(i18n.t("dq.upload.confirm", lang), type="primary", key="dq_upload_confirm"):
+    review = review_files_ui.needs_review(lang)  # the policy's files_need_review (issue 15); None: invalid
+    if review is None:
+        return
+    if st.button(i18n.t("dq.upload.submit_review" if review else "dq.upload.confirm", lang), type="primary",
+                 key="dq_upload_confirm"):
         try:
             with progress_ui.stages("progress.store", lang):
-                result = ingest_file(wh, path, defs, registry, accept_valid_rows=accept_valid, **who_kw)
-        except (WarehouseError, ValueError, OSError) as exc:
+                if review:  # the rows wait for review (warehouse/review_files.py); a rejected file is logged
+                    result = review_files_ui.submit(wh, path, defs, registry, accept_valid, who_kw)
+                    if result is None:
+                        return
+                else:
+                    result = ingest_file(wh, path, defs, registry, accept_valid_rows=accept_valid, **who_kw)
+        except (WarehouseError, ValueError, OSError) as exc:  # ReviewError is a ValueError: nothing changed
             st.error(md(i18n.t("dq.upload.error", lang, error=no_paths(exc))))
+            return
+        if result.status == "submitted":
+            st.success(md(no_paths(result.summary(lang))))
             return
         key = "dq.upload.stored" if result.status == "accepted" else "dq.upload.not_stored"
         (st.success if result.status == "accepted" else st.warning)(

@@ -75,3 +75,20 @@ def texts(at: AppTest) -> str:
     for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error", "success"):
         parts += [str(el.value) for el in getattr(at, kind)]
     return "\n".join(parts)
+
+
+AUTH = {"redirect_uri": "http://localhost:1/oauth2callback", "cookie_secret": "t", "client_id": "t",
+        "client_secret": "t", "server_metadata_url": "http://localhost:1/.well-known/openid-configuration"}
+
+
+def signed_in_app(monkeypatch, warehouse: Path, user: dict | None, page: str | None = None,
+                  policy: Path | None = None, **params: str) -> AppTest:
+    """The dashboard in signed-in mode: `user` (OIDC claims; None = not signed in) under `policy` (default:
+    access.example.yaml), the shipped definitions, `warehouse`; then `page` if given. No exception allowed."""
+    monkeypatch.setenv("PLANWATCH_WAREHOUSE", str(warehouse))
+    monkeypatch.setenv("PLANWATCH_DEFS", str(ROOT / "indicator_defs.yaml"))
+    monkeypatch.setenv("PLANWATCH_ACCESS", str(policy or ROOT / "access.example.yaml"))
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
+    at.secrets["auth"] = AUTH
+    at.user = {"is_logged_in": user is not None, **(user or {})}
+    return open_page(at, page, **params)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_helpers import signed_in_app
+
 ROOT = Path(__file__).resolve().parent.parent
-AUTH = {"redirect_uri": "http://localhost:1/oauth2callback", "cookie_secret": "t", "client_id": "t",
-        "client_secret": "t", "server_metadata_url": "http://localhost:1/.well-known/openid-configuration"}
 VIEWER = {"sub": "viewer-500110", "email": "someone@cq.example.cn"}
 
 
@@ -23,17 +23,7 @@ def _env(monkeypatch, warehouse: Path) -> None:
 
 
 def _app(monkeypatch, warehouse: Path, user: dict | None, page: str | None = None, **params: str) -> AppTest:
-    _env(monkeypatch, warehouse)
-    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
-    at.secrets["auth"] = AUTH
-    at.user = {"is_logged_in": user is not None, **(user or {})}
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
+    return signed_in_app(monkeypatch, warehouse, user, page, **params)
 
 
 def _shown(elements) -> str:

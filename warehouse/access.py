@@ -3,6 +3,7 @@
 The policy file (`access.yaml`, path from `PLANWATCH_ACCESS`; loaded by warehouse/access_loader.py) maps
 identities to a role and region scopes:
 
+    files_need_review: false            # true: operator-ingested files wait for review before they count
     grants:
       - email: leader@cq.example.cn     # or `sub: <OIDC subject>` or `group: <value of the group claim>`
         role: viewer                    # viewer | submitter | reviewer | analyst | admin
@@ -141,6 +142,7 @@ class Policy:
     grants: tuple[Grant, ...]
     groups_claim: str = "groups"
     source: str = ""
+    files_need_review: bool = False  # operator-ingested files wait for review too (warehouse/review_files.py)
 
     def match(self, claims: Mapping[str, object]) -> Grant | None:
         """The grant that applies to an OIDC token's claims (see the module docstring), or None."""

@@ -18,7 +18,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool
 
 from warehouse.access import ROLES, Grant, Policy
 from warehouse.defs_loader import Problem, _Checker, _closest, _describe
@@ -52,6 +52,9 @@ class _PolicyModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     version: int = 1
     groups_claim: str = "groups"
+    # true: files ingested by an operator (`planwatch ingest`, the data-quality upload) wait for review like the
+    # 填报 form's figures instead of counting at once (warehouse/review_files.py, docs/reporting.md)
+    files_need_review: StrictBool = False
     grants: list[Any]
 
 
@@ -116,7 +119,7 @@ def _result(ck: _Checker, policy: Policy | None, digest: str) -> PolicyResult:
 
 def _validate(ck: _Checker, raw: Any, name: str, definitions: Any, registry: Any) -> Policy | None:
     if not isinstance(raw, dict):
-        ck.error((), "the file must be a mapping", expected="keys `version`, `groups_claim`, `grants`",
+        ck.error((), "the file must be a mapping", expected="keys `version`, `groups_claim`, `files_need_review`, `grants`",
                  found=_describe(raw))
         return None
     top = ck._check(_PolicyModel, raw, ())
@@ -162,7 +165,8 @@ def _validate(ck: _Checker, raw: Any, name: str, definitions: Any, registry: Any
         grants.append(Grant(kind, value, model.role.value, tuple(scopes), line))
     if top is None:
         return None
-    return Policy(tuple(grants), groups_claim=top.groups_claim, source=name)
+    return Policy(tuple(grants), groups_claim=top.groups_claim, source=name,
+                  files_need_review=top.files_need_review)
 
 
 def _scopes(ck: _Checker, model: _GrantModel, path: tuple, groups: set[str] | None, registry: Any) -> list[str] | None:

@@ -74,7 +74,9 @@ def ingest(
 ) -> None:
     """Validate submission files and store each as an immutable batch (all-or-nothing per file by default).
 
-    Exit code 1 if any file was rejected.
+    Exit code 1 if any file was rejected. When the access policy ($PLANWATCH_ACCESS) says
+    `files_need_review: true`, a valid file's rows are submitted for review instead (counted once approved:
+    `planwatch review`).
 
     Examples:
 
@@ -85,6 +87,7 @@ def ingest(
       planwatch ingest --received-at 2024-03-15T10:00+08:00 2024年2月报送.csv --warehouse wh/
     """
     from warehouse.cli_progress import busy
+    from warehouse.review import ReviewError
     from warehouse.storage import WarehouseError, ingest_file
 
     wh = _warehouse(warehouse)
@@ -103,13 +106,27 @@ def ingest(
             _fail(str(exc))
     definitions = load_definitions_or_exit(defs)
     registry = load_registry_or_exit(wh)
+    review = _files_need_review(definitions, registry, received is not None)
+    if review and dry_run:
+        typer.echo("访问策略要求文件经审核后计入：正式运行会提交审核而不是直接入库 / the access policy says files need "
+                   "review: a real run submits the rows for review instead of storing them")
     any_rejected = False
     for path in files:
         try:
             with busy(f"{path.name}: 读取与校验 / reading and validating"):
-                result = ingest_file(wh, path, definitions, registry, accept_valid_rows=accept_valid_rows,
-                                     dry_run=dry_run, user=user, sheet=sheet, rejections_path=rejections,
-                                     received_at=received, force=force)
+                if review and not dry_run:  # files_need_review (warehouse/review_files.py)
+                    from warehouse.review_files import submit_file
+
+                    result = submit_file(wh, path, definitions, registry, user=user,
+                                         accept_valid_rows=accept_valid_rows, sheet=sheet)
+                else:
+                    result = ingest_file(wh, path, definitions, registry, accept_valid_rows=accept_valid_rows,
+                                         dry_run=dry_run, user=user, sheet=sheet, rejections_path=rejections,
+                                         received_at=received, force=force)
+        except ReviewError as exc:  # a row already awaiting review elsewhere: nothing changed
+            typer.echo(f"{path.name}: {exc}", err=True)
+            any_rejected = True
+            continue
         except WarehouseError as exc:
             _print_notices(wh)
             typer.echo(f"{path.name}: {exc}", err=True)
@@ -127,6 +144,22 @@ def ingest(
         any_rejected = any_rejected or would_reject
     if any_rejected:
         raise typer.Exit(1)
+
+
+def _files_need_review(definitions, registry, backfill: bool) -> bool:
+    """The access policy's `files_need_review` ($PLANWATCH_ACCESS; unset: files count at ingest). An invalid
+    policy, or a backfill while files need review, stops the command before anything is read (exit 2)."""
+    from warehouse.review_files import policy_says_review
+
+    review, errors = policy_says_review(definitions, registry)
+    if errors:
+        _fail("访问策略无效，未处理任何文件 / the access policy ($PLANWATCH_ACCESS) is invalid; nothing was done:\n  "
+              + "\n  ".join(errors), 2)
+    if review and backfill:
+        _fail("访问策略要求文件经审核后计入（files_need_review: true），补录（--received-at）不能经过审核；"
+              "请先在策略中关闭该项再补录 / the access policy says files need review; a backfill (--received-at) "
+              "cannot go through review: switch files_need_review off for the backfill", 2)
+    return review
 
 
 wh_app = typer.Typer(help="Warehouse maintenance: init, compact, check, log, migrate.", no_args_is_help=True)

@@ -34,6 +34,9 @@ _CSS = f"""
   [class*="st-key-pw_wide_"] {{ display: none !important; }}
   [data-testid="stMainBlockContainer"] {{ padding-left: 0.75rem; padding-right: 0.75rem; padding-top: 3rem; }}
   h1 {{ font-size: 1.6rem !important; }}
+  /* scroll_table(key): a wide plain table keeps readable columns and scrolls sideways on a phone */
+  [class*="st-key-pw_scroll_"] [data-testid="stTable"] {{ overflow-x: auto; }}
+  [class*="st-key-pw_scroll_"] table {{ min-width: 620px; }}
 }}
 @media (min-width: {NARROW_PX + 1}px) {{
   [class*="st-key-pw_narrow_"] {{ display: none !important; }}
@@ -62,6 +65,13 @@ def narrow_only(key: str):
     import streamlit as st
 
     return st.container(key=f"pw_narrow_{key}")
+
+
+def scroll_table(key: str):
+    """A container whose plain table (st.table) scrolls sideways on a phone instead of squeezing its columns."""
+    import streamlit as st
+
+    return st.container(key=f"pw_scroll_{key}")
 
 
 def badges_html(counts: dict[str, int], lang: str) -> str:

@@ -13,6 +13,7 @@ ingest.prepare_submission), mapped back to indicators, plus the change-from-last
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 import polars as pl
 
 from warehouse import review as rv
+from warehouse.formatting import comparator_sign
 from warehouse.periods import month_period, parse_period, period_end_utc, quarter_period, utc_now, year_period
 
 
@@ -38,16 +40,23 @@ class FormLine:
     denominator_en: str | None
     minimum: float | None
     maximum: float | None
-    target: str | None  # as printed in the plan, e.g. "≥30"
+    target: str | None  # as printed in the plan, e.g. "≥30" or "覆盖所有城乡社区"
     target_year: int | None
     last_period: str
     last_value: float | None
+    target_number: str | None = None  # the comparator and value, e.g. "≥100" (English: no Chinese words)
 
     def name(self, lang: str) -> str:
         return self.name_en if lang == "en" else self.name_zh
 
     def unit(self, lang: str) -> str:
         return self.unit_en if lang == "en" else self.unit_zh
+
+    def target_text(self, lang: str) -> str | None:
+        """The target as the plan prints it; in English the number when the plan's words are Chinese."""
+        if lang == "en" and self.target and re.search(r"[\u3400-\u9fff]", self.target):
+            return self.target_number
+        return self.target
 
 
 def previous_period(period: str) -> str:
@@ -122,6 +131,7 @@ def due_lines(engine: Any, region: str, period: str, as_of: datetime | None = No
             minimum=ind.bounds.min, maximum=ind.bounds.max,
             target=(tgt.as_written or f"{tgt.comparator.value}{tgt.value:g}") if tgt else None,
             target_year=tgt.year if tgt else None, last_period=last_label, last_value=last.get(ind.id),
+            target_number=f"{comparator_sign(tgt.comparator.value)}{tgt.value:g}" if tgt else None,
         ))
     return lines
 

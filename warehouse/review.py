@@ -135,6 +135,36 @@ def apply_edit(sub: dict, values: dict[str, dict], actor: Actor, at: str, action
     return new
 
 
+def apply_file(sub: dict, rows: dict[str, dict], actor: Actor, at: str, file_name: str, sha: str) -> dict:
+    """A new state with a file's validated rows submitted for review (access policy `files_need_review`,
+    warehouse/review_files.py). `rows`: {indicator_id: {value, numerator, denominator, note, submitted_by,
+    submitted_at}} as stored by the file's validation. A row that came from this same file is left as it is
+    (a re-run after a killed one finishes the job; a re-run after review changes nothing); one awaiting review
+    from elsewhere is a conflict (nothing changes). Any other row (none, draft, returned, approved) takes the
+    file's figures and waits for review: an approved figure keeps counting until the new one is approved."""
+    new = copy.deepcopy(sub)
+    sent = sorted(i for i in rows if (new["rows"].get(i) or {}).get("file_sha256") != sha)
+    busy = [i for i in sent if (new["rows"].get(i) or {}).get("state") == "submitted"]
+    if busy:
+        raise ReviewError(f"{sub['id']} 的这些指标正在审核中，请先审核或退回：{', '.join(sorted(busy))}",
+                          f"{sub['id']}: already awaiting review, approve or return them first: "
+                          f"{', '.join(sorted(busy))}")
+    if not sent:
+        return new
+    for ind in sent:
+        fields = rows[ind]
+        new["rows"][ind] = {"value": _typed(fields.get("value")), "numerator": _typed(fields.get("numerator")),
+                            "denominator": _typed(fields.get("denominator")),
+                            "note": (str(fields.get("note") or "").strip() or None), "state": "submitted",
+                            "submitted_by": fields.get("submitted_by"), "submitted_at": fields.get("submitted_at"),
+                            "file_sha256": sha}
+    new["version"] = int(new.get("version", 0)) + 1
+    new["submitted_at"] = at
+    new["submitted_by"] = actor.user
+    new["events"].append(event(actor, "submit", at, rows=sent, version=new["version"], file=file_name, sha256=sha))
+    return new
+
+
 def pick_rows(sub: dict, indicators: list[str] | None, state: str = "submitted") -> list[str]:
     """The indicator ids an approve/return acts on: the given ones (each must be `state`) or all rows in it."""
     if indicators:
@@ -162,15 +192,16 @@ def apply_return(sub: dict, indicators: list[str] | None, reason: str, actor: Ac
 
 def approval_csv(sub: dict, rows: list[str]) -> bytes:
     """The file an approval ingests: the approved rows in the submission file format (docs/submissions.md),
-    with the office as submitted_by and the submit time as submitted_at. UTF-8 with BOM like the template."""
+    with the office as submitted_by and the submit time as submitted_at (a row from a file: the file's own). UTF-8 with BOM like the template."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_HEADERS)
     for ind in rows:
         r = sub["rows"][ind]
         writer.writerow([sub["region_code"], ind, sub["period"], _text(r.get("value")), _text(r.get("numerator")),
-                         _text(r.get("denominator")), r.get("note") or "", sub.get("submitted_by") or "",
-                         sub.get("submitted_at") or ""])
+                         _text(r.get("denominator")), r.get("note") or "",
+                         r.get("submitted_by") or sub.get("submitted_by") or "",  # a file's row: as in the file
+                         r.get("submitted_at") or sub.get("submitted_at") or ""])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 

@@ -193,6 +193,28 @@ class ReviewStore:
             self._commit(old, new)
         return new
 
+    def submit_file_rows(self, groups: dict[tuple[str, str], dict[str, dict]], actor: Actor, file_name: str,
+                         sha: str, original: Path, now: datetime | None = None) -> tuple[list[dict], int]:
+        """A validated file's rows, grouped by (region, period), submitted for review (warehouse/review_files.py).
+        All submissions are checked before any is written (a conflict changes nothing); the original file is
+        kept in the warehouse's originals by its sha256. Each submission is one atomic replace: after a kill,
+        running the same file again finishes the job (rows already submitted from it are kept). Returns the
+        submissions and how many rows were newly submitted."""
+        at = _iso(_aware(now))
+        with self.wh.lock(actor.user):
+            changes = []
+            for (region, period), rows in sorted(groups.items()):
+                old = self._settled(self._read(rv.submission_id(region, period)), at)
+                new = rv.apply_file(old or rv.new_submission(region, period, actor, at), rows, actor, at, file_name, sha)
+                changes.append((old, new))
+            self.wh.store_original(original, sha=sha)
+            sent = 0
+            for old, new in changes:
+                if old is None or new["events"] != old["events"]:
+                    self._commit(old, new)
+                    sent += len(new["events"][-1]["rows"])
+        return [new for _, new in changes], sent
+
     def return_rows(self, sub_id: str, reason: str, actor: Actor, identity: Any = None,
                     indicators: list[str] | None = None, now: datetime | None = None) -> dict:
         """Send rows (all awaiting review when `indicators` is empty) back to the office with a reason."""

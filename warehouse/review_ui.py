@@ -10,7 +10,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from warehouse import i18n
+from warehouse import i18n, narrow
 from warehouse import reporting_form as rf
 from warehouse import review as rv
 from warehouse.review_store import ReviewStore, may_report, may_review
@@ -40,7 +40,7 @@ i18n.register({
     "rep.saved": {"zh": "已保存草稿。", "en": "Draft saved."},
     "rep.submitted": {"zh": "已提交，等待上级审核。审核通过前，这些数据不计入统计。",
                       "en": "Submitted; waiting for review. The figures do not count until approved."},
-    "rep.errors": {"zh": "有 {n} 项需要修改，修改后才能提交。", "en": "{n} rows need correcting before you can submit."},
+    "rep.errors": {"zh": "有 {n} 项需要修改，修改后才能提交：", "en": "{n} rows need correcting before you can submit:"},
     "rv.title": {"zh": "逐级审核", "en": "Review submissions"},
     "rv.not_role": {"zh": "您的角色不能审核。审核需要“审核单位”角色。", "en": "Your role cannot review (the reviewer role can)."},
     "rv.nothing": {"zh": "没有等待您审核的填报。", "en": "Nothing is waiting for your review."},
@@ -113,19 +113,24 @@ def _region_choices(eng: Any, who: Any, current: str) -> list[str]:
     return [c for c in dict.fromkeys(out) if may_report(who, c)]
 
 
-def reporting_page() -> None:
+def _page(title_key: str, action: str, refused_key: str) -> tuple[Any, str, Any, Any, ReviewStore]:
+    """The start both pages share: title, the last action's message, and the role check (no `action`: a
+    clear message and nothing else). Returns the app state, language, identity, engine and review store."""
     from warehouse import app_state
 
     state = app_state.current()
     lang = state.lang
     who = app_state.identity()
-    st.title(_t("rep.title", lang))
+    st.title(_t(title_key, lang))
     _flash()
-    if not who.can("report"):
-        st.info(_t("rep.not_role", lang))
+    if not who.can(action):
+        st.info(_t(refused_key, lang))
         st.stop()
-    eng = app_state.engine()
-    store = _store()
+    return state, lang, who, app_state.engine(), _store()
+
+
+def reporting_page() -> None:
+    state, lang, who, eng, store = _page("rep.title", "report", "rep.not_role")
     choices = _region_choices(eng, who, state.region)
     region = st.selectbox(_t("rep.region", lang), choices, key="rep_region",
                           format_func=lambda c: f"{eng.region_name(c)}（{c}）")
@@ -157,7 +162,7 @@ def reporting_page() -> None:
             info = [_t("rep.unit", lang, unit=md(line.unit(lang))),
                     _t("rep.last", lang, period=line.last_period, value=_fmt(line.last_value))]
             if line.target:
-                info.append(_t("rep.target", lang, year=line.target_year, target=md(line.target)))
+                info.append(_t("rep.target", lang, year=line.target_year, target=md(line.target_text(lang))))
             st.caption(" · ".join(info))
             if row.get("state") == "returned":
                 st.warning(md(_t("rep.returned", lang, reason=row.get("reason") or "", who=row.get("returned_by") or "")))
@@ -185,9 +190,11 @@ def reporting_page() -> None:
         if slot is not None:
             for p in found:
                 (slot.error if p["severity"] == "error" else slot.warning)(md(p["en"] if lang == "en" else p["zh"]))
+    wrong = [ind for ind, found in problems.items() if any(p["severity"] == "error" for p in found)]
     n_errors = sum(1 for f in problems.values() for p in f if p["severity"] == "error")
-    if n_errors:
-        st.error(_t("rep.errors", lang, n=n_errors))
+    if n_errors:  # next to the buttons, with the rows' names: on a phone the row itself may be far above
+        sep, gap = ("; ", " ") if lang == "en" else ("、", "")
+        st.error(md(_t("rep.errors", lang, n=n_errors) + gap + sep.join(names.get(i, i) for i in wrong)))
     left, right = st.columns(2)
     last = {ln.indicator_id: ln.last_value for ln in lines}
     filled = {i: v for i, v in editable.items() if any(str(v.get(k) or "").strip() for k in ("value", "numerator", "denominator"))}
@@ -224,18 +231,7 @@ def _flash() -> None:
 
 
 def review_page() -> None:
-    from warehouse import app_state
-
-    state = app_state.current()
-    lang = state.lang
-    who = app_state.identity()
-    st.title(_t("rv.title", lang))
-    _flash()
-    if not who.can("review"):
-        st.info(_t("rv.not_role", lang))
-        st.stop()
-    eng = app_state.engine()
-    store = _store()
+    _state, lang, who, eng, store = _page("rv.title", "review", "rv.not_role")
     waiting = [s for s in store.list(status="submitted") if may_review(who, s["region_code"])]
     if not waiting:
         st.info(_t("rv.nothing", lang))
@@ -247,9 +243,13 @@ def review_page() -> None:
     last_submit = next((e for e in reversed(sub["events"]) if e["action"] == "submit"), {})
     role = last_submit.get("role") or "submitter"
     role_text = _t(f"auth.role.{role}", lang) if role in ("viewer", "submitter", "reviewer", "analyst", "admin") else role
-    st.caption(md(_t("rv.by", lang, who=sub.get("submitted_by"), role=role_text, when=_cst(sub.get("submitted_at")))))
+    by = _t("rv.by", lang, who=sub.get("submitted_by"), role=role_text, when=_cst(sub.get("submitted_at")))
+    if last_submit.get("file"):  # a file the access policy sent through review (warehouse/review_files.py)
+        by += _t("rv.from_file", lang, file=last_submit["file"])
+    st.caption(md(by))
     table = review_table(eng, sub, lang)
-    st.table(table)  # a handful of rows: plain HTML, readable on a phone and by a screen reader
+    with narrow.scroll_table("rv_table"):  # a handful of rows: plain HTML, readable by a screen reader;
+        st.table(table)  # on a phone it scrolls sideways (warehouse/narrow.py)
     awaiting = [i for i, r in sub["rows"].items() if r["state"] == "submitted"]
     names = {ln: eng.defs.indicator(ln).name.get(lang) for ln in sub["rows"]}
     chosen = st.multiselect(_t("rv.rows", lang), awaiting, key=f"rv_rows_{picked}", format_func=lambda i: names[i],
@@ -337,6 +337,7 @@ def figure_history(region: str, indicator_id: str, lang: str) -> None:
 
 i18n.register({
     "rv.figure_history": {"zh": "填报与审核记录", "en": "Reporting and review history"},
+    "rv.from_file": {"zh": "（上传文件 {file}）", "en": " (uploaded file {file})"},
     "rv.col.when": {"zh": "时间", "en": "When"},
     "rv.col.action": {"zh": "操作", "en": "Action"},
     "rv.col.who": {"zh": "账号", "en": "Who"},
