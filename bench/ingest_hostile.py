@@ -5,7 +5,8 @@
 
 Files: bad_codes_1m.csv (1,000,000 rows, every region code distinct and unknown), good_1m.csv (the same with
 valid codes), one_bad_10k.csv (10,000 rows, one bad value, 4,000 duplicated rows), big_256mb.csv (about 256 MB
-of valid rows).
+of valid rows); `make-encodings DIR`: big_256mb_gbk.csv (the same rows in GBK) and big_256mb_quoted.csv (every
+field quoted, 4.5 M rows: about 256 MB).
 """
 
 from __future__ import annotations
@@ -72,6 +73,16 @@ def make(folder: Path) -> None:
         print(p.name, p.stat().st_size)
 
 
+def make_encodings(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    big = _valid_frame(5_400_000).with_columns(备注=pl.lit("核实无误"))
+    (folder / "big_256mb_gbk.csv").write_bytes(big.write_csv().encode("gb18030"))
+    _valid_frame(4_500_000).with_columns(备注=pl.lit("核实无误")).write_csv(folder / "big_256mb_quoted.csv",
+                                                                        quote_style="always")
+    for p in sorted(folder.iterdir()):
+        print(p.name, p.stat().st_size)
+
+
 def run(path: Path) -> None:
     from warehouse.ingest import prepare_submission, write_rejections_csv
 
@@ -102,5 +113,7 @@ def run(path: Path) -> None:
 if __name__ == "__main__":
     if sys.argv[1] == "make":
         make(Path(sys.argv[2]))
+    elif sys.argv[1] == "make-encodings":
+        make_encodings(Path(sys.argv[2]))
     else:
         run(Path(sys.argv[2]))

@@ -16,6 +16,7 @@ import streamlit as st
 
 from warehouse import formatting as fmt
 from warehouse import access, i18n, progress_ui, quality, review_files_ui, tables
+from warehouse.page_section import section
 from warehouse.periods import utc_now
 from warehouse.regions import RegionRegistry
 from warehouse.safe_cells import safe_frame
@@ -400,30 +401,30 @@ def render(*, query, defs, registry, warehouse_dir: str | Path, region: str, reg
     cols[2].metric(i18n.t("dq.metric.missing", lang), int(detail.height - detail["received"].sum()) if total else 0)
     cols[3].metric(i18n.t("dq.metric.rejected", lang), int(log["rows_rejected"].fill_null(0).sum()))
 
-    _show_unusable(defs, warehouse_dir, region, as_of, lang)
+    with section(lang):
+        _show_unusable(defs, warehouse_dir, region, as_of, lang)
     names = ["rates", "overdue"] + (["log"] if shows_log else []) + ["disagree", "outliers"] \
         + (["upload"] if who.can("upload") else []) + (["round"] if who.signed_in else [])
     tabs = dict(zip(names, st.tabs([i18n.t(f"dq.tab.{k}", lang) for k in names])))
-    with tabs["rates"]:
+    with tabs["rates"], section(lang):  # each tab is a page section: one failing shows its error, the others draw
         _show_rates(detail, lang)
-    with tabs["overdue"]:
+    with tabs["overdue"], section(lang):
         _show_overdue(detail, defs, as_of, lang)
     if "log" in tabs:
-        with tabs["log"]:
+        with tabs["log"], section(lang):
             _show_log(log, warehouse_dir, lang)
-    with tabs["disagree"]:
+    with tabs["disagree"], section(lang):
         _show_disagreements(query, defs, region, plan_id, as_of, lang)
-    with tabs["outliers"]:
+    with tabs["outliers"], section(lang):
         _show_outliers(defs, warehouse_dir, region, as_of, lang)
     if "upload" in tabs:
-        with tabs["upload"]:
+        with tabs["upload"], section(lang):
             _show_upload(defs, registry, warehouse_dir, lang, who)
     if "round" in tabs:  # browser reporting and review (issue 15): progress of a round, figures awaiting review
-        with tabs["round"]:
+        with tabs["round"], section(lang):
             from warehouse.review_ui import progress_section
 
             progress_section(region, lang, who)
-
 
 def _main() -> None:
     from warehouse import app_state

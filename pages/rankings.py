@@ -13,6 +13,7 @@ import streamlit as st
 
 from warehouse import charts, i18n, quality, tables
 from warehouse import formatting as fmt
+from warehouse.page_section import section
 from warehouse.safe_text import md
 
 i18n.register({
@@ -81,7 +82,9 @@ def render(*, query, defs, region: str, region_name: str, plan_id: str, as_of: d
     st.caption(i18n.t("rankings.explain", lang, wb=fmt.format_number(weights.get("binding", 2.0)),
                       we=fmt.format_number(weights.get("expected", 1.0))))
 
-    composite = query("rank", region, "composite", as_of=as_of, plan_id=plan_id)
+    composite = None
+    with section(lang):  # without the composite ranking there is no table; the error says why
+        composite = query("rank", region, "composite", as_of=as_of, plan_id=plan_id)
     if composite is None or composite.is_empty() or composite["rank"].drop_nulls().is_empty():
         st.info(i18n.t("empty.no_rank", lang))
         return
@@ -89,7 +92,10 @@ def render(*, query, defs, region: str, region_name: str, plan_id: str, as_of: d
     for target in sorted(plan.targets, key=lambda t: t.attribute.value != "binding"):
         if target.indicator not in indicator_ids:
             indicator_ids.append(target.indicator)
-    per_indicator = {ind: query("rank", region, ind, as_of=as_of, plan_id=plan_id) for ind in indicator_ids}
+    per_indicator = {}
+    for ind in indicator_ids:  # one indicator's failed ranking shows its error; the table goes on without it
+        with section(lang):
+            per_indicator[ind] = query("rank", region, ind, as_of=as_of, plan_id=plan_id)
     per_indicator = {k: v for k, v in per_indicator.items() if v is not None and not v.is_empty()}
     league = quality.league_table(composite, per_indicator)
     table = tables.with_rank_reasons(league, composite, per_indicator, lang)  # "no data" / "not applicable", never None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from warehouse import app_state, auth_ui, i18n, tables, tasks_views
+from warehouse.page_section import section
 from warehouse.safe_text import md
 from warehouse.storage import Warehouse
 
@@ -54,8 +55,9 @@ def _main() -> None:
     has_wh = Warehouse(wh).exists()
     statuses = None
     if has_wh:
-        frame = app_state.query("status", state.region, as_of=state.as_of, plan_id=state.plan_id)
-        statuses = dict(zip(frame["indicator_id"].to_list(), frame["status"].to_list()))
+        with section(lang):  # a failed query: its error, and the task table without statuses
+            frame = app_state.query("status", state.region, as_of=state.as_of, plan_id=state.plan_id)
+            statuses = dict(zip(frame["indicator_id"].to_list(), frame["status"].to_list()))
     st.subheader(i18n.t("tasks.list", lang))
     tables.dataframe(tasks_views.task_table(defs, plan.id, lang, statuses), hide_index=True, width="stretch")
     if not has_wh:

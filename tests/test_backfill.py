@@ -126,3 +126,27 @@ def test_received_at_column_in_the_file(wh, tmp_path, small_definitions, registr
                                       ["500229", "城口县", "social_workers", "2023", "2", "2024-04-01 09:00"]])
     with pytest.raises(WarehouseError, match="多个不同的收到时间.*split the file"):
         ingest_file(wh, two, small_definitions, registry, now=NOW)
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_receipt_time_of_a_large_file_is_read_in_blocks(tmp_path, monkeypatch, quoted):
+    """A large CSV's receipt-time column is read block by block (ingest_stream*.py), not the whole file again;
+    a second receipt time in a later block is still found."""
+    import warehouse.ingest_stream as stream
+    import warehouse.ingest_stream_text as text_stream
+    from warehouse.backfill import file_received_at
+    from warehouse.ingest_read import _read_csv
+
+    monkeypatch.setattr(stream, "STREAM_FROM_BYTES", 1)
+    monkeypatch.setattr(stream, "BLOCK_BYTES", 4_000)
+    monkeypatch.setattr(text_stream, "BLOCK_RECORDS", 100)
+    monkeypatch.setattr("warehouse.ingest_read._read_csv", lambda *a: pytest.fail("read whole") or _read_csv(*a))
+    q = '"' if quoted else ""
+    rows = [f"500101,social_workers,{2000 + i % 20},{i},{q}2025-03-01 09:00{q}" for i in range(2_000)]
+    path = tmp_path / "big.csv"
+    path.write_text("地区代码,指标代码,统计期,数值,收到时间\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    assert file_received_at(path) == parse_received_at("2025-03-01 09:00")
+    rows[1_900] = rows[1_900].replace("09:00", "10:00")
+    path.write_text("地区代码,指标代码,统计期,数值,收到时间\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    with pytest.raises(BackfillError, match="2 different receipt times"):
+        file_received_at(path)

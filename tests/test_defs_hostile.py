@@ -43,7 +43,34 @@ def test_recursive_alias_and_deep_nesting_are_refused():
     for text in ("a: &a [*a]\n", "x: " + "[" * 500 + "]" * 500 + "\n"):
         result = load_definitions_text(text)
         assert result.definitions is None
-        assert "nested more than" in result.errors[0].message
+        assert "nested more than" in result.errors[0].message or "nests `[` / `{` more than" in result.errors[0].message
+
+
+@pytest.mark.parametrize("text,at", [
+    ("indicators:\n  - id: x\n    tags: " + "[" * 100_000 + "\n", (3, 75)),  # unclosed: ~8 s in PyYAML before
+    ("a: " + "[" * 100_000 + "]" * 100_000 + "\n", (1, 68)),
+    ("a: " + "{b: " * 100_000 + "}" * 100_000 + "\n", (1, 260)),
+])
+def test_deep_flow_nesting_is_refused_within_a_second(text, at):
+    started = time.perf_counter()
+    result = load_definitions_text(text)
+    elapsed = time.perf_counter() - started
+    assert elapsed < 3.0, elapsed  # about 0.01 s; generous for a loaded machine
+    assert result.definitions is None
+    error = result.errors[0]
+    assert f"nests `[` / `{{` more than {defs_limits.MAX_DEPTH} levels deep (line {at[0]}, column {at[1]})" \
+        in error.message and (error.line, error.column) == at
+
+
+def test_brackets_in_quotes_comments_and_plain_text_are_not_nesting():
+    deep = "[" * 100
+    text = (f"# {deep}\nnote: \"{deep}\\\" {deep}\"\nother: '{deep}'' {deep}'\nplain: a{deep}\n"
+            f"flow: [\"{deep}\", '{deep}', 1]\n")
+    defs_limits.check_flow_depth(text)  # no error: nothing here nests
+    with pytest.raises(defs_limits.DefinitionsTooLarge):
+        defs_limits.check_flow_depth("x: " + "[" * (defs_limits.MAX_DEPTH + 1))
+    defs_limits.check_flow_depth("x: " + "[" * defs_limits.MAX_DEPTH + "]" * defs_limits.MAX_DEPTH)
+    defs_limits.check_flow_depth(SHIPPED)
 
 
 def test_file_size_limit(tmp_path, monkeypatch):

@@ -329,3 +329,55 @@ def test_blocks_give_the_same_result_as_the_whole_file(tmp_path, defs, registry,
         assert whole.rejections.filter((pl.col("row") == 17_005) & pl.col("reason_zh").str.contains("重复")).height
     elif "extra" in tail:
         assert "row 20005, column 5 holds 'extra' but the column has no header" in streamed.file_error
+
+
+# ---------------------------------------------------------------- a large GBK or quoted CSV, read in blocks
+@pytest.mark.parametrize("kind", ["gbk", "gbk_bom_crlf", "gbk_ragged", "quoted", "quoted_gbk", "quoted_bad_tail"])
+def test_gbk_and_quoted_blocks_give_the_same_result_as_the_whole_file(tmp_path, defs, registry, monkeypatch, kind):
+    import tempfile
+
+    import warehouse.ingest_stream as stream
+    import warehouse.ingest_stream_text as text_stream
+
+    rows = good_rows(3_000)
+    rows[1_234][3] = "abc"
+    rows[2_500][:3] = rows[3][:3]  # a duplicate across blocks
+    if kind.startswith("quoted"):  # quotes, a delimiter and a line break inside a field, as Excel writes them
+        rows[10][3] = '"1,5"'
+        rows[20][3] = '"7"'
+        lines = ['"报送表（单位：个）",,,', ",,,", ",".join(HEADER) + ",备注"] + \
+            [",".join(r) + (',"核实\n无误"' if i % 97 == 0 else ",") for i, r in enumerate(rows)]
+    elif kind == "gbk_ragged":  # a title line of one cell: polars cannot read it one row per line -> csv.reader
+        lines = ["重庆市报送表", "", ",".join(HEADER)] + [",".join(r) for r in rows]
+    else:  # as Excel writes it: the title padded with commas
+        lines = ["重庆市报送表,,,", ",,,", ",".join(HEADER)] + [",".join(r) for r in rows]
+    lines.insert(900, "")
+    text = ("\r\n" if "crlf" in kind else "\n").join(lines) + "\n"
+    if kind == "quoted_bad_tail":
+        text += '500101,volunteers,2024-05,"3' + "x" * 140_000 + '"\n'  # a field over csv.reader's limit
+    data = (("\ufeff" if "bom" in kind else "") + text).encode("gb18030" if "gbk" in kind else "utf-8")
+    path = tmp_path / "big.csv"
+    path.write_bytes(data)
+    monkeypatch.setattr(stream, "STREAM_FROM_BYTES", 10**12)
+    whole = prepare_submission(path, defs, registry, now=NOW)
+    monkeypatch.setattr(stream, "STREAM_FROM_BYTES", 1)
+    monkeypatch.setattr(text_stream, "BLOCK_RECORDS", 250)  # about 12 blocks
+    monkeypatch.setattr(stream, "BLOCK_BYTES", 8_000)  # quote-free GBK: its UTF-8 copy in polars blocks
+    blocks, polars_blocks = [], []
+    real, real_cells = text_stream._rest, stream._cells
+    monkeypatch.setattr(text_stream, "_rest", lambda b, *a: real((blocks.append(x) or x for x in b), *a))
+    monkeypatch.setattr(stream, "_cells", lambda *a: polars_blocks.append(a[1]) or real_cells(*a))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    streamed = prepare_submission(path, defs, registry, now=NOW)
+    if kind in ("gbk", "gbk_bom_crlf"):  # quote-free GBK: a UTF-8 copy read by polars in blocks, then removed
+        assert len(polars_blocks) > 10 and not blocks, "the UTF-8 copy was not used"
+        assert not list((tmp_path / "tmp").iterdir())
+    else:
+        assert len(blocks) > 10, "the block reader was not used"
+    _same(streamed, whole)
+    if kind == "quoted_bad_tail":
+        assert "field larger than field limit" in whole.file_error
+    else:
+        assert whole.file_error is None and whole.n_rows == 3_000
+        assert whole.rejections.filter(pl.col("value").str.contains("abc")).height == 1

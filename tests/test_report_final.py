@@ -110,3 +110,63 @@ def test_cli_final_bad_input(setup, tmp_path):
     res = runner.invoke(app, ["export", "--final", "--plan", "chongqing_2021", "--month", "2026-13", *common])
     assert res.exit_code == 2 and "2026-03" in res.output
     assert not (tmp_path / "x").exists()
+
+
+def test_cli_final_protects_the_out_folder(setup, tmp_path, monkeypatch):
+    """--final is protected like the monthly export (warehouse/export_out.py): another export's manifest is not
+    written over without --force, --out that is a file is refused, a failed write leaves the folder as it was."""
+    import errno
+    from pathlib import Path
+
+    wh, _, defs_path = setup
+    _register()
+    runner = CliRunner()
+
+    def final(out, *extra, month="2026-03"):
+        return runner.invoke(app, ["export", "--final", "--plan", "chongqing_2021", "--region", "50", "--month", month,
+                                   "--out", str(out), "--warehouse", str(wh.path), "--defs", str(defs_path), *extra])
+
+    out = tmp_path / "monthly"
+    out.mkdir()
+    monthly = {"month": "2026-03", "latest": False, "region": "50", "plan_id": "chongqing_2021", "lang": "zh"}
+    (out / "manifest.json").write_text(json.dumps(monthly), encoding="utf-8")  # the monthly export of that month
+    res = final(out)
+    assert res.exit_code == 2 and "another export's manifest.json" in res.output and "--force" in res.output
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]  # nothing written, nothing rendered
+    res = final(out, "--force")
+    assert res.exit_code == 0, res.output
+    written = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert written["kind"] == "final_evaluation" and not (out / ".planwatch-export.tmp").exists()
+    assert final(out, month="2026-04").exit_code == 2  # another final (other month): refused too
+    # a monthly export refuses the final's manifest in turn (the kind differs)
+    from warehouse import export_out
+    with pytest.raises(export_out.OutDirError):
+        export_out.check_not_another_export(out, {**monthly, "kind": None})
+
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    res = final(afile)
+    assert res.exit_code == 2 and "--out is a file, not a folder" in res.output and "Traceback" not in res.output
+
+    # the disk fills up while the files are written: a clear message, the folder as it was, no staging left
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    real = Path.write_bytes
+
+    def full(self, data):
+        if self.name.endswith(".part"):
+            real(self, data[: len(data) // 2])
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, data)
+
+    import contextlib
+
+    from warehouse import export
+
+    pdf = (out / written["files"][0]["name"]).read_bytes()  # no second browser render: the write is what fails
+    monkeypatch.setattr(export, "render_session", contextlib.nullcontext)
+    monkeypatch.setattr(export, "_render", lambda *args, **kwargs: pdf)
+    monkeypatch.setattr(Path, "write_bytes", full)
+    res = final(out)
+    monkeypatch.setattr(Path, "write_bytes", real)
+    assert res.exit_code == 2 and "disk is full" in res.output and "no new file" in res.output, res.output
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before

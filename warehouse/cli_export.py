@@ -40,7 +40,7 @@ def export(
 
     console = Console(stderr=True)
     if final:
-        _final(console, out, month, region, plan, lang, warehouse, defs)
+        _final(console, out, month, region, plan, lang, warehouse, defs, force)
         return
     if month is None:
         if not latest:
@@ -89,7 +89,7 @@ def export(
 
 
 def _final(console, out: Path, month: str | None, region: str | None, plan: str | None, lang: str,
-           warehouse: Path | None, defs: Path | None) -> None:
+           warehouse: Path | None, defs: Path | None, force: bool = False) -> None:
     """`export --final`: the plan's final evaluation report (warehouse/report_final.py)."""
     from warehouse.export import ExportError
     from warehouse.periods import CST, utc_now
@@ -110,7 +110,11 @@ def _final(console, out: Path, month: str | None, region: str | None, plan: str 
     except ExportError as exc:
         console.print(f"[red]错误 / error:[/red] {exc}")
         raise typer.Exit(2) from None
-    manifest = write_final(report, out, utc_now())
+    try:
+        manifest = write_final(report, out, utc_now(), force=force)  # another export's manifest, disk full …
+    except ExportError as exc:
+        console.print(f"[red]错误 / error:[/red] {exc}")
+        raise typer.Exit(2) from None
     line = ", ".join(f"{r['result']} {r['n']}" for r in counts(report.results).iter_rows(named=True))
     console.print(f"终期评估 / final evaluation {report.plan_id} {report.region_name}: {line}")
     console.print(f"已写入 / wrote {len(manifest['files'])} 个文件 / files + manifest.json → {out}")

@@ -210,6 +210,7 @@ def _load_bytes(data: bytes, name: str) -> LoadResult:
         )
         return checker.result(None, digest)
     try:
+        defs_limits.check_flow_depth(text)  # before PyYAML's scanner, slow on deep nesting (defs_limits.py)
         raw = checker.parse(text)
         definitions = checker.validate(raw) if raw is not None else None
         if raw is None and not checker.has_errors():  # e.g. a file holding only `null` or `~`
@@ -218,7 +219,7 @@ def _load_bytes(data: bytes, name: str) -> LoadResult:
     except (defs_limits.DefinitionsTooLarge, RecursionError) as exc:
         message = str(exc) if isinstance(exc, defs_limits.DefinitionsTooLarge) else defs_limits.DEPTH_MESSAGE
         checker.problems.clear()
-        checker.error((), message, at=(1, 1))
+        checker.error((), message, at=getattr(exc, "at", (1, 1)))
         definitions = None
     except Exception as exc:  # a bug in the checks must not become a traceback for the analyst
         checker.error((), f"internal error while checking the file ({type(exc).__name__}: {exc}); "

@@ -116,15 +116,17 @@ def _writer_properties():
     return WriterProperties(compression="ZSTD", max_row_group_size=ROW_GROUP_SIZE)
 
 
-def append(path: Path, frame: pl.DataFrame, batch: dict) -> None:
-    """Commit `frame` (already in the batch schema) as one Delta append carrying `batch` as its metadata."""
+def append(path: Path, frame, batch: dict) -> None:
+    """Commit `frame` (already in the batch schema: a polars frame, or an arrow RecordBatchReader of such rows)
+    as one Delta append carrying `batch` as its metadata."""
     from deltalake import CommitProperties, write_deltalake
 
     props = CommitProperties(custom_metadata={META_KEY: json.dumps(batch, ensure_ascii=False)}, max_commit_retries=100)
     opened = _opened(path)
     with opened.lock:
         opened.table.update_incremental()
-        write_deltalake(opened.table, frame.to_arrow(), mode="append", commit_properties=props,
+        data = frame.to_arrow() if isinstance(frame, pl.DataFrame) else frame
+        write_deltalake(opened.table, data, mode="append", commit_properties=props,
                         writer_properties=_writer_properties())
 
 

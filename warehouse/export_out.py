@@ -2,7 +2,8 @@
 
 - `check_out_dir(out_dir)`: `--out` must be a folder (or not exist yet) that this process can write into;
 - `check_not_another_export(out_dir, identity, force)`: a folder holding another export's manifest.json
-  (another month, region, plan, language or --latest) is not written over unless `--force`; re-exporting the
+  (another kind — monthly or `--final` —, month, region, plan, language or --latest) is not written over unless
+  `--force`; re-exporting the
   same thing replaces it (the files have the same names, the figures are reproducible);
 - `staging(out_dir)`: the export is written into `<out>/.planwatch-export.tmp/` first; `publish` then moves
   every file into place with os.replace (no copy, no extra space), manifest.json last, so a disk that fills up
@@ -19,7 +20,7 @@ from pathlib import Path
 
 STAGING = ".planwatch-export.tmp"
 MANIFEST_NAME = "manifest.json"
-IDENTITY_KEYS = ("month", "latest", "region", "plan_id", "lang")
+IDENTITY_KEYS = ("kind", "month", "latest", "region", "plan_id", "lang")  # kind: None (monthly) or "final_evaluation"
 
 
 class OutDirError(ValueError):
@@ -46,7 +47,7 @@ def check_not_another_export(out_dir: Path, identity: dict, force: bool = False)
     try:
         old = json.loads(manifest.read_text(encoding="utf-8"))
         same = isinstance(old, dict) and all(old.get(k) == identity.get(k) for k in IDENTITY_KEYS)
-        what = ", ".join(f"{k}={old.get(k)}" for k in IDENTITY_KEYS) if isinstance(old, dict) else "?"
+        what = ", ".join(f"{k}={old.get(k)}" for k in IDENTITY_KEYS if k in old) if isinstance(old, dict) else "?"
     except (OSError, ValueError):
         same, what = False, "无法读取 / unreadable"
     if not same:

@@ -31,7 +31,7 @@ class RawTable:
     encoding: str | None = None
     header_row: int = 1
     kind: str = "csv"
-    # Large quote-free UTF-8 CSV (ingest_stream.py): the cells of the rows after `frame`, one block at a time,
+    # Large CSV (ingest_stream.py, ingest_stream_text.py): the cells of the rows after `frame`, one block at a time,
     # not yet cut to the header's width
     blocks: Iterator[pl.DataFrame] | None = None
 
@@ -76,8 +76,9 @@ def read_table(path: str | Path, sheet: str | None = None, limits: Limits | None
                stream: bool = False) -> RawTable:
     """Read a submission keeping every cell as text, its type taken from its content (a Parquet file named .csv
     is read as Parquet), the header row located below any title rows. Raises SubmissionFileError, also for a
-    file over the limits (checked before the file is read). stream=True (prepare_submission): a large plain CSV
-    comes back as its first block, the rest in `.blocks` (ingest_stream.py); otherwise `.frame` holds every row."""
+    file over the limits (checked before the file is read). stream=True (prepare_submission): a large CSV comes
+    back as its first block, the rest in `.blocks` (ingest_stream.py, ingest_stream_text.py); otherwise `.frame`
+    holds every row."""
     from warehouse.ingest_headers import locate_header
     from warehouse.ingest_stream import STREAM_FROM_BYTES, read_plain_utf8_blocks
     from warehouse.ingest_xlsx import read_xlsx
@@ -98,7 +99,10 @@ def read_table(path: str | Path, sheet: str | None = None, limits: Limits | None
     else:
         table = None
         if stream and size >= STREAM_FROM_BYTES:
-            table = read_plain_utf8_blocks(path, limits)
+            from warehouse.ingest_stream_text import read_text_blocks
+
+            # quote-free UTF-8: polars in blocks; GB18030 or quoted: csv.reader in blocks (ingest_stream_text.py)
+            table = read_plain_utf8_blocks(path, limits) or read_text_blocks(path, limits)
         if table is None:
             table = _read_csv(path, limits)
     table = locate_header(table, path.name) if table.headers is None else table

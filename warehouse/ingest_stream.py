@@ -29,9 +29,11 @@ class StreamFallback(Exception):
     """A block cannot be read like csv.reader would: read the whole file the ordinary way instead."""
 
 
-def read_plain_utf8_blocks(path: Path, limits: Limits) -> RawTable | None:
+def read_plain_utf8_blocks(path: Path, limits: Limits, name: str | None = None) -> RawTable | None:
     """The first block as a RawTable (header located) with `.blocks` yielding the others' cells; None when the
-    file does not qualify (the caller reads it the ordinary way)."""
+    file does not qualify (the caller reads it the ordinary way). `name`: the file name for messages (default
+    path.name; ingest_stream_text passes the submission's name for its UTF-8 copy of a GBK file)."""
+    name = name or path.name
     with open(path, "rb") as handle:
         start = 3 if handle.read(3) == _BOM else 0
         handle.seek(start)
@@ -49,15 +51,15 @@ def read_plain_utf8_blocks(path: Path, limits: Limits) -> RawTable | None:
             previous_cr = piece.endswith(b"\r")
     if cr != crlf or not head:
         return None
-    check_row_count(max(0, lines - 1), path.name, limits)
+    check_row_count(max(0, lines - 1), name, limits)
     delimiter = guess_delimiter(head)
     blocks = _blocks(path, start)
     first_row, first = next(blocks)
     cells = _cells(first, first_row, delimiter)
     if cells is None:
         return None
-    table = _table_from_cells(cells, path.name, "utf-8-sig" if start else "utf-8", locate=False)
-    table.blocks = _rest(blocks, delimiter, path.name, limits)
+    table = _table_from_cells(cells, name, "utf-8-sig" if start else "utf-8", locate=False)
+    table.blocks = _rest(blocks, delimiter, name, limits)
     return table
 
 

@@ -59,3 +59,20 @@ def read(path: Path, sha: str) -> bytes:
     if hashlib.sha256(data).hexdigest() != sha:
         raise OriginalDamaged(f"原始文件已损坏（哈希不符）/ original file is damaged (sha256 mismatch): {path.name}")
     return data
+
+
+def verify(path: Path, sha: str) -> str | None:
+    """None when the stored original decompresses and hashes to `sha`, else what is wrong (zh / en). Streams
+    (1 MB pieces): memory stays flat whatever the file's size (`warehouse check` runs it on every original)."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as raw:
+            source = gzip.GzipFile(fileobj=raw, mode="rb") if path.name.endswith(SUFFIX) else raw
+            while piece := source.read(1 << 20):
+                digest.update(piece)
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        return (f"原始文件无法解压或读取（{type(exc).__name__}）/ original file cannot be decompressed or read "
+                f"({type(exc).__name__}): {path.name}")
+    if digest.hexdigest() != sha:
+        return f"原始文件已损坏（哈希不符）/ original file is damaged (sha256 mismatch): {path.name}"
+    return None

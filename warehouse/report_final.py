@@ -220,38 +220,61 @@ def stem(rep: FinalReport) -> str:
     return f"终期评估_{rep.plan_id}_{rep.region.replace(':', '-')}_{rep.month}"
 
 
-def write_final(rep: FinalReport, out_dir: Path, created_at: datetime) -> dict:
-    """Write PDF, XLSX and manifest.json; returns the manifest."""
-    from warehouse.export import _render, _write, render_session, sha256_bytes
+def write_final(rep: FinalReport, out_dir: Path, created_at: datetime, force: bool = False) -> dict:
+    """Write PDF, XLSX and manifest.json; returns the manifest. Protected like the monthly export
+    (warehouse/export_out.py): another export's manifest.json in out_dir is not written over unless `force`
+    (checked before any rendering); the files are written into a staging folder and moved into place, manifest
+    last, so a failed write (disk full …) raises ExportError and leaves out_dir as it was."""
+    from warehouse import export_out
+    from warehouse.export import ExportError, _render, _write, _write_failed_message, render_session, sha256_bytes
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = Path(out_dir)
+    identity = {"kind": "final_evaluation", "month": rep.month, "latest": None, "region": rep.region,
+                "plan_id": rep.plan_id, "lang": rep.lang}
+    try:
+        export_out.check_out_dir(out_dir)
+        export_out.check_not_another_export(out_dir, identity, force)
+    except export_out.OutDirError as exc:
+        raise ExportError(str(exc)) from None
     with render_session():
         pages = [_render(fig, "pdf", report_pdf.PAGE_WIDTH, report_pdf.PAGE_HEIGHT) for fig in pdf_figures(rep)]
     pdf = report_pdf.merge_pdf_pages(pages, f"{rep.plan_name} {rep.region_name} {_t('title', rep.lang)}")
     xlsx = xlsx_bytes(rep)
-    files = []
-    for ext, blob in (("pdf", pdf), ("xlsx", xlsx)):
-        name = f"{stem(rep)}.{ext}"
-        _write(out_dir / name, blob)
-        files.append({"name": name, "format": ext, "sha256": sha256_bytes(blob), "bytes": len(blob)})
-    manifest = {
-        "planwatch_version": __version__,
-        "kind": "final_evaluation",
-        "plan_id": rep.plan_id,
-        "region": rep.region,
-        "region_name": rep.region_name,
-        "month": rep.month,
-        "as_of": rep.as_of.isoformat().replace("+00:00", "Z"),
-        "lang": rep.lang,
-        "counts": {r["result"]: r["n"] for r in counts(rep.results).iter_rows(named=True)},
-        "batch_ids": rep.batch_ids,
-        "snapshot_sha256": hashlib.sha256("\n".join(rep.batch_ids).encode()).hexdigest(),
-        "definitions_sha256": rep.defs_sha256,
-        "report_pages": len(pages),
-        "files": files,
-        "created": {"created_at": created_at.isoformat().replace("+00:00", "Z")},
-    }
-    _write(out_dir / "manifest.json", (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        export_out.clean_leftovers(out_dir)
+        stage = export_out.staging(out_dir)
+    except OSError as exc:
+        raise ExportError(_write_failed_message(exc)) from None
+    try:
+        files = []
+        for ext, blob in (("pdf", pdf), ("xlsx", xlsx)):
+            name = f"{stem(rep)}.{ext}"
+            _write(stage / name, blob)
+            files.append({"name": name, "format": ext, "sha256": sha256_bytes(blob), "bytes": len(blob)})
+        manifest = {
+            "planwatch_version": __version__,
+            "kind": "final_evaluation",
+            "plan_id": rep.plan_id,
+            "region": rep.region,
+            "region_name": rep.region_name,
+            "month": rep.month,
+            "as_of": rep.as_of.isoformat().replace("+00:00", "Z"),
+            "lang": rep.lang,
+            "counts": {r["result"]: r["n"] for r in counts(rep.results).iter_rows(named=True)},
+            "batch_ids": rep.batch_ids,
+            "snapshot_sha256": hashlib.sha256("\n".join(rep.batch_ids).encode()).hexdigest(),
+            "definitions_sha256": rep.defs_sha256,
+            "report_pages": len(pages),
+            "files": files,
+            "created": {"created_at": created_at.isoformat().replace("+00:00", "Z")},
+        }
+        _write(stage / export_out.MANIFEST_NAME,
+               (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+        export_out.publish(stage, out_dir, [f["name"] for f in files] + [export_out.MANIFEST_NAME])
+    except OSError as exc:
+        export_out.discard(stage)
+        raise ExportError(_write_failed_message(exc)) from None
     return manifest
 
 

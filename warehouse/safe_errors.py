@@ -32,6 +32,8 @@ _OS_ERRORS = {
     errno.EEXIST: ("已存在同名文件", "a file of that name already exists"),
     errno.ENOENT: ("找不到文件或文件夹", "no such file or folder"),
     errno.ENAMETOOLONG: ("文件名太长", "the file name is too long"),
+    errno.EIO: ("磁盘读写错误（磁盘或文件可能已损坏；请运行 planwatch warehouse check）",
+                "input/output error (the disk or a file may be damaged; run planwatch warehouse check)"),
 }
 
 

@@ -3,7 +3,8 @@
 Errors: the table log unreadable; a data file of the current version missing, unreadable or truncated, with a
 schema other than the batch schema, or with a row count other than the log's; rows per batch differing from the
 batch's commit; a batch committed twice; a log entry with an unknown status; an accepted log entry whose batch
-is not in the table or whose row count differs; a missing original or rejection file.
+is not in the table or whose row count differs; a missing rejection file; a missing original, or one that does
+not decompress or hash to its sha256 (each original is decompressed and hashed, streaming; with the batch id).
 Warnings (harmless leftovers, tidied later): a committed batch with no log entry yet (restored at the next
 write), a data file no version mentions (a writer killed before its commit; deleted by compaction).
 """
@@ -14,7 +15,7 @@ from collections import Counter
 
 import polars as pl
 
-from warehouse import delta_table, wh_check
+from warehouse import delta_table, originals, wh_check
 from warehouse.storage_base import BATCH_SCHEMA, Problem, WarehouseError
 
 
@@ -64,6 +65,7 @@ def check(wh) -> list[Problem]:
         for batch_id in set(found) - set(committed):
             problems.append(Problem("error", batch_id, "表中有未登记批次的行 / rows of a batch no commit lists"))
     logged: set[str] = set()
+    verified: dict[str, str | None] = {}
     for entry in wh._read_log():
         status, batch_id = entry.get("status"), entry.get("batch_id")
         eid = entry.get("entry_id", "?")
@@ -76,8 +78,16 @@ def check(wh) -> list[Problem]:
             elif int(committed[batch_id]["rows"]) != int(entry.get("rows_accepted") or 0):
                 problems.append(Problem("error", f"log/{eid}.json", "接收行数与批次不符 / rows_accepted differs from the batch"))
         if status in ("accepted", "rejected") and entry.get("sha256"):
-            if wh.original_path(entry["sha256"]) is None:
-                problems.append(Problem("error", f"log/{eid}.json", "原始文件缺失 / original file missing"))
+            sha = entry["sha256"]
+            batch = f"（批次 / batch {batch_id}）" if batch_id else ""
+            path = wh.original_path(sha)
+            if path is None:
+                problems.append(Problem("error", f"log/{eid}.json", f"原始文件缺失 / original file missing {sha[:12]}…{batch}"))
+            else:
+                if sha not in verified:  # decompressed and hashed once per file, streaming (originals.verify)
+                    verified[sha] = originals.verify(path, sha)
+                if verified[sha]:
+                    problems.append(Problem("error", f"log/{eid}.json", f"{verified[sha]}{batch}"))
         if entry.get("rejection_file") and not (wh.path / entry["rejection_file"]).is_file():
             problems.append(Problem("error", f"log/{eid}.json", "拒收文件缺失 / rejection file missing"))
     for batch_id in committed:
