@@ -42,6 +42,7 @@ class Measure:
     runs: list[float] = field(default_factory=list)
     unit: str = "s"
     note: str = ""
+    cpu: list[float] = field(default_factory=list)  # process CPU seconds per run (every thread), when measured
 
     def cells(self) -> tuple[str, str, str]:
         if not self.runs:
@@ -50,13 +51,29 @@ class Measure:
         return fmt(statistics.median(self.runs)), fmt(min(self.runs)), fmt(max(self.runs))
 
 
-def _timed(fn, repeat: int) -> tuple[list[float], object]:
+def _timed(fn, repeat: int, cpu: list[float] | None = None) -> tuple[list[float], object]:
+    """Wall seconds of each run (and, into `cpu`, the process CPU seconds: less inflated than wall time on a
+    shared machine, since time spent waiting for a core is not counted)."""
     out, result = [], None
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, used = time.perf_counter(), time.process_time()
         result = fn()
         out.append(time.perf_counter() - start)
+        if cpu is not None:
+            cpu.append(time.process_time() - used)
     return out, result
+
+
+def load_average() -> float:
+    """The 1-minute load average (as `uptime` shows it)."""
+    return os.getloadavg()[0]
+
+
+def _cpu_ratio(mine: Measure, other: Measure) -> str:
+    if not mine.cpu or not other.cpu:
+        return ""
+    a, b = statistics.median(mine.cpu), statistics.median(other.cpu)
+    return f"; CPU {a:.3f} vs {b:.3f} s = {a / b:.1f}x"
 
 
 def machine() -> str:
@@ -262,7 +279,7 @@ def measure_tier(tier: str, wh: Path, definitions, repeat: int, skip: set[str]) 
     engine.cache.enabled = False
     uncached = {name: Measure(f"{name} warm, cache off") for name in answers}
     for name, fn in answers.items():
-        uncached[name].runs, result = _timed(fn, repeat)
+        uncached[name].runs, result = _timed(fn, repeat, uncached[name].cpu)
         if name == "overview":
             frame = result
     # warm, result cache on (as the dashboard runs): the first call fills it, the repeats are hits
@@ -276,7 +293,7 @@ def measure_tier(tier: str, wh: Path, definitions, repeat: int, skip: set[str]) 
         limits = measure_limits(wh, engine, repeat)
         for name, m in limits.items():
             ratio = statistics.median(uncached[name].runs) / statistics.median(m.runs)
-            uncached[name].note = f"planwatch/limit = {ratio:.1f}x"
+            uncached[name].note = f"planwatch/limit = {ratio:.1f}x" + _cpu_ratio(uncached[name], m)
     else:
         limits = {}
     answer = engine_answer(frame)
@@ -301,11 +318,12 @@ def measure_tier(tier: str, wh: Path, definitions, repeat: int, skip: set[str]) 
                           f"{available / 2**30:.0f} GB available")
                 out.append(m)
                 continue
-        m.runs, other = _timed(lambda fn=fn: fn(task), repeat)
+        m.runs, other = _timed(lambda fn=fn: fn(task), repeat, m.cpu)
         problems = compare(answer, other)
         ratio = statistics.median(m.runs) / base
         m.note = (f"planwatch (cache off) is {ratio:.2f}x faster" if ratio >= 1
                   else f"planwatch (cache off) is {1 / ratio:.2f}x slower")
+        m.note += _cpu_ratio(warm, m).replace("; CPU", "; CPU planwatch")
         m.note += "; same answer" if not problems else f"; DIFFERENT answer: {len(problems)} rows, e.g. {problems[0]}"
         out.append(m)
     return out, facts
@@ -355,7 +373,7 @@ def measure_limits(wh: Path, engine, repeat: int) -> dict[str, Measure]:
     for name, fn in runs.items():
         fn()  # warm-up: files in the OS cache
         m = Measure(f"limit: plain scan of the scope's rows ({name.split(' (')[0]})")
-        m.runs, rows = _timed(fn, repeat)
+        m.runs, rows = _timed(fn, repeat, m.cpu)
         rows = rows if isinstance(rows, int) else sum(rows)
         m.note = f"{rows:,} rows of {PARENT} in the versions table, every needed column, no window or join"
         out[name] = m
@@ -459,8 +477,12 @@ def main(argv: list[str] | None = None) -> int:
             rows.append((tier, "migrate", Measure("migration from the manifest layout (warehouse migrate)",
                                                   [spent["migrate"]], note="one Delta commit per batch, then compaction")))
         print(f"[{tier}] {gen.note}", flush=True)
+        load_start = load_average()
         measures, _ = measure_tier(tier, wh, definitions, args.repeat, skip)
         rows += [(tier, m.name, m) for m in measures]
+        load = Measure("load average (1 min, uptime) at start / end", [load_start, load_average()], unit="load",
+                       note=f"{load_start:.1f} at the start of the tier's measures, {load_average():.1f} at the end")
+        rows.append((tier, "load", load))
         print(table([r for r in rows if r[0] == tier]), flush=True)
     print()
     print(f"overview = Engine.children_status({PARENT!r}) as of {AS_OF_MONTH[0]}-{AS_OF_MONTH[1]:02d}; "

@@ -21,9 +21,14 @@ def test_indicator_from_cached_whole_equals_its_own_query(sample_warehouse, pare
     whole = warm.children_status(parent, as_of=as_of, plan_id=plan_id)
     indicators = whole["indicator_id"].unique(maintain_order=True).to_list()
     assert len(indicators) > 5
-    for indicator in indicators:
+    cold = Engine(sample_warehouse, defs)
+    cold.cache.enabled = False  # each indicator computed on its own, as a first visit would
+    # every indicator of Chongqing's plan; for the larger sets (51: 60, CN: 70+) a spread of ten, first and last
+    # included (CI time: the full CN set took 40+ s)
+    step = 1 if parent == "50" else max(1, len(indicators) // 10)
+    for indicator in indicators[::step] + indicators[-1:]:
         served = warm.children_status(parent, as_of=as_of, plan_id=plan_id, indicator=indicator)
-        alone = Engine(sample_warehouse, defs).children_status(parent, as_of=as_of, plan_id=plan_id, indicator=indicator)
+        alone = cold.children_status(parent, as_of=as_of, plan_id=plan_id, indicator=indicator)
         assert alone.height > 0
         assert_frame_equal(served, alone)
 

@@ -96,12 +96,12 @@ def test_migrate_refuses_a_broken_manifest_and_changes_nothing(tmp_path, sample_
 
 
 @pytest.mark.parametrize("hostile", ["../elsewhere.parquet", "/etc/passwd"])
-def test_migrate_refuses_a_manifest_entry_outside_the_warehouse(tmp_path, sample_warehouse, hostile):
-    legacy = _legacy_copy(sample_warehouse, tmp_path / "legacy")
-    manifest = json.loads((legacy / "manifest.json").read_text())
-    shutil.copyfile(legacy / manifest["batches"][-1]["file"], tmp_path / "elsewhere.parquet")
-    manifest["batches"][-1]["file"] = hostile
-    (legacy / "manifest.json").write_text(json.dumps(manifest))
+def test_migrate_refuses_a_manifest_entry_outside_the_warehouse(tmp_path, hostile):
+    legacy = tmp_path / "legacy"  # a minimal old-layout warehouse: one batch, its file named outside the folder
+    legacy.mkdir()
+    pl.DataFrame({"batch_id": ["b1"]}).write_parquet(tmp_path / "elsewhere.parquet")
+    entry = {"batch_id": "b1", "file": hostile, "rows": 1, "ingested_at": "2025-01-01T00:00:00+00:00"}
+    (legacy / "manifest.json").write_text(json.dumps({"version": 1, "batches": [entry], "retired": []}))
     proc = _cli("warehouse", "migrate", "--warehouse", str(legacy))
     assert proc.returncode == 1 and "outside the warehouse folder" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr and str(tmp_path) not in proc.stderr

@@ -32,6 +32,9 @@ TABLE = "table"
 META_KEY = "planwatch"
 ROW_GROUP_SIZE = 122_880
 ZORDER_COLUMNS = ("region_code",)  # the engine prunes row groups on region_code ranges (sql.SCOPE_FILTER)
+# memory OPTIMIZE's sort may hold before it spills to disk (delta-rs' default is 20 GiB: a whole L tier, 161M
+# rows, on a machine shared with the dashboard); the same bound as the versions table build (current.MEMORY_LIMIT)
+COMPACT_MEMORY_BYTES = 4 * 2**30
 CONFIGURATION = {"delta.logRetentionDuration": "interval 36500 days"}
 
 
@@ -203,7 +206,8 @@ def compact(path: Path, batch_note: dict) -> dict:
 
     dt = DeltaTable(str(path))
     props = CommitProperties(custom_metadata={META_KEY + "_compaction": json.dumps(batch_note)})
-    return dt.optimize.z_order(list(ZORDER_COLUMNS), writer_properties=_writer_properties(), commit_properties=props)
+    return dt.optimize.z_order(list(ZORDER_COLUMNS), max_spill_size=COMPACT_MEMORY_BYTES,
+                               writer_properties=_writer_properties(), commit_properties=props)
 
 
 def vacuum(path: Path, now_ms: int, grace_ms: int) -> list[str]:

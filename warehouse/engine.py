@@ -1,10 +1,10 @@
 """The indicator engine: latest values, roll-ups, governing plan, progress and status (docs/methodology.md).
 
-The dashboard, the CLI and the exports call only this class. Each data call opens a fresh DuckDB connection
-(Streamlit reruns on threads), registers small metadata relations built from the definitions (the scope
-regions and each region's governing target), and runs one generated query (warehouse/sql.py) over the
-warehouse snapshot's Parquet files. Python only resolves metadata (plans, targets, region lists) and formats
-the reason sentences of the result rows; it never loops over the submitted data.
+The dashboard, the CLI and the exports call only this class. Each data call opens its own DuckDB cursor
+(Streamlit reruns on threads; warehouse/engine_db.py), registers small metadata relations built from the
+definitions (the scope regions and each region's governing target), and runs one generated query
+(warehouse/sql.py) over the warehouse snapshot's Parquet files. Python only resolves metadata (plans, targets,
+region lists) and formats the reason sentences of the result rows; it never loops over the submitted data.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from warehouse import annual_path, duck
+from warehouse import annual_path
 from warehouse import current
 from warehouse import sql as sqlgen
 from warehouse import status as st
@@ -27,6 +27,7 @@ from warehouse import status_rows
 from warehouse.alerts import build_alerts
 from warehouse.assess import assess_frame
 from warehouse.definitions import Definitions, Indicator, Plan, PlanTarget
+from warehouse.engine_db import QueryDatabase
 from warehouse.moments import as_of_date, as_of_moment, previous_month_end
 from warehouse.rankings import rank as rank_siblings
 from warehouse.regions import COUNTRY, LEVEL_BY_LENGTH, RegionRegistry
@@ -109,6 +110,7 @@ class Engine:
         # result cache off: ~a fifth of an overview's fixed cost in a profile on the sample (issue 14)
         self._assess_cache: OrderedDict = OrderedDict()
         self._assess_lock = threading.Lock()
+        self._db, self._regions_arrow = QueryDatabase(), registry.frame.to_arrow()
         self._annual_points = annual_path.points_frame(definitions)  # the `annual_points` relation (sql.py 11a)
 
     # ------------------------------------------------------------ cache key
@@ -343,7 +345,7 @@ class Engine:
         return snapshot.version, tuple(snapshot.batch_ids), as_of_date(moment)
 
     def _connect(self, snapshot, assess: pl.DataFrame | None, scope: pl.DataFrame | None, params: dict | None = None):
-        """A fresh connection with the relations and macros the generated SQL expects; returns (con, files).
+        """A cursor with the relations and macros the generated SQL expects; returns (con, files).
         Sets params["unique_keys"] (when the query has it) from the sources read.
 
         Queries built on `sql.values_ctes` (they carry $unique_keys) keep the join sides as written: DuckDB
@@ -353,27 +355,21 @@ class Engine:
         With the Spark backend the same relations become Spark temp views (warehouse/spark.py)."""
         if self.backend == "spark":
             return self._connect_spark(snapshot, assess, scope, params)
-        con = duck.connect()
-        try:
-            con.execute("SET TimeZone = 'UTC'")  # TIMESTAMP columns hold UTC; keep any TIMESTAMPTZ cast in UTC
-        except duckdb.Error:
-            pass
-        if params is not None and "unique_keys" in params:
-            con.execute("SET disabled_optimizers = 'build_side_probe_side'")
-        con.execute(sqlgen.MACROS)
-        con.register("regions", self.registry.frame.to_arrow())
+        src = current.sources(self.warehouse, snapshot)
+        every = [f.path for f in self.warehouse.state(snapshot.version).files] + [src.versions or ""]
+        # a cursor of the sealed database of this warehouse state (settings, macros: warehouse/engine_db.py)
+        con = self._db.cursor((snapshot.version, src.versions), every)
+        con.register("regions", self._regions_arrow)
         if assess is not None:
             con.register("assess", assess.to_arrow())
             if self._annual_points.height:  # sql.annual_ctes joins it only when the definitions have annual targets
                 con.register("annual_points", self._annual_points.to_arrow())
         if scope is not None:
             con.register("scope", scope.to_arrow())
-        src = current.sources(self.warehouse, snapshot)
         con.execute(current.view_sql(src))
         if params is not None and "unique_keys" in params:
             # only the versions table is read: at most one row per key as of any time (sql.py step 2)
             params["unique_keys"] = src.versions is not None and not src.delta
-        duck.seal(con, [*snapshot.files, *([src.versions] if src.versions else []), *src.delta])
         if not snapshot.files:
             empty = pl.DataFrame(schema=BATCH_SCHEMA)
             path = None
@@ -435,7 +431,8 @@ class Engine:
         assess = self._assess_frame(codes, indicators, moment, plan_id)
         if assess.height == 0:
             return pl.DataFrame(schema=_STATUS_SCHEMA)
-        used = [i for i in indicators if i.id in set(assess["indicator_id"].to_list())]
+        present = set(assess["indicator_id"].unique().to_list())  # once, not per indicator
+        used = [i for i in indicators if i.id in present]
         params: dict = {}
         query = sqlgen.status_query(self.defs, used, params)
         params["as_of"] = moment.replace(tzinfo=None)
@@ -552,7 +549,8 @@ class Engine:
                   "due_date": pl.Date, "days_overdue": pl.Int64, "plan_id": pl.String, "attribute": pl.String}
         if assess.height == 0:
             return pl.DataFrame(schema=schema)
-        used = [i for i in indicators if i.id in set(assess["indicator_id"].to_list())]
+        present = set(assess["indicator_id"].unique().to_list())  # once, not per indicator
+        used = [i for i in indicators if i.id in present]
         params: dict = {}
         query = sqlgen.overdue_query(self.defs, used, params)
         params["as_of"] = moment.replace(tzinfo=None)

@@ -16,8 +16,8 @@ Relations the engine registers before running a query:
 
 from __future__ import annotations
 
-from warehouse import annual_path, value_sanity
-from warehouse.definitions import AggregationRule, Covers, Definitions, Indicator
+from warehouse import annual_path, sql_rollup, value_sanity
+from warehouse.definitions import Definitions, Indicator
 
 # Batch row columns (docs/architecture.md) - the only data identifiers used in the SQL.
 BATCH_COLUMNS = (
@@ -151,59 +151,6 @@ assessed AS (
 )"""
 
 
-# ---------------------------------------------------------------- roll-up expressions
-def covered_communities(ind: Indicator) -> str:
-    """Number of communities of the indicator's type under a contributing region."""
-    if ind.covers == Covers.urban:
-        return "n_urban"
-    if ind.covers == Covers.rural:
-        return "n_rural"
-    return "(n_urban + n_rural)"
-
-
-def exact_sum(expr: str, where: str = "") -> str:
-    """sum() that gives the same bits on every run and never fails: warehouse/value_sanity.py `exact_sum`."""
-    return value_sanity.exact_sum(expr, where)
-
-
-def rollup_expression(ind: Indicator, scale_param: str) -> str:
-    """Aggregate over the contributors of one (scope region, indicator, period), by the indicator's rule."""
-    rule = ind.aggregation.rule
-    both = 'FILTER (WHERE "numerator" IS NOT NULL AND "denominator" IS NOT NULL)'
-    if rule == AggregationRule.sum:
-        return exact_sum('"value"')
-    if rule == AggregationRule.ratio:
-        numerator, denominator = exact_sum('"numerator"', both), exact_sum('"denominator"', both)
-        return f"{numerator} / nullif({denominator}, 0) * ${scale_param}"
-    if rule == AggregationRule.per_community:
-        n = covered_communities(ind)
-        total = exact_sum(f'coalesce("numerator", "value" * {n})')
-        return f"{total} / nullif({exact_sum(n)}, 0)"
-    if rule == AggregationRule.weighted_mean:
-        w = 'FILTER (WHERE "denominator" IS NOT NULL)'
-        weighted, weights = exact_sum('"value" * "denominator"', w), exact_sum('"denominator"', w)
-        return f"{weighted} / nullif({weights}, 0)"
-    if rule == AggregationRule.max:
-        return 'max("value")'
-    if rule == AggregationRule.min:
-        return 'min("value")'
-    return "CAST(NULL AS DOUBLE)"
-
-
-def rollup_case(indicators: list[Indicator], params: dict) -> str:
-    """CASE over the indicator id choosing each indicator's aggregation; binds ids and scales into params."""
-    lines = ['CASE "indicator_id"']
-    for i, ind in enumerate(indicators):
-        params[f"ind_{i}"] = ind.id
-        scale = f"scale_{i}"
-        if ind.aggregation.rule == AggregationRule.ratio:
-            params[scale] = float(ind.aggregation.scale)
-        lines.append(f"            -- {ind.id}: {ind.aggregation.rule.value}")
-        lines.append(f"            WHEN $ind_{i} THEN {rollup_expression(ind, scale)}")
-    lines.append("            ELSE CAST(NULL AS DOUBLE) END")
-    return "\n".join(lines)
-
-
 # ---------------------------------------------------------------- scope narrowing
 # Parameters of the first step's scope filter, bound by the engine through `bind_scope`.
 SCOPE_PARAMS = ("period_cutoff", "all_regions", "code_lo", "code_hi",
@@ -299,13 +246,7 @@ contributors AS (
       ON h.code = a."region_code" AND h."indicator_id" = a."indicator_id" AND h."period" = a."period"
     WHERE NOT a.is_self
 ),
--- 6. roll-up value by each indicator's aggregation rule
-rollups AS (
-    SELECT scope_code, "indicator_id", "period", max("period_end") AS period_end, count(*) AS rollup_n,
-        {rollup_case(indicators, params)} AS rollup_value
-    FROM contributors
-    GROUP BY scope_code, "indicator_id", "period"
-),
+{sql_rollup.rollup_ctes(indicators, params)},
 -- 7. the region's own submission (it vouches for it, so it drives the status) next to the roll-up: the rows of
 --    `attached` with is_self, taken from `latest` directly (a row whose code is the scope code, under its match
 --    code) so that `attached` has one consumer and streams instead of being stored
@@ -340,7 +281,7 @@ def annual_ctes(width: int) -> str:
     (width 0) the path is never annual and nothing is joined."""
     if width == 0:
         return """\
--- 11a-b. annual targets (年度目标): none in the definitions, every path is the straight line (or cagr)
+-- 11a-b. annual targets: none in the definitions, every path is the straight line (or cagr)
 pathed AS (
     SELECT *, false AS annual_path, CAST(NULL AS DOUBLE) AS path_expected, CAST(NULL AS DOUBLE) AS path_expected_now
     FROM positioned
@@ -358,7 +299,7 @@ pathed AS (
     inside = "greatest(\n            " + ",\n            ".join(f"CASE WHEN {e} > p.path_start THEN {e} END" for e in ends) + ")"
     goal = "pw_goal(baseline, target_value, target_high)"
     return f"""\
--- 11a. annual targets (年度目标, docs/methodology.md §6a): the region's set of points (its own, else the plan-wide
+-- 11a. annual targets (docs/methodology.md section 6a): the region's set of points (its own, else the plan-wide
 --      one), applied when it is its own, or it is the plan's own region, or it is measured from the plan's baseline
 --      (plan_fallback), and a point lies after the path start; for the value's period end and for the as-of date,
 --      the last point on or before it and the first point after it (greatest/least skip NULLs)
@@ -427,10 +368,10 @@ picked AS (
     FROM series
     GROUP BY region_code, indicator_id
 ),
--- 10. baseline (docs/methodology.md §4): the plan's value for the plan's own region; below it (and for
+-- 10. baseline (docs/methodology.md section 4): the plan's value for the plan's own region; below it (and for
 --     `from: warehouse` baselines) the region's own baseline-year value; the plan-wide value only where the
 --     target opts in (`baseline_fallback: plan`); else 'none' (not assessable, never another region's baseline
---     silently); a plan baseline unknown ("—") -> the region's first observation after the baseline year
+--     silently); a plan baseline unknown ("-" in the plan) -> the region's first observation after the baseline year
 based AS (
     SELECT a.*, p.* EXCLUDE (region_code, indicator_id),
         CASE WHEN a.baseline_from_warehouse AND p.region_baseline IS NOT NULL THEN 'region'
@@ -463,7 +404,7 @@ positioned AS (
             AS fraction_now,
         date_diff('month', path_start, period_end) / 12.0 AS elapsed_years,
         date_diff('month', path_start, path_end) / 12.0 AS span_years,
-        -- observation period (观察期): fewer than observation_months months from the path start to the value
+        -- observation period: fewer than observation_months months from the path start to the value
         date_diff('month', path_start, period_end) < observation_months AS early
     FROM based
 ),

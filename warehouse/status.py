@@ -14,6 +14,7 @@ Vocabulary
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date
 
@@ -336,8 +337,6 @@ def format_ratio(x: float | None) -> str:
     """The one rounding rule for progress ratios (CLI, pages, PDF, reasons): whole percent rounded DOWN
     (0.667 -> 66%, 79.9 % -> 79 %, so "below 80 %" never reads "80 %, below 80 %"), shown as "> 200%" above
     RATIO_CAP_HIGH and "< -100%" below RATIO_CAP_LOW."""
-    import math
-
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "—"
     if x > RATIO_CAP_HIGH:
@@ -427,15 +426,19 @@ def reason_text(
     if reason == R_FINAL_GAP:
         return (f"{head_zh}目标期已过，当前值 {_num(value)} 未达到目标 {target_txt}，差距 {_num(gap)}",
                 f"{head_en}: target year over, value {_num(value)} misses the target {target_txt} by {_num(gap)}")
-    # R_RATIO
+    # R_RATIO (each percentage formatted once for both languages)
+    ratio_txt = _pct(progress_ratio)
     if progress_ratio is not None and green is not None and progress_ratio >= green:
-        return (f"{head_zh}{measure_zh} {_pct(progress_ratio)}，不低于 {_pct(green)}",
-                f"{head_en}: {measure_en} {_pct(progress_ratio)}, at least {_pct(green)}")
+        green_txt = _pct(green)
+        return (f"{head_zh}{measure_zh} {ratio_txt}，不低于 {green_txt}",
+                f"{head_en}: {measure_en} {ratio_txt}, at least {green_txt}")
     if progress_ratio is not None and amber is not None and progress_ratio >= amber:
-        return (f"{head_zh}{measure_zh} {_pct(progress_ratio)}，低于 {_pct(green)}",
-                f"{head_en}: {measure_en} {_pct(progress_ratio)}, below {_pct(green)}")
-    return (f"{head_zh}{measure_zh} {_pct(progress_ratio)}，低于 {_pct(amber)}",
-            f"{head_en}: {measure_en} {_pct(progress_ratio)}, below {_pct(amber)}")
+        green_txt = _pct(green)
+        return (f"{head_zh}{measure_zh} {ratio_txt}，低于 {green_txt}",
+                f"{head_en}: {measure_en} {ratio_txt}, below {green_txt}")
+    amber_txt = _pct(amber)
+    return (f"{head_zh}{measure_zh} {ratio_txt}，低于 {amber_txt}",
+            f"{head_en}: {measure_en} {ratio_txt}, below {amber_txt}")
 
 
 def status_label_zh(status: str) -> str:

@@ -60,15 +60,30 @@ contributors AS (
       ON h.code = a."region_code" AND h."indicator_id" = a."indicator_id" AND h."period" = a."period"
     WHERE NOT a.is_self
 ),
--- 6. roll-up value by each indicator's aggregation rule
-rollups AS (
-    SELECT scope_code, "indicator_id", "period", max("period_end") AS period_end, count(*) AS rollup_n,
-        CASE "indicator_id"
-            -- facility_count: sum
-            WHEN $ind_0 THEN CASE WHEN coalesce(max(abs("value")) <= 1e+13, true) THEN CAST(sum(TRY_CAST(CASE WHEN abs("value") <= 1e+13 THEN "value" END AS DECIMAL(38, 18))) AS DOUBLE) ELSE sum("value") END
-            ELSE CAST(NULL AS DOUBLE) END AS rollup_value
+-- 6. roll-up value by each indicator's rule (warehouse/sql_rollup.py): a group is one scope region, indicator and
+--    period, so one rule; each row's terms by that rule, each term summed exactly once per group, then divided
+terms AS (
+    SELECT scope_code, "indicator_id", "period", "period_end", "value",
+        CASE
+             WHEN list_contains($rule_0, "indicator_id") THEN "value"  -- sum
+             ELSE CAST(NULL AS DOUBLE) END AS t1,
+        CAST(NULL AS DOUBLE) AS t2
     FROM contributors
+),
+sums AS (
+    SELECT scope_code, "indicator_id", "period", max("period_end") AS period_end, count(*) AS rollup_n,
+        CASE WHEN coalesce(max(abs(t1)) <= 1e+13, true) THEN CAST(sum(TRY_CAST(CASE WHEN abs(t1) <= 1e+13 THEN t1 END AS DECIMAL(38, 18))) AS DOUBLE) ELSE sum(t1) END AS s1,
+        CASE WHEN coalesce(max(abs(t2)) <= 1e+13, true) THEN CAST(sum(TRY_CAST(CASE WHEN abs(t2) <= 1e+13 THEN t2 END AS DECIMAL(38, 18))) AS DOUBLE) ELSE sum(t2) END AS s2,
+        max("value") AS v_max, min("value") AS v_min
+    FROM terms
     GROUP BY scope_code, "indicator_id", "period"
+),
+rollups AS (
+    SELECT scope_code, "indicator_id", "period", period_end, rollup_n,
+        CASE
+             WHEN list_contains($rule_0, "indicator_id") THEN s1  -- sum
+             ELSE CAST(NULL AS DOUBLE) END AS rollup_value
+    FROM sums
 ),
 -- 7. the region's own submission (it vouches for it, so it drives the status) next to the roll-up: the rows of
 --    `attached` with is_self, taken from `latest` directly (a row whose code is the scope code, under its match
@@ -117,4 +132,4 @@ WHERE CAST(d.period_end + d.due_days * INTERVAL 1 DAY AS DATE) < $as_of_date
       WHERE v.region_code = d.region_code AND v.indicator_id = d.indicator_id
         AND v.period_end = CAST(d.period_end AS DATE) AND v.value IS NOT NULL)
 ORDER BY d.region_code, d.indicator_id, period_end
--- params: {"ind_0": "facility_count", "indicators": ["facility_count"], "tolerance": 0.02, "unique_keys": false}
+-- params: {"indicators": ["facility_count"], "rule_0": ["facility_count"], "tolerance": 0.02, "unique_keys": false}

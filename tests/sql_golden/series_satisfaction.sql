@@ -60,15 +60,32 @@ contributors AS (
       ON h.code = a."region_code" AND h."indicator_id" = a."indicator_id" AND h."period" = a."period"
     WHERE NOT a.is_self
 ),
--- 6. roll-up value by each indicator's aggregation rule
-rollups AS (
-    SELECT scope_code, "indicator_id", "period", max("period_end") AS period_end, count(*) AS rollup_n,
-        CASE "indicator_id"
-            -- satisfaction: weighted_mean
-            WHEN $ind_0 THEN CASE WHEN coalesce(max(abs("value" * "denominator")) FILTER (WHERE "denominator" IS NOT NULL) <= 1e+13, true) THEN CAST(sum(TRY_CAST(CASE WHEN abs("value" * "denominator") <= 1e+13 THEN "value" * "denominator" END AS DECIMAL(38, 18))) FILTER (WHERE "denominator" IS NOT NULL) AS DOUBLE) ELSE sum("value" * "denominator") FILTER (WHERE "denominator" IS NOT NULL) END / nullif(CASE WHEN coalesce(max(abs("denominator")) FILTER (WHERE "denominator" IS NOT NULL) <= 1e+13, true) THEN CAST(sum(TRY_CAST(CASE WHEN abs("denominator") <= 1e+13 THEN "denominator" END AS DECIMAL(38, 18))) FILTER (WHERE "denominator" IS NOT NULL) AS DOUBLE) ELSE sum("denominator") FILTER (WHERE "denominator" IS NOT NULL) END, 0)
-            ELSE CAST(NULL AS DOUBLE) END AS rollup_value
+-- 6. roll-up value by each indicator's rule (warehouse/sql_rollup.py): a group is one scope region, indicator and
+--    period, so one rule; each row's terms by that rule, each term summed exactly once per group, then divided
+terms AS (
+    SELECT scope_code, "indicator_id", "period", "period_end", "value",
+        CASE
+             WHEN list_contains($rule_0, "indicator_id") THEN CASE WHEN "denominator" IS NOT NULL THEN "value" * "denominator" END  -- weighted_mean
+             ELSE CAST(NULL AS DOUBLE) END AS t1,
+        CASE
+             WHEN list_contains($rule_0, "indicator_id") THEN "denominator"
+             ELSE CAST(NULL AS DOUBLE) END AS t2
     FROM contributors
+),
+sums AS (
+    SELECT scope_code, "indicator_id", "period", max("period_end") AS period_end, count(*) AS rollup_n,
+        CASE WHEN coalesce(max(abs(t1)) <= 1e+13, true) THEN CAST(sum(TRY_CAST(CASE WHEN abs(t1) <= 1e+13 THEN t1 END AS DECIMAL(38, 18))) AS DOUBLE) ELSE sum(t1) END AS s1,
+        CASE WHEN coalesce(max(abs(t2)) <= 1e+13, true) THEN CAST(sum(TRY_CAST(CASE WHEN abs(t2) <= 1e+13 THEN t2 END AS DECIMAL(38, 18))) AS DOUBLE) ELSE sum(t2) END AS s2,
+        max("value") AS v_max, min("value") AS v_min
+    FROM terms
     GROUP BY scope_code, "indicator_id", "period"
+),
+rollups AS (
+    SELECT scope_code, "indicator_id", "period", period_end, rollup_n,
+        CASE
+             WHEN list_contains($rule_0, "indicator_id") THEN s1 / nullif(s2, 0)  -- weighted_mean
+             ELSE CAST(NULL AS DOUBLE) END AS rollup_value
+    FROM sums
 ),
 -- 7. the region's own submission (it vouches for it, so it drives the status) next to the roll-up: the rows of
 --    `attached` with is_self, taken from `latest` directly (a row whose code is the scope code, under its match
@@ -95,4 +112,4 @@ vals AS (
       ON o.scope_code = r.scope_code AND o."indicator_id" = r."indicator_id" AND o."period" = r."period"
 )
 SELECT * FROM vals WHERE value IS NOT NULL ORDER BY region_code, indicator_id, period_end, period
--- params: {"ind_0": "satisfaction", "indicators": ["satisfaction"], "tolerance": 0.02, "unique_keys": false}
+-- params: {"indicators": ["satisfaction"], "rule_0": ["satisfaction"], "tolerance": 0.02, "unique_keys": false}

@@ -60,15 +60,32 @@ contributors AS (
       ON h.code = a."region_code" AND h."indicator_id" = a."indicator_id" AND h."period" = a."period"
     WHERE NOT a.is_self
 ),
--- 6. roll-up value by each indicator's aggregation rule
-rollups AS (
-    SELECT scope_code, "indicator_id", "period", max("period_end") AS period_end, count(*) AS rollup_n,
-        CASE "indicator_id"
-            -- volunteers_per_community: per_community
-            WHEN $ind_0 THEN CASE WHEN coalesce(max(abs(coalesce("numerator", "value" * n_rural))) <= 1e+13, true) THEN CAST(sum(TRY_CAST(CASE WHEN abs(coalesce("numerator", "value" * n_rural)) <= 1e+13 THEN coalesce("numerator", "value" * n_rural) END AS DECIMAL(38, 18))) AS DOUBLE) ELSE sum(coalesce("numerator", "value" * n_rural)) END / nullif(CASE WHEN coalesce(max(abs(n_rural)) <= 1e+13, true) THEN CAST(sum(TRY_CAST(CASE WHEN abs(n_rural) <= 1e+13 THEN n_rural END AS DECIMAL(38, 18))) AS DOUBLE) ELSE sum(n_rural) END, 0)
-            ELSE CAST(NULL AS DOUBLE) END AS rollup_value
+-- 6. roll-up value by each indicator's rule (warehouse/sql_rollup.py): a group is one scope region, indicator and
+--    period, so one rule; each row's terms by that rule, each term summed exactly once per group, then divided
+terms AS (
+    SELECT scope_code, "indicator_id", "period", "period_end", "value",
+        CASE
+             WHEN list_contains($rule_0, "indicator_id") THEN coalesce("numerator", "value" * n_rural)  -- per_community, rural communities
+             ELSE CAST(NULL AS DOUBLE) END AS t1,
+        CASE
+             WHEN list_contains($rule_0, "indicator_id") THEN n_rural
+             ELSE CAST(NULL AS DOUBLE) END AS t2
     FROM contributors
+),
+sums AS (
+    SELECT scope_code, "indicator_id", "period", max("period_end") AS period_end, count(*) AS rollup_n,
+        CASE WHEN coalesce(max(abs(t1)) <= 1e+13, true) THEN CAST(sum(TRY_CAST(CASE WHEN abs(t1) <= 1e+13 THEN t1 END AS DECIMAL(38, 18))) AS DOUBLE) ELSE sum(t1) END AS s1,
+        CASE WHEN coalesce(max(abs(t2)) <= 1e+13, true) THEN CAST(sum(TRY_CAST(CASE WHEN abs(t2) <= 1e+13 THEN t2 END AS DECIMAL(38, 18))) AS DOUBLE) ELSE sum(t2) END AS s2,
+        max("value") AS v_max, min("value") AS v_min
+    FROM terms
     GROUP BY scope_code, "indicator_id", "period"
+),
+rollups AS (
+    SELECT scope_code, "indicator_id", "period", period_end, rollup_n,
+        CASE
+             WHEN list_contains($rule_0, "indicator_id") THEN s1 / nullif(s2, 0)  -- per_community, rural communities
+             ELSE CAST(NULL AS DOUBLE) END AS rollup_value
+    FROM sums
 ),
 -- 7. the region's own submission (it vouches for it, so it drives the status) next to the roll-up: the rows of
 --    `attached` with is_self, taken from `latest` directly (a row whose code is the scope code, under its match
@@ -123,10 +140,10 @@ picked AS (
     FROM series
     GROUP BY region_code, indicator_id
 ),
--- 10. baseline (docs/methodology.md §4): the plan's value for the plan's own region; below it (and for
+-- 10. baseline (docs/methodology.md section 4): the plan's value for the plan's own region; below it (and for
 --     `from: warehouse` baselines) the region's own baseline-year value; the plan-wide value only where the
 --     target opts in (`baseline_fallback: plan`); else 'none' (not assessable, never another region's baseline
---     silently); a plan baseline unknown ("—") -> the region's first observation after the baseline year
+--     silently); a plan baseline unknown ("-" in the plan) -> the region's first observation after the baseline year
 based AS (
     SELECT a.*, p.* EXCLUDE (region_code, indicator_id),
         CASE WHEN a.baseline_from_warehouse AND p.region_baseline IS NOT NULL THEN 'region'
@@ -159,11 +176,11 @@ positioned AS (
             AS fraction_now,
         date_diff('month', path_start, period_end) / 12.0 AS elapsed_years,
         date_diff('month', path_start, path_end) / 12.0 AS span_years,
-        -- observation period (观察期): fewer than observation_months months from the path start to the value
+        -- observation period: fewer than observation_months months from the path start to the value
         date_diff('month', path_start, period_end) < observation_months AS early
     FROM based
 ),
--- 11a-b. annual targets (年度目标): none in the definitions, every path is the straight line (or cagr)
+-- 11a-b. annual targets: none in the definitions, every path is the straight line (or cagr)
 pathed AS (
     SELECT *, false AS annual_path, CAST(NULL AS DOUBLE) AS path_expected, CAST(NULL AS DOUBLE) AS path_expected_now
     FROM positioned
@@ -233,4 +250,4 @@ SELECT *,
          ELSE CASE WHEN actual > previous_value THEN 'improving' ELSE 'worsening' END END AS trend
 FROM assessed
 ORDER BY region_code, indicator_id
--- params: {"ind_0": "volunteers_per_community", "indicators": ["volunteers_per_community"], "tolerance": 0.02, "unique_keys": false}
+-- params: {"indicators": ["volunteers_per_community"], "rule_0": ["volunteers_per_community"], "tolerance": 0.02, "unique_keys": false}

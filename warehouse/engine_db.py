@@ -1,0 +1,56 @@
+"""The DuckDB database an Engine's queries run in: one sealed in-memory database per warehouse state, a cursor per
+query (issue 14: opening a database, creating the macros and sealing it was ~45 ms of CPU per query, and several
+times that in wall time on a loaded machine, for an overview whose scan needs ~25 ms at tier M).
+
+The database is created for one state of the warehouse (table version + versions table file), with what every
+query shares set once: TimeZone UTC, the join-side rule of the `values_ctes` queries (warehouse/engine.py
+`_connect`), the `pw_*` macros (warehouse/sql.py MACROS), and the seal (warehouse/duck.py): it reads exactly the
+data files of that table version and its versions table, writes nothing, and its settings are locked. Each query
+takes a cursor (`cursor()`: a new connection to the same database, FIELD-NOTES: never share a connection between
+threads), registers its own relations and temp view there, and closes it. A newer state gets a new database; the
+old one lives on while a cursor of it is still running (a cursor keeps the database open; it is never closed
+explicitly, which would close its running cursors).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import duckdb
+
+from warehouse import duck
+from warehouse import sql as sqlgen
+
+# the macros as persistent objects of the in-memory database (TEMP objects are private to one connection; the
+# cursors must see them). The text is otherwise sql.MACROS, which the Spark path reads too.
+BASE_MACROS = sqlgen.MACROS.replace("CREATE OR REPLACE TEMP MACRO", "CREATE OR REPLACE MACRO")
+
+
+class QueryDatabase:
+    """Hands out cursors of a sealed database for a warehouse state (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: tuple | None = None
+        self._db: duckdb.DuckDBPyConnection | None = None
+
+    def cursor(self, key: tuple, files: list[str]) -> duckdb.DuckDBPyConnection:
+        """A new connection to the database of state `key`, which may read `files` (every file of that state)."""
+        with self._lock:
+            if self._db is None or self._key != key:
+                self._db, self._key = _open(files), key  # the previous database closes with its last cursor
+            return self._db.cursor()
+
+
+def _open(files: list[str]) -> duckdb.DuckDBPyConnection:
+    db = duck.connect()
+    try:
+        db.execute("SET GLOBAL TimeZone = 'UTC'")  # TIMESTAMP columns hold UTC; keep any TIMESTAMPTZ cast in UTC
+    except duckdb.Error:
+        pass
+    # the values_ctes queries keep their join sides as written (engine._connect); the other queries (history)
+    # have no join for it to matter
+    db.execute("SET disabled_optimizers = 'build_side_probe_side'")
+    db.execute(BASE_MACROS)
+    duck.seal(db, files)
+    return db

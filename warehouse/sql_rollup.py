@@ -1,0 +1,121 @@
+"""The roll-up step of the engine's SQL (warehouse/sql.py step 6): each scope region's value aggregated from its
+contributors by the indicator's rule (docs/methodology.md), as a fixed handful of aggregates.
+
+A roll-up group is one (scope region, indicator, period), so all its rows share one indicator and one rule. Each
+contributor row first gets two terms by its indicator's rule (`terms`), then each group sums them exactly once
+(`sums`: `exact_sum` of each term, max and min of the value) and the last step divides by the rule (`rollups`):
+
+    rule            t1 (numerator term)                    t2 (denominator term)        value
+    sum             value                                  -                            sum(t1)
+    ratio           numerator, when it and the denominator denominator, when both are    sum(t1) / sum(t2) * scale
+                    are both present                       present
+    per_community   coalesce(numerator, value * n)         n (covered communities)      sum(t1) / sum(t2)
+    weighted_mean   value * denominator, when the          denominator                  sum(t1) / sum(t2)
+                    denominator is present
+    max / min       -                                      -                            max(value) / min(value)
+
+Which indicator has which rule is bound as lists of ids ($rule_*), so the SQL text and its aggregates do not grow
+with the number of indicators. (Before issue 14 the step was one CASE over every indicator id with its own
+aggregates: at 83 indicators a 60 kB statement whose binding and ~40 aggregates per group were most of an
+overview's time at tier M.) The sums are the same expressions over the same terms as before, so the answers are
+the same to the bit (`exact_sum` is exact integer arithmetic; warehouse/value_sanity.py).
+"""
+
+from __future__ import annotations
+
+from warehouse import value_sanity
+from warehouse.definitions import AggregationRule, Covers, Indicator
+
+_BOTH = '"numerator" IS NOT NULL AND "denominator" IS NOT NULL'
+
+
+def covered_communities(covers: Covers) -> str:
+    """Number of communities of the indicator's type under a contributing region."""
+    if covers == Covers.urban:
+        return "n_urban"
+    if covers == Covers.rural:
+        return "n_rural"
+    return "(n_urban + n_rural)"
+
+
+def _groups(indicators: list[Indicator]) -> list[tuple[str, AggregationRule, Covers | None, float | None, list[str]]]:
+    """(param name, rule, covers, scale, ids): the indicators grouped by what their roll-up needs, in a fixed order
+    (rule order of AggregationRule, then covers / scale in first-seen order)."""
+    found: dict[tuple, list[str]] = {}
+    for ind in indicators:
+        rule = ind.aggregation.rule
+        covers = ind.covers if rule == AggregationRule.per_community else None
+        scale = float(ind.aggregation.scale) if rule == AggregationRule.ratio else None
+        found.setdefault((rule, covers, scale), []).append(ind.id)
+    order = list(AggregationRule)
+    out = []
+    for k, ((rule, covers, scale), ids) in enumerate(sorted(found.items(), key=lambda kv: order.index(kv[0][0]))):
+        if rule == AggregationRule.none:
+            continue  # not aggregable: no roll-up (the ELSE NULL below)
+        out.append((f"rule_{k}", rule, covers, scale, ids))
+    return out
+
+
+def _member(param: str) -> str:
+    return f'list_contains(${param}, "indicator_id")'
+
+
+def rollup_ctes(indicators: list[Indicator], params: dict) -> str:
+    """CTEs `terms`, `sums` and `rollups` (scope_code, indicator_id, period, period_end, rollup_n, rollup_value)
+    over `contributors`; binds the id lists and ratio scales into params."""
+    groups = _groups(indicators)
+    t1, t2, value = [], [], []
+    for param, rule, covers, scale, ids in groups:
+        params[param] = ids
+        when = f"WHEN {_member(param)}"
+        label = f"-- {rule.value}" + (f", {covers.value} communities" if covers else "")
+        if rule == AggregationRule.sum:
+            t1.append(f'{when} THEN "value"  {label}')
+            value.append(f"{when} THEN s1  {label}")
+        elif rule == AggregationRule.ratio:
+            params[f"{param}_scale"] = scale
+            t1.append(f'{when} THEN CASE WHEN {_BOTH} THEN "numerator" END  {label}')
+            t2.append(f'{when} THEN CASE WHEN {_BOTH} THEN "denominator" END')
+            value.append(f"{when} THEN s1 / nullif(s2, 0) * ${param}_scale  {label}")
+        elif rule == AggregationRule.per_community:
+            n = covered_communities(covers)
+            t1.append(f'{when} THEN coalesce("numerator", "value" * {n})  {label}')
+            t2.append(f"{when} THEN {n}")
+            value.append(f"{when} THEN s1 / nullif(s2, 0)  {label}")
+        elif rule == AggregationRule.weighted_mean:
+            t1.append(f'{when} THEN CASE WHEN "denominator" IS NOT NULL THEN "value" * "denominator" END  {label}')
+            t2.append(f'{when} THEN "denominator"')
+            value.append(f"{when} THEN s1 / nullif(s2, 0)  {label}")
+        elif rule == AggregationRule.max:
+            value.append(f"{when} THEN v_max  {label}")
+        elif rule == AggregationRule.min:
+            value.append(f"{when} THEN v_min  {label}")
+
+    def case(lines: list[str], cast: str = "DOUBLE") -> str:
+        if not lines:
+            return f"CAST(NULL AS {cast})"
+        body = "\n".join(f"             {line}" for line in lines)
+        return f"CASE\n{body}\n             ELSE CAST(NULL AS {cast}) END"
+
+    return f"""\
+-- 6. roll-up value by each indicator's rule (warehouse/sql_rollup.py): a group is one scope region, indicator and
+--    period, so one rule; each row's terms by that rule, each term summed exactly once per group, then divided
+terms AS (
+    SELECT scope_code, "indicator_id", "period", "period_end", "value",
+        {case(t1)} AS t1,
+        {case(t2)} AS t2
+    FROM contributors
+),
+sums AS (
+    SELECT scope_code, "indicator_id", "period", max("period_end") AS period_end, count(*) AS rollup_n,
+        {value_sanity.exact_sum("t1")} AS s1,
+        {value_sanity.exact_sum("t2")} AS s2,
+        max("value") AS v_max, min("value") AS v_min
+    FROM terms
+    GROUP BY scope_code, "indicator_id", "period"
+),
+rollups AS (
+    SELECT scope_code, "indicator_id", "period", period_end, rollup_n,
+        {case(value)} AS rollup_value
+    FROM sums
+)"""
