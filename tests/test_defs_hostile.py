@@ -119,7 +119,7 @@ def test_any_yaml_structure_gives_problems(value):
     _check(yaml.safe_dump(value, allow_unicode=True))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(min_value=0, max_value=len(SHIPPED) - 1), st.text(max_size=20), st.integers(0, 40))
 def test_edits_of_the_shipped_file_give_problems_not_a_traceback(at, insert, cut):
     """A careless edit: some characters replaced somewhere in the real file."""
