@@ -220,6 +220,7 @@ VALUE_CASES = [  # (indicator, value, numerator, denominator, rejected column, r
     ("spending", "1e16", "", "", "数值", "数值超出合理范围：须为有限数且绝对值不超过 1e15"),
     ("coverage", "", "1e13", "1e14", "分子", "分子超出合理范围"),
     ("coverage", "", "5", "1e300", "分母", "分母超出合理范围"),
+    ("coverage", "1e309", "", "", "数值", "数值超出合理范围"),  # bounded (≤ 100): one message, not also "above 100"
 ]
 
 
@@ -233,6 +234,8 @@ def test_absurd_values_are_rejected_with_the_row(tmp_path, defs, registry, indic
     assert result.n_valid == 1 and result.n_rejected == 1
     entry = result.rejections.filter(pl.col("row") == 3).row(0, named=True)
     assert (entry["column"], entry["reason_zh"][:len(reason)]) == (column, reason)
+    if not num and not den:  # one problem for one bad cell
+        assert result.rejections.filter(pl.col("row") == 3).height == 1, result.rejections
     assert result.rows["value"].is_finite().all()
 
 

@@ -320,11 +320,14 @@ def _check_values(df: pl.DataFrame, out: _Collector, headers: dict[str, str]) ->
     df = df.with_columns(_missing=missing)
     out.add(pl.col("_missing"), "value", "数值缺失（不按 0 处理），该行未存储", "value is missing (not taken as 0); the row is not stored",
             severity="warning", value=pl.col("value").fill_null(""))
+    # a value already refused as out of range (not finite, or beyond 1e12) gets that one message, not also a sign's
+    # or a bound's
+    sane = pl.col("_value").abs() <= pl.max_horizontal(pl.lit(MAX_ABS_VALUE), pl.col("_min").abs(), pl.col("_max").abs())
     count_rule = pl.col("_rule").is_in(["sum", "ratio", "per_community"])
-    negative = count_rule & pl.col("_min").is_null() & (pl.col("_value") < 0) & ~(has_num & (pl.col("numerator_num") < 0))
+    negative = count_rule & pl.col("_min").is_null() & (pl.col("_value") < 0) & ~(has_num & (pl.col("numerator_num") < 0)) & sane
     out.add(negative, "value", "数值不能为负数（计数类指标）", "value cannot be negative for a count")
-    below = pl.col("_min").is_not_null() & (pl.col("_value") < pl.col("_min"))
-    above = pl.col("_max").is_not_null() & (pl.col("_value") > pl.col("_max")) & ~num_gt_den.fill_null(False)
+    below = pl.col("_min").is_not_null() & (pl.col("_value") < pl.col("_min")) & sane
+    above = pl.col("_max").is_not_null() & (pl.col("_value") > pl.col("_max")) & ~num_gt_den.fill_null(False) & sane
     shown = pl.when(pl.col("_computed").is_not_null()).then(pl.col("_computed").round(4).cast(pl.String)).otherwise(pl.col("value"))
     out.add(below, "value", pl.format("数值 {} 小于下限 {}", shown, pl.col("_min_s")),
             pl.format("value {} is below the minimum {}", shown, pl.col("_min_s")), value=shown,
