@@ -115,8 +115,9 @@ _VALUES_CTES = sqlgen.values_ctes
 ALL_LENGTHS = "[0, 2, 4, 6, 9, 12]"
 
 
-def _every_prefix(defs, indicators, params):
-    """The reference: every code prefix (all division lengths), as before the lengths were narrowed."""
+def _every_prefix(defs, indicators, params, attach=None):
+    """The reference: every code prefix (all division lengths), as before the lengths were narrowed, and the
+    general attach step (lists of prefixes) where the engine uses one join for a scope of one code length."""
     text = _VALUES_CTES(defs, indicators, params)
     for relation in ("scope_lengths", "row_lengths"):
         assert f"(SELECT lens FROM {relation})" in text

@@ -21,6 +21,7 @@ import polars as pl
 
 from warehouse import annual_path
 from warehouse import current
+from warehouse import engine_db
 from warehouse import sql as sqlgen
 from warehouse import status as st
 from warehouse import status_rows
@@ -406,7 +407,7 @@ class Engine:
             params["files"] = files
         used = {k: v for k, v in params.items() if f"${k}" in query}
         try:
-            return con.sql(query, params=used).pl()
+            return engine_db.frame(con, query, used)
         except duckdb.Error as exc:
             raise EngineError(f"查询失败 / query failed: {exc}") from exc
         finally:
@@ -434,10 +435,10 @@ class Engine:
         present = set(assess["indicator_id"].unique().to_list())  # once, not per indicator
         used = [i for i in indicators if i.id in present]
         params: dict = {}
-        query = sqlgen.status_query(self.defs, used, params)
+        scope = self._scope_frame(codes)
+        query = sqlgen.status_query(self.defs, used, params, sqlgen.attach_length(scope["match"].to_list()))
         params["as_of"] = moment.replace(tzinfo=None)
         params["as_of_date"] = as_of_date(moment)
-        scope = self._scope_frame(codes)
         sqlgen.bind_scope(params, scope["match"].to_list(), assess["value_cutoff"].max())
         con, files = self._connect(snapshot, assess, scope, params)
         raw = self._run(con, query, params, files)
@@ -511,9 +512,9 @@ class Engine:
         todo = [ind for ind in inds if ind.id not in out]
         if todo:
             params: dict = {}
-            query = sqlgen.series_query(self.defs, todo, params)
-            params["as_of"] = moment.replace(tzinfo=None)
             scope = self._scope_frame([code])
+            query = sqlgen.series_query(self.defs, todo, params, sqlgen.attach_length(scope["match"].to_list()))
+            params["as_of"] = moment.replace(tzinfo=None)
             sqlgen.bind_scope(params, scope["match"].to_list(), as_of_date(moment))
             con, files = self._connect(snapshot, None, scope, params)
             series = self._run(con, query, params, files).filter(pl.col("period_end") <= as_of_date(moment))
@@ -552,10 +553,10 @@ class Engine:
         present = set(assess["indicator_id"].unique().to_list())  # once, not per indicator
         used = [i for i in indicators if i.id in present]
         params: dict = {}
-        query = sqlgen.overdue_query(self.defs, used, params)
+        scope = self._scope_frame(codes)
+        query = sqlgen.overdue_query(self.defs, used, params, sqlgen.attach_length(scope["match"].to_list()))
         params["as_of"] = moment.replace(tzinfo=None)
         params["as_of_date"] = as_of_date(moment)
-        scope = self._scope_frame(codes)
         sqlgen.bind_scope(params, scope["match"].to_list(), assess["value_cutoff"].max())
         con, files = self._connect(snapshot, assess, scope, params)
         return self.cache.put(key, self._run(con, query, params, files))

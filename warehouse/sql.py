@@ -16,7 +16,9 @@ Relations the engine registers before running a query:
 
 from __future__ import annotations
 
-from warehouse import annual_path, sql_rollup, value_sanity
+from warehouse import annual_path, sql_rollup, sql_scope, value_sanity
+from warehouse.sql_scope import (COUNTRY_CODE, PREFIX_LENGTHS, SCOPE_FILTER, SCOPE_PARAMS,  # noqa: F401 (API)
+                                 attach_length, bind_scope)
 from warehouse.definitions import Definitions, Indicator
 
 # Batch row columns (docs/architecture.md) - the only data identifiers used in the SQL.
@@ -151,42 +153,10 @@ assessed AS (
 )"""
 
 
-# ---------------------------------------------------------------- scope narrowing
-# Parameters of the first step's scope filter, bound by the engine through `bind_scope`.
-SCOPE_PARAMS = ("period_cutoff", "all_regions", "code_lo", "code_hi",
-                "prefix_2", "prefix_4", "prefix_6", "prefix_9", "prefix_12")
-PREFIX_LENGTHS = (2, 4, 6, 9, 12)
-COUNTRY_CODE = "CN"
-# True for a row whose code is under one of the scope's match codes (see bind_scope)
-# (an empty length's list is skipped before its prefix is cut: a third less time at tier L)
-SCOPE_FILTER = """($all_regions OR ("region_code" >= $code_lo AND "region_code" < $code_hi
-           AND ((len($prefix_2) > 0 AND list_contains($prefix_2, "region_code"[1:2]))
-                OR (len($prefix_4) > 0 AND list_contains($prefix_4, "region_code"[1:4]))
-                OR (len($prefix_6) > 0 AND list_contains($prefix_6, "region_code"[1:6]))
-                OR (len($prefix_9) > 0 AND list_contains($prefix_9, "region_code"[1:9]))
-                OR (len($prefix_12) > 0 AND list_contains($prefix_12, "region_code"[1:12])))))"""
-
-
-def bind_scope(params: dict, matches: list[str], period_cutoff) -> None:
-    """Bind the scope filter of step 1: rows whose code starts with one of `matches` (the `scope` relation's
-    match codes; 'CN' means every row) and whose period ends on or before `period_cutoff` (a date).
-
-    Only the rows the later steps can attach to the scope pass, so the results are those of the unfiltered
-    query: a row under a scope code, the rows below it (roll-up contributors, `has_below`) are under it too."""
-    codes = sorted(set(matches))
-    params["period_cutoff"] = period_cutoff
-    params["all_regions"] = COUNTRY_CODE in codes or not codes
-    # codes are digits and ':' sorts right after '9': every code starting with P lies in [P, P + ':')
-    params["code_lo"] = codes[0] if codes else ""
-    params["code_hi"] = max(c + ":" for c in codes) if codes else ""
-    for n in PREFIX_LENGTHS:
-        params[f"prefix_{n}"] = [c for c in codes if len(c) == n]
-
-
 # ---------------------------------------------------------------- values
-def values_ctes(defs: Definitions, indicators: list[Indicator], params: dict) -> str:
+def values_ctes(defs: Definitions, indicators: list[Indicator], params: dict, attach: int | None = None) -> str:
     """CTEs `latest` (latest value per region, indicator, period as of $as_of) and `vals` (each scope region's
-    submitted value next to the roll-up of its descendants)."""
+    submitted value next to the roll-up of its descendants). `attach`: sql_scope.attach_length of the scope."""
     params["tolerance"] = float(defs.defaults.rollup_tolerance)
     params.setdefault("unique_keys", False)  # the engine sets it when only the versions table is read
     params["indicators"] = [ind.id for ind in indicators]
@@ -221,13 +191,7 @@ latest AS (
 --    the rows' own codes (a prefix can equal a row's code only at that code's length)
 scope_lengths AS (SELECT list(DISTINCT pw_code_length("match")) AS lens FROM scope),
 row_lengths AS (SELECT list(DISTINCT pw_code_length("region_code")) AS lens FROM latest),
--- 4. attach each row to the scope regions it belongs to: itself, an ancestor, or a group through a member
-attached AS (
-    SELECT s.code AS scope_code, p.* EXCLUDE (prefix), p."region_code" = s.code AS is_self
-    FROM (SELECT l.*, unnest(pw_prefixes(l."region_code", (SELECT lens FROM scope_lengths), 0)) AS prefix
-          FROM latest AS l) AS p
-    JOIN scope AS s ON s.match = p.prefix
-),
+{sql_scope.attach_cte(attach)}
 -- 5. roll-up contributors: rows strictly below the scope region that have no submitted row below them for the
 --    same indicator and period (the finest level submitted, branch by branch)
 has_below AS (
@@ -331,14 +295,14 @@ pathed AS (
 ),"""
 
 
-def status_query(defs: Definitions, indicators: list[Indicator], params: dict) -> str:
+def status_query(defs: Definitions, indicators: list[Indicator], params: dict, attach: int | None = None) -> str:
     """The whole status query: values, baseline, path position, progress, status, trend.
     Params to bind besides those filled here: as_of (naive UTC timestamp), as_of_date (CST date) and the
     scope filter (`bind_scope`)."""
     return f"""\
 -- planwatch status: generated from the definitions; values are bound parameters
 WITH
-{values_ctes(defs, indicators, params)},
+{values_ctes(defs, indicators, params, attach)},
 -- 8. the region's series under its governing target, up to the value cut-off (as-of date, end of target year)
 series AS (
     SELECT v.*, a.baseline_year AS b_year, a.baseline_end AS b_end,
@@ -429,12 +393,12 @@ FROM assessed
 ORDER BY region_code, indicator_id"""
 
 
-def series_query(defs: Definitions, indicators: list[Indicator], params: dict) -> str:
+def series_query(defs: Definitions, indicators: list[Indicator], params: dict, attach: int | None = None) -> str:
     """Every period's effective value (submitted or roll-up) for the scope regions (trajectory)."""
     return f"""\
 -- planwatch series: effective value per period for the scope regions
 WITH
-{values_ctes(defs, indicators, params)}
+{values_ctes(defs, indicators, params, attach)}
 SELECT * FROM vals WHERE value IS NOT NULL ORDER BY region_code, indicator_id, period_end, period"""
 
 
@@ -451,13 +415,13 @@ WHERE "ingested_at" <= $as_of AND "region_code" = $region AND "indicator_id" = $
 ORDER BY "period_end" DESC, "ingested_at" DESC, "source_row" DESC"""
 
 
-def overdue_query(defs: Definitions, indicators: list[Indicator], params: dict) -> str:
+def overdue_query(defs: Definitions, indicators: list[Indicator], params: dict, attach: int | None = None) -> str:
     """Expected reporting periods (by frequency, from the plan's start to the value cut-off) whose end +
     due_days is before the as-of date and for which the region has no value (submitted or rolled up)."""
     return f"""\
 -- planwatch overdue: expected periods without a value after their due date
 WITH
-{values_ctes(defs, indicators, params)},
+{values_ctes(defs, indicators, params, attach)},
 -- 8. month ends from the plan's start to the value cut-off, kept by the indicator's frequency
 due AS (
     SELECT a.region_code, a.indicator_id, a.plan_id, a.attribute, a.due_days,
