@@ -34,8 +34,11 @@ CODES = ["CN", "11", "1101", "110105", "50", "5001", "500110", "500110004", "500
     ["CN"],
     ["CN", "51"],
     ["500110004001"],
+    ["5101", "5132"],  # siblings: kept by their range alone (5107 too; the attach step drops it)
+    ["11", "51"],  # provinces keep the exact test
 ])
 def test_scope_filter_keeps_exactly_the_codes_under_the_matches(matches):
+    """Exactly the codes under the matches; for siblings (one length, one parent) every code in their range."""
     params: dict = {}
     sqlgen.bind_scope(params, matches, date(2025, 6, 30))
     used = {k: v for k, v in params.items() if f"${k}" in sqlgen.SCOPE_FILTER}
@@ -46,7 +49,12 @@ def test_scope_filter_keeps_exactly_the_codes_under_the_matches(matches):
     finally:
         con.close()
     expected = set(CODES) if "CN" in matches else {c for c in CODES if any(c.startswith(m) for m in matches)}
+    if not params["prefix_check"] and "CN" not in matches:
+        expected = {c for c in CODES if params["code_lo"] <= c < params["code_hi"]}
+    assert params["prefix_check"] == (matches in (["5001", "500110", "5107"], ["11", "51"]))
     assert kept == expected
+    if matches == ["5101", "5132"]:
+        assert "5107" in kept
 
 
 _BIND_SCOPE = sqlgen.bind_scope

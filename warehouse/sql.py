@@ -198,7 +198,7 @@ has_below AS (
     SELECT DISTINCT code, "indicator_id", "period"
     FROM (SELECT unnest(pw_prefixes("region_code", (SELECT lens FROM row_lengths), 1)) AS code,
                  "indicator_id", "period"
-          FROM latest)
+          FROM latest{sql_scope.below_filter(attach)})
 ),
 contributors AS (
     SELECT a.*,
