@@ -39,7 +39,9 @@ def _render(kind: str, ids: list[str]) -> tuple[str, dict]:
     defs = ANNUAL_DEFS if kind == "annual" else DEFS
     inds = [defs.indicator(i) for i in ids]
     builder = {"status": sqlgen.status_query, "series": sqlgen.series_query, "overdue": sqlgen.overdue_query,
-               "annual": sqlgen.status_query}[kind]
+               "annual": sqlgen.status_query, "siblings": sqlgen.status_query}[kind]
+    if kind == "siblings":  # scope codes of one length (4: a province's cities): the one-join attach step
+        return builder(defs, inds, params, attach=4), params
     return builder(defs, inds, params), params
 
 
@@ -51,6 +53,7 @@ CASES = [
     ("series_satisfaction", "series", ["satisfaction"]),
     ("overdue_facility_count", "overdue", ["facility_count"]),
     ("status_annual_targets", "annual", ["facility_count"]),
+    ("status_facility_count_siblings", "siblings", ["facility_count"]),
 ]
 
 

@@ -12,7 +12,7 @@ submitted AS (
       AND list_contains($indicators, "indicator_id")
       AND "period_end" <= $period_cutoff
       AND ($all_regions OR ("region_code" >= $code_lo AND "region_code" < $code_hi
-           AND ((len($prefix_2) > 0 AND list_contains($prefix_2, "region_code"[1:2]))
+           AND (NOT $prefix_check OR (len($prefix_2) > 0 AND list_contains($prefix_2, "region_code"[1:2]))
                 OR (len($prefix_4) > 0 AND list_contains($prefix_4, "region_code"[1:4]))
                 OR (len($prefix_6) > 0 AND list_contains($prefix_6, "region_code"[1:6]))
                 OR (len($prefix_9) > 0 AND list_contains($prefix_9, "region_code"[1:9]))
