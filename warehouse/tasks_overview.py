@@ -14,7 +14,8 @@ from warehouse import i18n, tables, tasks_access, tasks_report, tasks_views
 
 i18n.register({
     "tasks_overview.title": {"zh": "逾期督办", "en": "Overdue 督办"},
-    "tasks_overview.count": {"zh": "{n} 项督办逾期未复", "en": "{n} 督办 items overdue without an answer"},
+    "tasks_overview.count": {"zh": "{n} 项督办逾期未复", "en": "{n} 督办 items overdue without an answer",
+                              "en_one": "1 督办 item overdue without an answer"},
 })
 
 
