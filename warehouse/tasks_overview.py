@@ -42,4 +42,4 @@ def overdue_section(plan: Any, region: str, as_of: datetime | None, lang: str) -
         return
     st.subheader(i18n.t("tasks_overview.title", lang))
     st.error(i18n.t("tasks_overview.count", lang, n=len(found)), icon=":material/assignment_late:")
-    tables.dataframe(tasks_views.duban_table(found, lang), hide_index=True, width="stretch", key="overview_duban")
+    tables.dataframe(tasks_views.duban_table(found, lang, tasks_views.task_titles(defs, lang)), hide_index=True, width="stretch", key="overview_duban")
