@@ -28,7 +28,6 @@ from warehouse import status_rows
 from warehouse.alerts import build_alerts
 from warehouse.assess import assess_frame
 from warehouse.definitions import Definitions, Indicator, Plan, PlanTarget
-from warehouse.engine_db import QueryDatabase
 from warehouse.moments import as_of_date, as_of_moment, previous_month_end
 from warehouse.rankings import rank as rank_siblings
 from warehouse.regions import COUNTRY, LEVEL_BY_LENGTH, RegionRegistry
@@ -111,7 +110,7 @@ class Engine:
         # result cache off: ~a fifth of an overview's fixed cost in a profile on the sample (issue 14)
         self._assess_cache: OrderedDict = OrderedDict()
         self._assess_lock = threading.Lock()
-        self._db, self._regions_arrow = QueryDatabase(), registry.frame.to_arrow()
+        self._db, self._regions_arrow = engine_db.QueryDatabase(), registry.frame.to_arrow()
         self._annual_points = annual_path.points_frame(definitions)  # the `annual_points` relation (sql.py 11a)
 
     # ------------------------------------------------------------ cache key
