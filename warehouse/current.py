@@ -162,8 +162,9 @@ def sources(wh, snapshot) -> Sources:
     return Sources(str(versions.resolve()), delta)
 
 
-def view_sql(src: Sources, name: str = "snapshot_rows") -> str:
-    """CREATE VIEW text over the sources with the columns of the engine's first step (+ superseded_at)."""
+def view_sql(src: Sources, name: str = "snapshot_rows", temp: bool = True) -> str:
+    """CREATE VIEW text over the sources with the columns of the engine's first step (+ superseded_at); a TEMP view
+    (this connection's) unless `temp` is false."""
     cols = ", ".join(COLUMNS)
     parts = []
     if src.versions is not None:
@@ -179,4 +180,4 @@ def view_sql(src: Sources, name: str = "snapshot_rows") -> str:
                      "CAST(NULL AS DOUBLE) AS denominator, CAST(NULL AS TIMESTAMP) AS submitted_at, "
                      "CAST(NULL AS TIMESTAMP) AS ingested_at, CAST(NULL AS INTEGER) AS source_row, "
                      "CAST(NULL AS VARCHAR) AS batch_id, CAST(NULL AS TIMESTAMP) AS superseded_at WHERE FALSE")
-    return f"CREATE OR REPLACE TEMP VIEW {name} AS " + " UNION ALL ".join(parts)
+    return f"CREATE OR REPLACE {'TEMP ' if temp else ''}VIEW {name} AS " + " UNION ALL ".join(parts)

@@ -358,7 +358,7 @@ class Engine:
         src = current.sources(self.warehouse, snapshot)
         every = [f.path for f in self.warehouse.state(snapshot.version).files] + [src.versions or ""]
         # a cursor of the sealed database of this warehouse state (settings, macros: warehouse/engine_db.py)
-        con = self._db.cursor((snapshot.version, src.versions), every)
+        con = engine_db.snapshot_cursor(self._db, (snapshot.version, src.versions), every, src)
         con.register("regions", self._regions_arrow)
         if assess is not None:
             con.register("assess", assess.to_arrow())
@@ -366,7 +366,6 @@ class Engine:
                 con.register("annual_points", self._annual_points.to_arrow())
         if scope is not None:
             con.register("scope", scope.to_arrow())
-        con.execute(current.view_sql(src))
         if params is not None and "unique_keys" in params:
             # only the versions table is read: at most one row per key as of any time (sql.py step 2)
             params["unique_keys"] = src.versions is not None and not src.delta
