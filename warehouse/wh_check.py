@@ -83,6 +83,7 @@ def lock_held(root: Path) -> bool:
 def problems(wh: Any, manifest: dict) -> list:
     """Problems `warehouse check` adds (storage.Problem objects)."""
     from warehouse import value_sanity
+    from warehouse import ingest_spool
     from warehouse.storage import Problem
 
     found: list = []
@@ -99,6 +100,10 @@ def problems(wh: Any, manifest: dict) -> list:
         if previous is not None:
             found.append(Problem("warning", ".lock", interrupted_notice(previous, manifest.get("version"))
                                  + "（下次写入时整理 / tidied at the next write）"))
+    for leftover in ingest_spool.leftovers(root):  # an owner lock that no live process holds
+        found.append(Problem("warning", f"{ingest_spool.SPOOL_DIR}/{leftover.name}",
+                             "中断的导入留下的已校验数据暂存（下次写入时删除） / validated rows spooled by an "
+                             "interrupted ingest (removed at the next write)"))
     entries = list(manifest.get("batches", [])) + list(manifest.get("retired", []))
     files = []
     for entry in entries:
