@@ -317,6 +317,28 @@ def test_a_spool_left_by_a_killed_ingest_is_reported_and_removed(tmp_path, defs,
     assert not list((wh.path / ".spool").iterdir()) and not [p for p in wh.check() if p.severity == "error"]
 
 
+def test_malformed_codes_are_resolved_without_a_python_call_each(defs, registry, monkeypatch):
+    """Bad rows at scale as fast as good ones: a code holding an ASCII letter or punctuation (other than ".") is
+    refused in polars, with the same result as regions.canonical_code; only the few that might be a group or
+    spell the country (CN) are looked at one by one."""
+    from warehouse import ingest_lookups
+
+    tricky = ["X123", "abc-1", "50-01", "cn", " C N ", "Cn", "n-c", "group:nope", "GROUP:x", "５０", "50.0", "5 0",
+              "500110000000", "²5", "0", "全国", "#50", "50_01", "@", "50/01", "50,0", "1e5", "５０0101", " 50 "]
+    many = [f"Q{i:07d}" for i in range(5_000)] + [f"{i}-x" for i in range(5_000)]
+    calls = []
+    real = ingest_lookups.canonical_code
+    monkeypatch.setattr(ingest_lookups, "canonical_code", lambda raw: calls.append(raw) or real(raw))
+    out = ingest_lookups._resolve_codes(pl.Series(tricky + many), registry, defs)
+    got = dict(out.select("region_code", "_code").iter_rows())
+    assert len(got) == len(tricky) + len(many)
+    for raw in tricky + many:
+        canon = real(raw)
+        assert got[raw] == (canon if canon is not None and canon in registry else None), raw
+    assert got["cn"] == got[" C N "] == "CN" and got["５０"] == got["50.0"] == "50"
+    assert len(calls) < len(tricky), "malformed codes were resolved one Python call each"
+
+
 # ---------------------------------------------------------------- a large plain CSV, read in blocks
 def _same(a, b) -> None:
     from polars.testing import assert_frame_equal

@@ -217,8 +217,18 @@ def _resolve_codes(raw_codes: pl.Series, registry: RegionRegistry, definitions: 
     for length, cut in ((12, 9), (9, 6), (6, 4), (4, 2)):  # one step at a time: nested whens re-evaluate 3^4 times
         fast = fast.with_columns(_canon=_strip_zero_group(pl.col("_canon"), length, cut))
     groups = {g.id: g for g in definitions.region_groups}
+    # An ASCII letter or punctuation other than "." can never be part of a code (canonical_code gives None): such
+    # codes are resolved here at once, not one Python call each (a million malformed codes: 5.1 -> 3.3 s CPU).
+    # "group:…" and anything that might spell the country (CN in any case or spacing) still go through Python.
+    lowered = pl.col("region_code").str.to_lowercase()
+    hopeless = (pl.col("region_code").str.contains(r"[A-Za-z!-\-/:-@\[-`{-~]")
+                & ~lowered.str.contains("group:", literal=True)
+                & ~(lowered.str.contains("c", literal=True) & lowered.str.contains("n", literal=True)))
+    rest = distinct.filter(~plain).with_columns(_hopeless=hopeless)
+    malformed = rest.filter("_hopeless").select("region_code").with_columns(
+        _canon=pl.lit(None, pl.String), _group=pl.lit(None, pl.String), _group_name=pl.lit(None, pl.String))
     others = []
-    for raw in distinct.filter(~plain)["region_code"].to_list():
+    for raw in rest.filter(~pl.col("_hopeless"))["region_code"].to_list():
         group = groups.get(raw.split(":", 1)[1]) if raw.lower().startswith("group:") else None
         if group is not None:
             others.append((raw, None, f"group:{group.id}", group.name.zh))
@@ -227,7 +237,7 @@ def _resolve_codes(raw_codes: pl.Series, registry: RegionRegistry, definitions: 
     slow = pl.DataFrame(others, schema=fast.schema, orient="row")
     known = registry.frame.select(_canon=pl.col("code"), _reg_level=pl.col("level"), _reg_name=pl.col("name"),
                                   _known=pl.lit(True)).unique("_canon", keep="last", maintain_order=True)
-    resolved = pl.concat([fast, slow]).join(known, on="_canon", how="left")
+    resolved = pl.concat([fast, slow, malformed]).join(known, on="_canon", how="left")
     in_registry = pl.col("_known").fill_null(False)
     return resolved.select(
         "region_code",
