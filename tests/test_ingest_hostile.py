@@ -304,7 +304,7 @@ def test_a_spool_left_by_a_killed_ingest_is_reported_and_removed(tmp_path, defs,
     wh.init(regions=SAMPLE_REGIONS)
     live = __import__("warehouse.ingest_spool", fromlist=["Spool"]).Spool(wh.path)  # a writer still validating
     code = ("import os, sys, polars as pl; from warehouse.ingest_spool import Spool; "
-            "s = Spool(sys.argv[1]); s.add(pl.DataFrame({'source_row': [1]})); os._exit(9)")  # killed mid-ingest
+            "s = Spool(sys.argv[1]); [s.add(pl.DataFrame({'source_row': [i]})) for i in (1, 2)]; os._exit(9)")  # killed mid-ingest
     subprocess.run([sys.executable, "-c", code, str(wh.path)], check=False, env=dict(os.environ))
     dead = [d for d in (wh.path / ".spool").iterdir() if d != live.dir]
     assert len(dead) == 1 and list(dead[0].glob("part-*.parquet"))

@@ -2,8 +2,9 @@
 
 `storage.ingest_file` validates a file before it takes the writer lock. With a `Spool`, `ingest_checks.validate`
 writes each validated chunk (at most CHUNK_ROWS rows) to `<warehouse>/.spool/<pid>-<random>/part-NNNNN.parquet`
-instead of keeping it; under the lock, `Warehouse.write_batch` commits ONE Delta commit streaming the parts back
-(`frames`), leaving out the rows that the whole-file duplicate check refused afterwards (`drop`).
+instead of keeping it (a small file's single chunk stays in memory, KEEP_ROWS); under the lock,
+`Warehouse.write_batch` commits ONE Delta commit streaming the parts back (`frames`), leaving out the rows that
+the whole-file duplicate check refused afterwards (`drop`).
 
 A spool folder holds an `owner` file locked (flock) by the process that writes it, for as long as the spool
 lives. `remove()` deletes the folder after success or failure; a folder whose owner lock is free was left by a
@@ -26,6 +27,7 @@ from pathlib import Path
 import polars as pl
 
 SPOOL_DIR = ".spool"
+KEEP_ROWS = 100_000  # a file of one chunk up to this size is not written: the spool would only cost time
 _KEYS = {"source_row": "_row", "region_code": "_code", "indicator_id": "_ind", "period": "_label"}
 
 
@@ -46,24 +48,38 @@ class Spool:
         """Forget what was written (a reader falling back to the whole-file path validates again)."""
         for part in self.dir.glob("part-*.parquet"):
             part.unlink()
-        self._parts: list[Path] = []
+        self._parts: list[Path | pl.DataFrame] = []  # the first part stays in memory until a second one comes
         self._written = 0
         self._excluded = pl.Series("source_row", [], pl.Int32)
 
     def add(self, rows: pl.DataFrame) -> None:
-        """Write one validated chunk (in file order) as the next part."""
+        """Add one validated chunk (in file order) as the next part. A first chunk of at most KEEP_ROWS rows (nearly
+        every submission is one such chunk) is kept in memory; anything more is written to disk (the first part too,
+        when a second comes)."""
         if rows.height == 0:
             return
-        part = self.dir / f"part-{len(self._parts):05d}.parquet"
-        rows.write_parquet(part, compression="lz4", statistics=False)
-        self._parts.append(part)
+        if self._parts and isinstance(self._parts[0], pl.DataFrame):
+            self._parts[0] = self._write(self._parts[0], 0)
+        keep = not self._parts and rows.height <= KEEP_ROWS
+        self._parts.append(rows if keep else self._write(rows, len(self._parts)))
         self._written += rows.height
+
+    def _write(self, rows: pl.DataFrame, index: int) -> Path:
+        part = self.dir / f"part-{index:05d}.parquet"
+        rows.write_parquet(part, compression="lz4", statistics=False)
+        return part
+
+    @staticmethod
+    def _read(part: Path | pl.DataFrame, columns: list[str] | None = None) -> pl.DataFrame:
+        if isinstance(part, pl.DataFrame):
+            return part if columns is None else part.select(columns)
+        return pl.read_parquet(part, columns=columns)
 
     def keys(self, candidates: pl.Series) -> pl.DataFrame:
         """The (_row, _code, _ind, _label) of the spooled rows whose source row is in `candidates` (the rows whose
         key hash is not unique in the file), read back one part at a time (four columns)."""
         wanted = candidates.cast(pl.Int32).implode()
-        frames = [pl.read_parquet(part, columns=list(_KEYS)).filter(pl.col("source_row").is_in(wanted))
+        frames = [self._read(part, list(_KEYS)).filter(pl.col("source_row").is_in(wanted))
                   for part in self._parts] if candidates.len() else []
         schema = {"_row": pl.Int64, "_code": pl.String, "_ind": pl.String, "_label": pl.String}
         if not frames:
@@ -74,7 +90,7 @@ class Spool:
         """Leave these source rows (spooled ones, not left out before) out of what is committed (found by the
         whole-file duplicate check)."""
         self._excluded = pl.concat([self._excluded, source_rows.cast(pl.Int32)]).unique()
-        self._written -= sum(int(pl.read_parquet(part, columns=["source_row"])["source_row"]
+        self._written -= sum(int(self._read(part, ["source_row"])["source_row"]
                                  .is_in(source_rows.cast(pl.Int32).implode()).sum()) for part in self._parts)
 
     @property
@@ -86,7 +102,7 @@ class Spool:
         """The rows to commit, in file order, at most `chunk_rows` at a time."""
         excluded = self._excluded.implode()
         for part in self._parts:
-            frame = pl.read_parquet(part)
+            frame = self._read(part)
             if self._excluded.len():
                 frame = frame.filter(~pl.col("source_row").is_in(excluded))
             for start in range(0, frame.height, chunk_rows):
@@ -95,7 +111,7 @@ class Spool:
 
     def select(self, *columns: str) -> pl.DataFrame:
         """These columns of the rows to commit (backfill.check reads the keys)."""
-        frames = [pl.read_parquet(part, columns=[*columns, "source_row"]) for part in self._parts]
+        frames = [self._read(part, [*columns, "source_row"]) for part in self._parts]
         if not frames:
             return pl.DataFrame()
         frame = pl.concat(frames)

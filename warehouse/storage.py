@@ -198,9 +198,9 @@ class Warehouse:
 
     def _recover(self) -> None:
         """Tidy after an interrupted writer (runs under the lock): drop temp files and dead spools, and restore the
-        log entries of batches committed just before a crash (the entry is kept in the Delta commit's metadata). Data files of a
-        writer killed before its commit are no part of any version; compaction deletes them after the grace
-        period (a writer on another machine may still be about to commit its file)."""
+        log entries of batches committed just before a crash (the entry is kept in the Delta commit's metadata).
+        Data files of a writer killed before its commit are no part of any version; compaction deletes them after
+        the grace period (a writer on another machine may still be about to commit its file)."""
         if not self.exists():
             return
         tmp = self._dir(".tmp")
