@@ -143,8 +143,11 @@ def _validate_chunk(raw: pl.DataFrame, definitions: Definitions, registry: Regio
     lookups they need are joined onto the frame once per distinct value. Returns the valid rows, the rejection
     entries, the rows skipped for a missing value, and the duplicate-check keys."""
     out = _Collector(headers)
-    df = raw.join(_region_lookup(raw, registry, definitions), on=["region_code", "region_name"], how="left",
-                  nulls_equal=True, maintain_order="left")
+    lookup = _region_lookup(raw, registry, definitions)
+    if lookup.height == raw.height:  # every row its own (code, name), e.g. a million distinct bad codes: in row
+        df = raw.hstack(lookup.drop("region_code", "region_name"))  # order already; no join (0.6 s CPU a million)
+    else:
+        df = raw.join(lookup, on=["region_code", "region_name"], how="left", nulls_equal=True, maintain_order="left")
     _check_regions(out)
     if scope is not None:
         df = df.join(_scope_lookup(df["_code"], scope, definitions), on="_code", how="left", maintain_order="left")

@@ -112,7 +112,8 @@ REGIONS_IMPORT = "planwatch regions import ../shared/data/regions"
 
 
 def _region_lookup(frame: pl.DataFrame, registry: RegionRegistry, definitions: Definitions) -> pl.DataFrame:
-    """One row per distinct (region_code, region_name): canonical code, level, official name, problem text.
+    """One row per distinct (region_code, region_name), in the order of first appearance: canonical code, level,
+    official name, problem text. When every row of `frame` is distinct, the result is in `frame`'s row order.
 
     Codes are resolved by a join against the registry frame; the problem texts are built in Python only for the
     pairs that have a problem, with suggestions for the first SUGGEST_LIMIT of them in file order (a file of a
@@ -176,7 +177,8 @@ def _region_lookup(frame: pl.DataFrame, registry: RegionRegistry, definitions: D
         "region_code": pl.String, "region_name": pl.String, "_code_zh": pl.String, "_code_en": pl.String,
         "_name_zh": pl.String, "_name_en": pl.String})
     unexplained = pl.col("_code").is_null() & pl.col("region_code").is_not_null() & pl.col("_code_zh").is_null()
-    return pairs.join(problem_frame, on=["region_code", "region_name"], how="left", nulls_equal=True).with_columns(
+    return pairs.join(problem_frame, on=["region_code", "region_name"], how="left", nulls_equal=True,
+                      maintain_order="left").with_columns(
         _code_zh=pl.when(unexplained).then(pl.lit("不是有效的区划代码，或区划表中没有该地区代码")).otherwise("_code_zh"),
         _code_en=pl.when(unexplained).then(pl.lit("not a valid division code, or not in the region registry"))
         .otherwise("_code_en"),
