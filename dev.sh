@@ -77,7 +77,7 @@ case "${1:-}" in
     install_system "$APT_TEST_PACKAGES"
     install_python test
     shift
-    exec .venv/bin/python -m pytest -q "$@"
+    exec .venv/bin/python -m pytest -q --durations=25 "$@"  # the slowest tests are listed: CI must stay under 20 min
     ;;
   bench)
     install_system

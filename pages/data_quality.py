@@ -35,6 +35,8 @@ i18n.register({
         "zh": "仓库中有 {n} 个数值无法使用（不是有限数值或大得离谱），计算时已跳过或改用浮点求和；请让报送单位更正后重新报送。",
         "en": "{n} stored values cannot be used as they are (not finite or absurdly large): the engine skips them or "
         "sums them in floating point. Ask the submitting office for a corrected file.",
+        "en_one": "1 stored value cannot be used as it is (not finite or absurdly large): the engine skips it or "
+        "sums it in floating point. Ask the submitting office for a corrected file.",
     },
     "dq.unusable.details": {"zh": "查看这些数值", "en": "Show these values"},
     "dq.col.column": {"zh": "列", "en": "Column"},

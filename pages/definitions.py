@@ -24,7 +24,7 @@ i18n.register({
     "definitions.filter_attribute": {"zh": "按属性筛选", "en": "Filter by attribute"},
     "definitions.filter_category": {"zh": "按类别筛选", "en": "Filter by category"},
     "definitions.all": {"zh": "全部", "en": "All"},
-    "definitions.count": {"zh": "共 {n} 行", "en": "{n} rows"},
+    "definitions.count": {"zh": "共 {n} 行", "en": "{n} rows", "en_one": "1 row"},
     "definitions.none": {"zh": "没有符合筛选条件的目标。", "en": "No targets match the filters."},
     "definitions.col.plan_id": {"zh": "规划代码", "en": "Plan id"},
     "definitions.col.plan": {"zh": "规划", "en": "Plan"},

@@ -110,13 +110,13 @@ def _ledger(state, defs, plan, lang, who, wh) -> None:
              and (not problems or r["state"] == "delayed" or r["late"] or r["missing"])]
     shown.sort(key=lambda r: (r["period"], r["task"]), reverse=True)  # the latest periods first
     if shown:
-        tables.dataframe(tasks_views.ledger_table(shown, lang), hide_index=True, width="stretch")
+        tables.dataframe(tasks_views.ledger_table(shown, lang, tasks_views.task_titles(defs, lang)), hide_index=True, width="stretch")
     else:
         st.info(i18n.t("tasks.no_rows", lang))
 
     st.subheader(i18n.t("tasks.duban", lang))
     if duban:
-        tables.dataframe(tasks_views.duban_table(duban, lang), hide_index=True, width="stretch")
+        tables.dataframe(tasks_views.duban_table(duban, lang, tasks_views.task_titles(defs, lang)), hide_index=True, width="stretch")
     else:
         st.info(i18n.t("tasks.no_items", lang))
     if tasks_access.is_leader(who) or tasks_access.is_admin(who):

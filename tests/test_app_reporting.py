@@ -131,7 +131,7 @@ def test_english(wh: Path, monkeypatch):
     field.input("30").run()
     at.text_input(key=f"rep_500110_2025-Q3_{ELDERLY}_denominator").input("20").run()
     assert "numerator is greater than the denominator" in _shown(at.error)
-    assert "1 rows need correcting before you can submit: Coverage of townships" in _shown(at.error)
+    assert "1 row needs correcting before you can submit: Coverage of townships" in _shown(at.error)
     assert "Target (2025): ≥100" in _shown(at.caption)  # the number, not the plan's Chinese words
     assert [b.label for b in at.button if b.key in ("rep_save", "rep_submit")] == ["Save draft", "Submit for review"]
     _store(wh).save("500113", PERIOD, {"volunteer_share": {"numerator": "3", "denominator": "10", "note": "n"}},

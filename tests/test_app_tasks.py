@@ -100,6 +100,7 @@ def test_ledger_page_in_chinese(app):
     ledger = at.dataframe[1].value
     assert ledger["报告期"].tolist()[:3] == ["2023", "2023", "2023"]  # the latest periods first
     first = ledger[ledger["单位"] == "各镇街"].iloc[0]
+    assert first["任务"] == "志愿者制度"  # the task's title, not only its code
     assert (first["任务代码"], first["角色"], first["报告期"], first["进展"], first["逾期报送"], first["填报人"]) == (
         "t_volunteers", "责任", "2023", "滞后", "是", "镇街填报员")
     assert first["填报时间"] == "2024-02-11 00:00"  # stored in UTC, shown in CST

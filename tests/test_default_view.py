@@ -50,3 +50,37 @@ def test_latest_years_reads_the_sample(sample_warehouse):
     assert latest.height > 1000
     activity = dv.plan_activity(__import__("warehouse.defs_loader", fromlist=["x"]).require_definitions(), latest)
     assert activity["national_2021"] == 2025  # SAMPLE_TODAY 2025-11-20: quarterly data up to 2025-Q3
+
+
+def test_plans_covering_a_region_most_local_first():
+    defs = small_definitions_model()  # national_2021, chongqing_2021, wansheng_2016, sichuan_2021
+    assert [p.id for p in dv.plans_covering(defs, "50")] == ["chongqing_2021", "national_2021"]
+    assert [p.id for p in dv.plans_covering(defs, "5101")] == ["sichuan_2021", "national_2021"]
+    assert [p.id for p in dv.plans_covering(defs, "11")] == ["national_2021"]
+    assert [p.id for p in dv.plans_covering(defs, "group:wansheng")] == ["wansheng_2016", "national_2021"]
+    # among ended plans with data of the same year the most local one wins (the list's order breaks the tie)
+    plans = dv.plans_covering(defs, "50")
+    assert dv.default_plan(defs, {"national_2021": 2025, "chongqing_2021": 2025}, at(2027), plans) == "chongqing_2021"
+    assert dv.default_plan(defs, {"national_2021": 2026, "chongqing_2021": 2025}, at(2027), plans) == "national_2021"
+
+
+def test_cli_rank_composite_without_plan_names_the_plan_it_used(sample_warehouse, capsys, monkeypatch):
+    """A composite averages one plan's indicators: `rank` without --plan must not mix plans, and must say which."""
+    import sys
+
+    from warehouse import cli
+
+    monkeypatch.setenv("COLUMNS", "300")
+
+    def run(*argv: str) -> str:
+        monkeypatch.setattr(sys, "argv", ["planwatch", "rank", "--warehouse", str(sample_warehouse), *argv])
+        try:
+            cli.main()
+        except SystemExit as exc:
+            assert not exc.code
+        return capsys.readouterr().out
+
+    default = run("--parent", "50", "--as-of", "2025-06")
+    explicit = run("--parent", "50", "--as-of", "2025-06", "--plan", "chongqing_2021")
+    assert default == explicit and default.count("\n") > 30
+    assert "composite, plan chongqing_2021" in default.splitlines()[0]

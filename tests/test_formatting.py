@@ -34,3 +34,15 @@ def test_explicit_digits_are_kept():
 def test_format_value_units():
     assert format_value(99.96, "%") == "99.96%"
     assert format_value(12.0, "个") == "12 个"
+
+
+def test_english_singular_when_n_is_one():
+    from warehouse import i18n
+
+    assert i18n.t("region.overdue_count", "en", n=1) == "1 overdue report"
+    assert i18n.t("region.overdue_count", "en", n=2) == "2 overdue reports"
+    assert i18n.t("region.overdue_count", "en", n=0) == "0 overdue reports"
+    assert i18n.t("region.overdue_count", "zh", n=1) == "共 1 项逾期未报"
+    import warehouse.tasks_overview  # noqa: F401 - registers its strings
+
+    assert i18n.t("tasks_overview.count", "en", n=1) == "1 督办 item overdue without an answer"

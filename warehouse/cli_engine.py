@@ -84,6 +84,23 @@ def _engine(warehouse: Path | None, defs: Path | None, backend: str | None = Non
         _fail(str(exc))
 
 
+def _default_plan(engine, parent: str, moment: datetime | None) -> str | None:
+    """A composite score averages one plan's indicators: without --plan, the plan the dashboard would open on
+    among the plans covering `parent` (warehouse/default_view.py), as the league table page does; "running"
+    is judged at the --as-of moment."""
+    from warehouse import default_view
+    from warehouse.periods import utc_now
+
+    plans = default_view.plans_covering(engine.defs, parent)
+    if len(plans) < 2:
+        return plans[0].id if plans else None
+    try:
+        activity = default_view.plan_activity(engine.defs, default_view.latest_years(engine.warehouse.path))
+    except Exception:  # noqa: BLE001 - no readable data: running plans, then the YAML order
+        activity = None
+    return default_view.default_plan(engine.defs, activity, moment or utc_now(), plans)
+
+
 def _as_of(text: str | None) -> datetime | None:
     try:
         return parse_as_of(text)
@@ -212,5 +229,8 @@ def register(app: typer.Typer) -> None:
         """
         engine = _engine(warehouse, defs, backend)
         moment = _as_of(as_of)
+        if plan is None and indicator == "composite":
+            plan = _default_plan(engine, parent, moment)
         frame = _run(lambda: engine.rank(parent, indicator, as_of=moment, plan_id=plan))
-        _emit(frame, RANK_VIEW, fmt, f"{parent} 排名 / ranking: {indicator} (as of {as_of or 'now'})")
+        about = f", plan {plan}" if plan else ""
+        _emit(frame, RANK_VIEW, fmt, f"{parent} 排名 / ranking: {indicator}{about} (as of {as_of or 'now'})")

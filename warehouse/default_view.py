@@ -63,8 +63,20 @@ def plan_activity(defs: Definitions, latest: pl.DataFrame) -> dict[str, int | No
     return out
 
 
-def default_plan(defs: Definitions, activity: dict[str, int | None] | None, now: datetime) -> str:
-    """The plan a page opens on when the link names none (rules 2 and 3 of the module docstring)."""
+def plans_covering(defs: Definitions, code: str) -> list[Plan]:
+    """The plans whose region contains `code` (a region code or `group:<id>`), the most local first (a plan of the
+    region itself, then of its province, ..., the national plan last), ties in YAML order."""
+    if code.startswith("group:"):
+        found = [p for p in defs.plans if p.region in (code, "CN")]
+    else:
+        found = [p for p in defs.plans if _inside(p, code, defs)]
+    return sorted(found, key=lambda p: p.region == "CN")
+
+
+def default_plan(defs: Definitions, activity: dict[str, int | None] | None, now: datetime,
+                 plans: list[Plan] | None = None) -> str:
+    """The plan a page opens on when the link names none (rules 2 and 3 of the module docstring), chosen among
+    `plans` (default: every plan)."""
     from warehouse.periods import CST
 
     year = now.astimezone(CST).year if now.tzinfo else now.year
@@ -76,4 +88,4 @@ def default_plan(defs: Definitions, activity: dict[str, int | None] | None, now:
         latest = activity.get(plan.id)
         return (not running, latest is None, -(latest or 0), index)
 
-    return min(enumerate(defs.plans), key=key)[1].id
+    return min(enumerate(plans or defs.plans), key=key)[1].id

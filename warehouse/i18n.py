@@ -167,7 +167,8 @@ _STRINGS: dict[str, dict[str, str]] = {
     "overview.binding": {"zh": "约束性指标", "en": "Binding indicators"},
     "overview.expected": {"zh": "预期性指标", "en": "Expected indicators"},
     "overview.alerts": {"zh": "最需关注的预警", "en": "Most severe alerts"},
-    "overview.alerts_more": {"zh": "另有 {n} 条预警未列出（含逾期未报）。", "en": "{n} more alerts not listed (incl. overdue reports)."},
+    "overview.alerts_more": {"zh": "另有 {n} 条预警未列出（含逾期未报）。", "en": "{n} more alerts not listed (incl. overdue reports).",
+                            "en_one": "1 more alert not listed (incl. overdue reports)."},
     "overview.heatmap": {"zh": "下级地区状态热力图", "en": "Sub-region status heatmap"},
     "overview.leading": {"zh": "领先地区", "en": "Leading regions"},
     "overview.lagging": {"zh": "落后地区", "en": "Lagging regions"},
@@ -175,7 +176,7 @@ _STRINGS: dict[str, dict[str, str]] = {
         "zh": "规划期 {start}–{end} 年，已过 {pct}（截至 {when}）",
         "en": "Plan period {start}–{end}: {pct} elapsed (as of {when})",
     },
-    "overview.total": {"zh": "共 {n} 个指标", "en": "{n} indicators"},
+    "overview.total": {"zh": "共 {n} 个指标", "en": "{n} indicators", "en_one": "1 indicator"},
     # indicator page
     "indicator.title": {"zh": "指标详情", "en": "Indicator detail"},
     "indicator.definition": {"zh": "定义与来源", "en": "Definition and source"},
@@ -214,7 +215,7 @@ _STRINGS: dict[str, dict[str, str]] = {
     "region.rank_composite": {"zh": "综合排名：第 {rank} / {n} 名", "en": "Composite rank: {rank} of {n}"},
     "region.rank_none": {"zh": "{region} 没有可比的同级地区。", "en": "{region} has no comparable sibling regions."},
     "region.overdue": {"zh": "逾期未报（本地区及下级）", "en": "Overdue submissions (this region and below)"},
-    "region.overdue_count": {"zh": "共 {n} 项逾期未报", "en": "{n} overdue reports"},
+    "region.overdue_count": {"zh": "共 {n} 项逾期未报", "en": "{n} overdue reports", "en_one": "1 overdue report"},
 }
 
 _REGISTERED: dict[str, dict[str, str]] = {}
@@ -226,6 +227,8 @@ def register(table: Mapping[str, Mapping[str, str]]) -> None:
         if "zh" not in texts:
             raise ValueError(f"i18n key {key!r} has no 'zh' text")
         entry = {"zh": texts["zh"], "en": texts.get("en") or texts["zh"]}
+        if texts.get("en_one"):
+            entry["en_one"] = texts["en_one"]
         existing = _STRINGS.get(key) or _REGISTERED.get(key)
         if existing is not None and existing != entry:
             raise ValueError(f"i18n key {key!r} is already defined with a different text")
@@ -237,10 +240,13 @@ def has(key: str) -> bool:
 
 
 def t(key: str, lang: str = DEFAULT_LANG, **values: object) -> str:
-    """The text for `key` in `lang` ('zh' or 'en'), formatted with `values`."""
+    """The text for `key` in `lang` ('zh' or 'en'), formatted with `values`. An entry may carry an English
+    singular, 'en_one', used when `n` is 1 ("1 overdue report", not "1 overdue reports")."""
     entry = _STRINGS.get(key) or _REGISTERED.get(key)
     if entry is None:
         raise KeyError(f"unknown i18n key {key!r}")
+    if lang == "en" and values.get("n") == 1 and entry.get("en_one"):
+        return entry["en_one"].format(**values)
     text = entry.get(lang) or entry["zh"]
     return text.format(**values) if values else text
 

@@ -40,7 +40,8 @@ i18n.register({
     "rep.saved": {"zh": "已保存草稿。", "en": "Draft saved."},
     "rep.submitted": {"zh": "已提交，等待上级审核。审核通过前，这些数据不计入统计。",
                       "en": "Submitted; waiting for review. The figures do not count until approved."},
-    "rep.errors": {"zh": "有 {n} 项需要修改，修改后才能提交：", "en": "{n} rows need correcting before you can submit:"},
+    "rep.errors": {"zh": "有 {n} 项需要修改，修改后才能提交：", "en": "{n} rows need correcting before you can submit:",
+                   "en_one": "1 row needs correcting before you can submit:"},
     "rv.title": {"zh": "逐级审核", "en": "Review submissions"},
     "rv.not_role": {"zh": "您的角色不能审核。审核需要“审核单位”角色。", "en": "Your role cannot review (the reviewer role can)."},
     "rv.nothing": {"zh": "没有等待您审核的填报。", "en": "Nothing is waiting for your review."},
@@ -264,7 +265,7 @@ def review_page() -> None:
     if right.button(_t("rv.return", lang), key="rv_return"):
         _act(lambda: store.return_rows(picked, reason, actor, identity=who, indicators=chosen or None), "rv.returned", lang)
     with st.expander(_t("rv.history", lang)):
-        st.dataframe(safe_frame(pl.DataFrame([{k: str(e.get(k) or "") for k in ("at", "action", "user", "role", "reason")}
+        st.dataframe(safe_frame(pl.DataFrame([{k: str(e.get(k) or "—") for k in ("at", "action", "user", "role", "reason")}
                                               | {"rows": ", ".join(e.get("rows") or [])} for e in sub["events"]])),
                      hide_index=True, width="stretch")
 
@@ -281,10 +282,10 @@ def review_table(eng: Any, sub: dict, lang: str) -> pl.DataFrame:
         records.append({
             _t("rv.col.indicator", lang): indicator.name.get(lang),
             _t("rv.col.value", lang): _fmt(value),
-            _t("rv.col.figures", lang): "" if row.get("numerator") is None else f"{row['numerator']} / {row.get('denominator') or ''}",
+            _t("rv.col.figures", lang): "—" if row.get("numerator") is None else f"{row['numerator']} / {row.get('denominator') or '—'}",
             _t("rv.col.last", lang): _fmt(last.get(ind)),
             _t("rv.col.change", lang): "—" if change is None else f"{change:+.1%}",
-            _t("rv.col.note", lang): row.get("note") or "",
+            _t("rv.col.note", lang): row.get("note") or "—",
             _t("rv.col.state", lang): _t(f"rv.state.{row['state']}", lang),
         })
     return pl.DataFrame(records)
@@ -331,7 +332,7 @@ def figure_history(region: str, indicator_id: str, lang: str) -> None:
     st.dataframe(safe_frame(pl.DataFrame([{
         _t("rep.period", lang): e["period"], _t("rv.col.when", lang): _cst(e["at"]),
         _t("rv.col.action", lang): _t(f"rv.action.{e['action']}", lang), _t("rv.col.who", lang): e["user"],
-        _t("rv.col.role", lang): e["role"], _t("rv.col.reason", lang): e.get("reason") or "",
+        _t("rv.col.role", lang): e["role"], _t("rv.col.reason", lang): e.get("reason") or "—",
     } for e in events])), hide_index=True, width="stretch")
 
 

@@ -14,7 +14,8 @@ from warehouse import i18n, tables, tasks_access, tasks_report, tasks_views
 
 i18n.register({
     "tasks_overview.title": {"zh": "逾期督办", "en": "Overdue 督办"},
-    "tasks_overview.count": {"zh": "{n} 项督办逾期未复", "en": "{n} 督办 items overdue without an answer"},
+    "tasks_overview.count": {"zh": "{n} 项督办逾期未复", "en": "{n} 督办 items overdue without an answer",
+                              "en_one": "1 督办 item overdue without an answer"},
 })
 
 
@@ -41,4 +42,4 @@ def overdue_section(plan: Any, region: str, as_of: datetime | None, lang: str) -
         return
     st.subheader(i18n.t("tasks_overview.title", lang))
     st.error(i18n.t("tasks_overview.count", lang, n=len(found)), icon=":material/assignment_late:")
-    tables.dataframe(tasks_views.duban_table(found, lang), hide_index=True, width="stretch", key="overview_duban")
+    tables.dataframe(tasks_views.duban_table(found, lang, tasks_views.task_titles(defs, lang)), hide_index=True, width="stretch", key="overview_duban")

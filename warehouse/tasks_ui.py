@@ -150,7 +150,7 @@ def my_tasks(who: Any, defs: Any, wh: Path, lang: str, members: Any, now: Any = 
 
     st.subheader(_t("tasks_ui.my_duban", lang))
     if duban:
-        tables.dataframe(tasks_views.duban_table(duban, lang), hide_index=True, width="stretch", key="mine_duban")
+        tables.dataframe(tasks_views.duban_table(duban, lang, tasks_views.task_titles(defs, lang)), hide_index=True, width="stretch", key="mine_duban")
     else:
         st.info(_t("tasks_ui.nothing_to_answer", lang))
     st.subheader(_t("tasks_ui.due", lang))
@@ -159,7 +159,7 @@ def my_tasks(who: Any, defs: Any, wh: Path, lang: str, members: Any, now: Any = 
     shown = [r for r in rows if r["missing"] or r["late"] or r["period"].startswith(year) or r["state"] == "delayed"]
     shown.sort(key=lambda r: (r["period"], r["task"]), reverse=True)
     if shown:
-        tables.dataframe(tasks_views.ledger_table(shown, lang), hide_index=True, width="stretch", key="mine_ledger")
+        tables.dataframe(tasks_views.ledger_table(shown, lang, tasks_views.task_titles(defs, lang)), hide_index=True, width="stretch", key="mine_ledger")
     report_form(who, defs, wh, lang, members, mine, now)
     answer_form(who, wh, lang, [i for i in duban], defs, members)
 

@@ -91,26 +91,33 @@ def task_table(defs: Definitions, plan_id: str, lang: str, statuses: dict[str, s
     return _rename(pl.DataFrame(rows, schema=schema, orient="row"), lang)
 
 
-def ledger_table(rows: list[dict], lang: str) -> pl.DataFrame:
+def task_titles(defs: Any, lang: str) -> dict[str, str]:
+    """task id -> the task's title in `lang` (tables show what a task is, not only its code)."""
+    return {task.id: task.title.get(lang) for plan in defs.plans for task in plan.tasks}
+
+
+def ledger_table(rows: list[dict], lang: str, titles: dict[str, str] | None = None) -> pl.DataFrame:
     yes = i18n.t("tasks.yes", lang)
+    titles = titles or {}
     out = [{
-        "task_id": r["task"], "unit": r["unit"], "role": i18n.t(f"tasks.role.{r['role']}", lang),
+        "task": titles.get(r["task"], r["task"]), "task_id": r["task"], "unit": r["unit"], "role": i18n.t(f"tasks.role.{r['role']}", lang),
         "period": r["period"], "state": i18n.t(f"tasks.state.{r['state'] or 'none'}", lang),
         "late": yes if r["late"] else "", "missing": yes if r["missing"] else "", "days_overdue": _days(r["days_overdue"]),
         "reported_by": r["reported_by"] or "", "reported_at": _cst(r["reported_at"]), "account": r["account"] or "",
     } for r in rows]
-    schema = {"task_id": pl.String, "unit": pl.String, "role": pl.String, "period": pl.String, "state": pl.String,
+    schema = {"task": pl.String, "task_id": pl.String, "unit": pl.String, "role": pl.String, "period": pl.String, "state": pl.String,
               "late": pl.String, "missing": pl.String, "days_overdue": pl.String, "reported_by": pl.String,
               "reported_at": pl.String, "account": pl.String}
     return _rename(pl.DataFrame(out, schema=schema, orient="row"), lang)
 
 
-def duban_table(items: list[dict], lang: str) -> pl.DataFrame:
+def duban_table(items: list[dict], lang: str, titles: dict[str, str] | None = None) -> pl.DataFrame:
     out = []
+    titles = titles or {}
     for item in items:
         src = item["source"]
         origin = (f"{src.get('region_name') or src['region']} · {src['indicator']}" if src["kind"] == "alert"
-                  else src["task"])
+                  else titles.get(src["task"], src["task"]))
         last = item["answers"][-1] if item["answers"] else None
         out.append({
             "item": item["item"], "status": i18n.t(f"tasks.duban.{item['status']}", lang),
