@@ -1,6 +1,6 @@
 """Operational checks around the warehouse folder (storage.py calls these; docs/operations.md explains them).
 
-- `outside(root, rel)`: a manifest entry whose file is not inside the warehouse folder (an absolute path, `..`,
+- `outside(root, rel)`: a Delta log `add` entry (or a legacy manifest entry, `warehouse migrate`) whose file is not inside the warehouse folder (an absolute path, `..`,
   a symlink out). Readers refuse such a manifest (`Warehouse.snapshot`) and `warehouse check` reports it;
 - `interrupted_notice(previous, version_now)`: the writer lock file keeps its holder's pid, user, start time and
   the manifest version it started from; a clean exit empties it. A writer that finds it non-empty knows the
@@ -30,8 +30,8 @@ def outside(root: Path, rel: str) -> bool:
 
 
 def outside_message(rel: Any) -> str:
-    return (f"清单中的文件不在仓库文件夹内，拒绝读取：{str(rel)[:80]!r} / manifest entry points outside the "
-            f"warehouse folder, refused: {str(rel)[:80]!r}")
+    return (f"数据表日志（或旧格式清单）中的文件不在仓库文件夹内，拒绝读取：{str(rel)[:80]!r} / a table log (or legacy "
+            f"manifest) entry points outside the warehouse folder, refused: {str(rel)[:80]!r}")
 
 
 def holder(text: str) -> dict | None:
