@@ -285,13 +285,58 @@ def test_validation_runs_before_the_writer_lock(tmp_path, defs, registry, monkey
 
     def probe(*args, **kwargs):
         other = Warehouse(wh.path)  # another writer: gets the lock while this file is being validated
-        with other.lock("other"):
+        with other.lock("other"):  # its tidy-up of dead writers' leftovers keeps this live writer's spool
             seen.append("lock free during validation")
+        assert kwargs["spool"].dir.is_dir()
         return real(*args, **kwargs)
 
     monkeypatch.setattr(ingest, "prepare_submission", probe)
     result = ingest_file(wh, csv_file(tmp_path / "ok.csv", good_rows(3)), defs, registry, now=NOW)
     assert seen == ["lock free during validation"] and result.status == "accepted"
+
+
+def test_a_spool_left_by_a_killed_ingest_is_reported_and_removed(tmp_path, defs, registry):
+    import os
+    import subprocess
+    import sys
+
+    wh = Warehouse(tmp_path / "wh")
+    wh.init(regions=SAMPLE_REGIONS)
+    live = __import__("warehouse.ingest_spool", fromlist=["Spool"]).Spool(wh.path)  # a writer still validating
+    code = ("import os, sys, polars as pl; from warehouse.ingest_spool import Spool; "
+            "s = Spool(sys.argv[1]); [s.add(pl.DataFrame({'source_row': [i]})) for i in (1, 2)]; os._exit(9)")  # killed mid-ingest
+    subprocess.run([sys.executable, "-c", code, str(wh.path)], check=False, env=dict(os.environ))
+    dead = [d for d in (wh.path / ".spool").iterdir() if d != live.dir]
+    assert len(dead) == 1 and list(dead[0].glob("part-*.parquet"))
+    warnings = [p for p in wh.check() if p.what.startswith(".spool/")]
+    assert [(p.severity, p.what) for p in warnings] == [("warning", f".spool/{dead[0].name}")]
+    assert "interrupted ingest" in warnings[0].message
+    result = ingest_file(wh, csv_file(tmp_path / "ok.csv", good_rows(3)), defs, registry, now=NOW)
+    assert result.status == "accepted" and not dead[0].exists() and live.dir.is_dir()
+    live.remove()
+    assert not list((wh.path / ".spool").iterdir()) and not [p for p in wh.check() if p.severity == "error"]
+
+
+def test_malformed_codes_are_resolved_without_a_python_call_each(defs, registry, monkeypatch):
+    """Bad rows at scale as fast as good ones: a code holding an ASCII letter or punctuation (other than ".") is
+    refused in polars, with the same result as regions.canonical_code; only the few that might be a group or
+    spell the country (CN) are looked at one by one."""
+    from warehouse import ingest_lookups
+
+    tricky = ["X123", "abc-1", "50-01", "cn", " C N ", "Cn", "n-c", "group:nope", "GROUP:x", "５０", "50.0", "5 0",
+              "500110000000", "²5", "0", "全国", "#50", "50_01", "@", "50/01", "50,0", "1e5", "５０0101", " 50 "]
+    many = [f"Q{i:07d}" for i in range(5_000)] + [f"{i}-x" for i in range(5_000)]
+    calls = []
+    real = ingest_lookups.canonical_code
+    monkeypatch.setattr(ingest_lookups, "canonical_code", lambda raw: calls.append(raw) or real(raw))
+    out = ingest_lookups._resolve_codes(pl.Series(tricky + many), registry, defs)
+    got = dict(out.select("region_code", "_code").iter_rows())
+    assert len(got) == len(tricky) + len(many)
+    for raw in tricky + many:
+        canon = real(raw)
+        assert got[raw] == (canon if canon is not None and canon in registry else None), raw
+    assert got["cn"] == got[" C N "] == "CN" and got["５０"] == got["50.0"] == "50"
+    assert len(calls) < len(tricky), "malformed codes were resolved one Python call each"
 
 
 # ---------------------------------------------------------------- a large plain CSV, read in blocks
@@ -335,6 +380,36 @@ def test_blocks_give_the_same_result_as_the_whole_file(tmp_path, defs, registry,
 
 
 # ---------------------------------------------------------------- a large GBK or quoted CSV, read in blocks
+def _same_when_spooled(tmp_path, path, whole, defs, registry, monkeypatch) -> None:
+    """ingest_file validates block by block (and in chunks of 400 rows) into the warehouse's spool and commits from
+    it: the same counts and rejections as the whole file, the same stored rows, no spool left; the default
+    (all-or-nothing) ingest of the same file stores nothing."""
+    import warehouse.ingest_checks as checks
+    from warehouse.ingest_spool import Spool
+    from warehouse.storage_base import conform
+
+    monkeypatch.setattr(checks, "CHUNK_ROWS", 400)
+    parts = []
+    real_add = Spool.add
+    monkeypatch.setattr(Spool, "add", lambda self, rows: parts.append(rows.height) or real_add(self, rows))
+    stored = {}
+    for accept in (True, False):
+        wh = Warehouse(tmp_path / f"wh_{accept}")
+        wh.init(regions=SAMPLE_REGIONS)
+        result = ingest_file(wh, path, defs, registry, accept_valid_rows=accept, now=NOW, user="zhang")
+        assert (result.rows_total, result.rows_rejected, result.warnings) == (
+            whole.n_rows, whole.n_rejected, whole.n_warnings)
+        assert result.prepared.rejections.equals(whole.rejections)
+        assert not list((wh.path / ".spool").iterdir())
+        stored[accept] = pl.read_parquet(wh.snapshot().files) if wh.snapshot().files else None
+        assert result.rows_accepted == (whole.n_valid if accept and not whole.file_error else 0)
+    assert stored[False] is None, "a rejected file stored rows"
+    if whole.file_error is None:
+        assert len(parts) > 10 and max(parts) <= 400, "the rows were not validated and spooled chunk by chunk"
+        expected = conform(whole.rows.with_columns(submitted_by=pl.lit("zhang"))).drop("batch_id", "ingested_at")
+        assert stored[True].sort("source_row").select(expected.columns).equals(expected)
+
+
 @pytest.mark.parametrize("kind", ["gbk", "gbk_bom_crlf", "gbk_ragged", "quoted", "quoted_gbk", "quoted_bad_tail"])
 def test_gbk_and_quoted_blocks_give_the_same_result_as_the_whole_file(tmp_path, defs, registry, monkeypatch, kind):
     import tempfile
@@ -379,6 +454,7 @@ def test_gbk_and_quoted_blocks_give_the_same_result_as_the_whole_file(tmp_path, 
     else:
         assert len(blocks) > 10, "the block reader was not used"
     _same(streamed, whole)
+    _same_when_spooled(tmp_path, path, whole, defs, registry, monkeypatch)
     if kind == "quoted_bad_tail":
         assert "field larger than field limit" in whole.file_error
     else:

@@ -147,3 +147,13 @@ def test_check_decompresses_and_verifies_every_original(wh, tmp_path, small_defi
     assert errors[results[3].batch_id] == []
     assert all(p.startswith("error: log/") for p in problems) and len(problems) == 3, problems
     assert originals.verify(paths[3], results[3].sha256) is None
+
+
+def test_check_of_a_truncated_table_log_is_one_line_without_a_backtrace(wh):
+    """delta-rs puts a Rust backtrace in its error text: the check reports the first line only."""
+    log = sorted((wh.path / "table" / "_delta_log").glob("*.json"))[-1]
+    log.write_bytes(log.read_bytes()[:100])
+    problems = wh.check()
+    assert [(p.severity, p.what) for p in problems] == [("error", "table/_delta_log")]
+    assert problems[0].message.startswith("表日志无法读取 / table log unreadable: ")
+    assert "\n" not in problems[0].message and "pthread" not in problems[0].message

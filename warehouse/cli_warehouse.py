@@ -244,7 +244,9 @@ def wh_check(warehouse: Optional[Path] = WarehouseOpt) -> None:
         typer.echo(str(problem))
     n_err = sum(p.severity == "error" for p in problems)
     n_warn = len(problems) - n_err
-    typer.echo(f"{n_err} 个错误，{n_warn} 个警告 / {n_err} errors, {n_warn} warnings (version {wh.version() if wh.exists() else '-'})")
+    errors_en = f"{n_err} error" + ("" if n_err == 1 else "s")
+    warnings_en = f"{n_warn} warning" + ("" if n_warn == 1 else "s")
+    typer.echo(f"{n_err} 个错误，{n_warn} 个警告 / {errors_en}, {warnings_en} (version {wh.version() if wh.exists() else '-'})")
     if n_err:
         raise typer.Exit(1)
 

@@ -85,25 +85,28 @@ def _file_error(name: str, zh: str, en: str, **extra) -> PreparedSubmission:
 
 def prepare_submission(path: str | Path, definitions: Definitions, registry: RegionRegistry, now: datetime | None = None,
                        sheet: str | None = None, submitted_by: str | None = None,
-                       scope: Sequence[str] | None = None, limits: Limits | None = None) -> PreparedSubmission:
+                       scope: Sequence[str] | None = None, limits: Limits | None = None,
+                       spool=None) -> PreparedSubmission:
     """Read and validate one submission file. Never raises on bad input (see the module docstring).
 
     scope: the canonical region codes the submitter may report for (groups already expanded by the caller);
     a row for any other region (not one of them nor below one) is rejected. None: no restriction.
-    limits: resource limits (default: Limits.from_env())."""
+    limits: resource limits (default: Limits.from_env()).
+    spool: an ingest_spool.Spool to hold the valid rows instead of `.rows` (storage.ingest_file: a large file's
+    rows are never all in memory); `.n_valid` counts them either way."""
     path = Path(path)
     now = now or utc_now()
     if now.tzinfo is None:
         now = now.replace(tzinfo=timezone.utc)
     try:
-        return _prepare(path, definitions, registry, now, sheet, submitted_by, scope, limits, True)
+        return _prepare(path, definitions, registry, now, sheet, submitted_by, scope, limits, True, spool)
     except StreamFallback:  # a later block of a large CSV is not plain: read the file the ordinary way
-        return _prepare(path, definitions, registry, now, sheet, submitted_by, scope, limits, False)
+        return _prepare(path, definitions, registry, now, sheet, submitted_by, scope, limits, False, spool)
 
 
 def _prepare(path: Path, definitions: Definitions, registry: RegionRegistry, now: datetime, sheet: str | None,
              submitted_by: str | None, scope: Sequence[str] | None, limits: Limits | None,
-             stream: bool) -> PreparedSubmission:
+             stream: bool, spool=None) -> PreparedSubmission:
     try:
         table = read_table(path, sheet=sheet, limits=limits or Limits.from_env(), stream=stream)
         mapping = map_headers(table.headers, path.name)
@@ -128,7 +131,7 @@ def _prepare(path: Path, definitions: Definitions, registry: RegionRegistry, now
     del first
     try:
         checked = validate((fields(chunk) for chunk in chunks), definitions, registry, now, headers, path.name,
-                           submitted_by, scope)
+                           submitted_by, scope, spool)
     except SubmissionFileError as exc:  # found in a later block of a large CSV (a cell too long, ...)
         return _file_error(path.name, exc.zh, exc.en)
     if checked.n_rows == 0:
@@ -139,7 +142,7 @@ def _prepare(path: Path, definitions: Definitions, registry: RegionRegistry, now
         rows=checked.rows,
         rejections=checked.rejections,
         n_rows=checked.n_rows,
-        n_valid=checked.rows.height,
+        n_valid=checked.n_valid,
         n_rejected=checked.n_rejected,
         n_warnings=checked.rejections.filter(pl.col("severity") == "warning").height,
         n_missing=checked.n_missing,

@@ -88,40 +88,52 @@ class Checked:
     n_rejected: int
     n_missing: int
     n_rows: int
+    n_valid: int = 0  # rows stored: rows.height, or the spool's rows
 
 
 def validate(frames: Iterable[pl.DataFrame], definitions: Definitions, registry: RegionRegistry, now: datetime,
              headers: dict[str, str], source_file: str, submitted_by: str | None,
-             scope: Sequence[str] | None = None) -> Checked:
+             scope: Sequence[str] | None = None, spool=None) -> Checked:
     """Validate the rows (given as one or more frames of the FIELDS, e.g. the blocks of a large CSV) in chunks of
     at most CHUNK_ROWS. Only the duplicate check needs the whole file: it runs on a hash of each row's key, then
-    compares the keys of the few rows whose hashes are not unique."""
+    compares the keys of the few rows whose hashes are not unique.
+
+    spool: an ingest_spool.Spool: each chunk's valid rows are written to it instead of being kept; `Checked.rows`
+    is then the (empty) schema and the spool holds the rows (duplicates left out by `Spool.drop`)."""
     parts = []
     n_rows = 0
+    if spool is not None:
+        spool.reset()
     for raw in frames:
         n_rows += raw.height
         for offset in range(0, max(raw.height, 1), CHUNK_ROWS):
-            parts.append(_validate_chunk(raw.slice(offset, CHUNK_ROWS), definitions, registry, now, headers,
-                                         source_file, submitted_by, scope))
+            part = _validate_chunk(raw.slice(offset, CHUNK_ROWS), definitions, registry, now, headers, source_file,
+                                   submitted_by, scope)
+            if spool is not None:
+                spool.add(part[0])
+                part = (part[0].clear(), *part[1:])
+            parts.append(part)
         del raw
     rows = pl.concat([p[0] for p in parts])
     rejections = pl.concat([p[1] for p in parts])
     missing_rows = pl.concat([p[2] for p in parts])
     hashes = pl.concat([p[3] for p in parts])
     candidates = hashes.filter(pl.col("_h").is_duplicated())["_row"]  # a hash collision only adds candidates
-    keys = pl.concat([
-        rows.filter(pl.col("source_row").is_in(candidates.cast(pl.Int32).implode())).select(
-            _row=pl.col("source_row").cast(pl.Int64), _code="region_code", _ind="indicator_id", _label="period"),
-        *[p[4].filter(pl.col("_row").is_in(candidates.implode())) for p in parts],
-    ])
+    stored_keys = spool.keys(candidates) if spool is not None else rows.filter(
+        pl.col("source_row").is_in(candidates.cast(pl.Int32).implode())).select(
+        _row=pl.col("source_row").cast(pl.Int64), _code="region_code", _ind="indicator_id", _label="period")
+    keys = pl.concat([stored_keys, *[p[4].filter(pl.col("_row").is_in(candidates.implode())) for p in parts]])
     del hashes
     dups = _duplicates(keys, headers)
     if dups.height:
         rejections = pl.concat([rejections, dups]).sort("row", "severity", maintain_order=True)
         rows = rows.filter(~pl.col("source_row").is_in(dups["row"].cast(pl.Int32).implode()))
+        if spool is not None:
+            spool.drop(dups["row"].filter(dups["row"].is_in(stored_keys["_row"].implode())))
     error_rows = rejections.filter(pl.col("severity") == "error")["row"].unique()
     n_missing = missing_rows.filter(~missing_rows.is_in(error_rows.implode())).len()
-    return Checked(rows=rows, rejections=rejections, n_rejected=error_rows.len(), n_missing=n_missing, n_rows=n_rows)
+    return Checked(rows=rows, rejections=rejections, n_rejected=error_rows.len(), n_missing=n_missing, n_rows=n_rows,
+                   n_valid=spool.height if spool is not None else rows.height)
 
 
 def _validate_chunk(raw: pl.DataFrame, definitions: Definitions, registry: RegionRegistry, now: datetime,
@@ -131,8 +143,11 @@ def _validate_chunk(raw: pl.DataFrame, definitions: Definitions, registry: Regio
     lookups they need are joined onto the frame once per distinct value. Returns the valid rows, the rejection
     entries, the rows skipped for a missing value, and the duplicate-check keys."""
     out = _Collector(headers)
-    df = raw.join(_region_lookup(raw, registry, definitions), on=["region_code", "region_name"], how="left",
-                  nulls_equal=True, maintain_order="left")
+    lookup = _region_lookup(raw, registry, definitions)
+    if lookup.height == raw.height:  # every row its own (code, name), e.g. a million distinct bad codes: in row
+        df = raw.hstack(lookup.drop("region_code", "region_name"))  # order already; no join (0.6 s CPU a million)
+    else:
+        df = raw.join(lookup, on=["region_code", "region_name"], how="left", nulls_equal=True, maintain_order="left")
     _check_regions(out)
     if scope is not None:
         df = df.join(_scope_lookup(df["_code"], scope, definitions), on="_code", how="left", maintain_order="left")

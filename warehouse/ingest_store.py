@@ -69,7 +69,10 @@ class IngestResult:
 _STATUS_ZH = {"accepted": "已接收", "rejected": "已拒收", "duplicate": "重复文件", "dry_run": "试运行"}
 
 
-def _valid_rows(prepared: Any) -> pl.DataFrame:
+def _valid_rows(prepared: Any, spool: Any = None) -> Any:
+    """The rows to store: a frame, or the spool that holds them (ingest_spool.Spool: .height, .select)."""
+    if spool is not None:
+        return spool
     rows = prepared.rows
     if "row_ok" in rows.columns:
         rows = rows.filter(pl.col("row_ok")).drop("row_ok")
@@ -97,7 +100,27 @@ def _rejection_frame(prepared: Any) -> pl.DataFrame | None:
     return None
 
 
-def ingest_file(
+def ingest_file(wh: Any, path: str | os.PathLike, definitions: Any, registry: Any, accept_valid_rows: bool = False,
+                dry_run: bool = False, **kwargs: Any) -> IngestResult:
+    """Validate one submission file and store it as a batch (see `_ingest_file`). A real ingest validates into a
+    spool in the warehouse (ingest_spool.py: the valid rows of a large file are never all in memory), removed
+    whatever happens; a dry run, or a warehouse where no spool can be made, keeps the rows in memory."""
+    spool = None
+    if not dry_run and wh.exists():
+        from warehouse.ingest_spool import Spool
+
+        try:
+            spool = Spool(wh.path)
+        except OSError:  # a read-only warehouse: the lock says so, with its own message
+            spool = None
+    try:
+        return _ingest_file(wh, path, definitions, registry, accept_valid_rows, dry_run, spool=spool, **kwargs)
+    finally:
+        if spool is not None:
+            spool.remove()
+
+
+def _ingest_file(
     wh: Any,
     path: str | os.PathLike,
     definitions: Any,
@@ -112,6 +135,7 @@ def ingest_file(
     force: bool = False,
     scope: Any = None,
     role: str | None = None,
+    spool: Any = None,
 ) -> IngestResult:
     """Validate one submission file and store it as a batch (all-or-nothing unless accept_valid_rows).
 
@@ -153,8 +177,8 @@ def ingest_file(
         else:
             received_at = None
         prepared = prepare_submission(src, definitions, registry, now=received_at or moment, sheet=sheet,
-                                      submitted_by=user, scope=scope)
-        valid = _valid_rows(prepared) if not prepared.file_error else None
+                                      submitted_by=user, scope=scope, spool=spool)
+        valid = _valid_rows(prepared, spool) if not prepared.file_error else None
         rejected_rows = int(getattr(prepared, "n_rejected", 0) or 0)
         store = valid is not None and valid.height > 0 and (rejected_rows == 0 or accept_valid_rows)
         reason_zh, reason_en = _rejection_reason(prepared, rejected_rows)

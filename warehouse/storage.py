@@ -31,7 +31,7 @@ from typing import Iterator
 
 import polars as pl
 
-from warehouse import delta_table, wh_check
+from warehouse import delta_table, ingest_spool, wh_check
 from warehouse.periods import utc_now
 from warehouse.storage_base import (  # noqa: F401 - re-exported: callers import these from warehouse.storage
     BATCH_SCHEMA,
@@ -197,10 +197,10 @@ class Warehouse:
         )
 
     def _recover(self) -> None:
-        """Tidy after an interrupted writer (runs under the lock): drop temp files and restore the log entries of
-        batches committed just before a crash (the entry is kept in the Delta commit's metadata). Data files of a
-        writer killed before its commit are no part of any version; compaction deletes them after the grace
-        period (a writer on another machine may still be about to commit its file)."""
+        """Tidy after an interrupted writer (runs under the lock): drop temp files and dead spools, and restore the
+        log entries of batches committed just before a crash (the entry is kept in the Delta commit's metadata).
+        Data files of a writer killed before its commit are no part of any version; compaction deletes them after
+        the grace period (a writer on another machine may still be about to commit its file)."""
         if not self.exists():
             return
         tmp = self._dir(".tmp")
@@ -209,6 +209,7 @@ class Warehouse:
                 with contextlib.suppress(OSError):
                     if leftover.is_file():
                         leftover.unlink()
+        ingest_spool.clean(self.path)  # spools of writers that died (a live one's is kept: it may be validating)
         logged = {e.get("batch_id") for e in self._read_log() if e.get("status") == "accepted"}
         for batch in self.batches():
             info = batch.get("log")
@@ -371,13 +372,19 @@ def _conformed_chunks(rows: pl.DataFrame, batch_id: str, ingested_at: datetime):
     committing 5.4 M rows as one conformed copy plus its arrow copy took about 860 MB more than the rows."""
     import pyarrow as pa
 
-    if rows.height <= COMMIT_CHUNK_ROWS:  # small batches as before: one conformed frame
+    if isinstance(rows, pl.DataFrame) and rows.height <= COMMIT_CHUNK_ROWS:  # small batches: one conformed frame
         return conform(rows, batch_id=batch_id, ingested_at=ingested_at)
-    schema = conform(rows.head(0), batch_id=batch_id, ingested_at=ingested_at).to_arrow().schema
+    from warehouse.ingest_headers import BATCH_COLUMNS
+
+    spooled = not isinstance(rows, pl.DataFrame)  # an ingest_spool.Spool: read back part by part
+    empty = pl.DataFrame(schema=BATCH_COLUMNS) if spooled else rows.head(0)
+    schema = conform(empty, batch_id=batch_id, ingested_at=ingested_at).to_arrow().schema
 
     def batches():
-        for start in range(0, rows.height, COMMIT_CHUNK_ROWS):
-            chunk = conform(rows.slice(start, COMMIT_CHUNK_ROWS), batch_id=batch_id, ingested_at=ingested_at)
+        chunks = rows.frames(COMMIT_CHUNK_ROWS) if spooled else (
+            rows.slice(start, COMMIT_CHUNK_ROWS) for start in range(0, rows.height, COMMIT_CHUNK_ROWS))
+        for chunk in chunks:
+            chunk = conform(chunk, batch_id=batch_id, ingested_at=ingested_at)
             yield from chunk.to_arrow().cast(schema).to_batches()
 
     return pa.RecordBatchReader.from_batches(schema, batches())

@@ -26,7 +26,8 @@ def check(wh) -> list[Problem]:
     except WarehouseError as exc:
         return [Problem("error", delta_table.TABLE, str(exc))]
     except Exception as exc:  # noqa: BLE001 - a broken Delta log
-        return [Problem("error", f"{delta_table.TABLE}/_delta_log", f"表日志无法读取 / table log unreadable: {exc}")]
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]  # delta-rs appends a Rust backtrace
+        return [Problem("error", f"{delta_table.TABLE}/_delta_log", f"表日志无法读取 / table log unreadable: {first}")]
     table = delta_table.TABLE
     found: Counter = Counter()
     for f in state.files:

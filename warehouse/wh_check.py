@@ -1,6 +1,6 @@
 """Operational checks around the warehouse folder (storage.py calls these; docs/operations.md explains them).
 
-- `outside(root, rel)`: a manifest entry whose file is not inside the warehouse folder (an absolute path, `..`,
+- `outside(root, rel)`: a Delta log `add` entry (or a legacy manifest entry, `warehouse migrate`) whose file is not inside the warehouse folder (an absolute path, `..`,
   a symlink out). Readers refuse such a manifest (`Warehouse.snapshot`) and `warehouse check` reports it;
 - `interrupted_notice(previous, version_now)`: the writer lock file keeps its holder's pid, user, start time and
   the manifest version it started from; a clean exit empties it. A writer that finds it non-empty knows the
@@ -30,8 +30,8 @@ def outside(root: Path, rel: str) -> bool:
 
 
 def outside_message(rel: Any) -> str:
-    return (f"清单中的文件不在仓库文件夹内，拒绝读取：{str(rel)[:80]!r} / manifest entry points outside the "
-            f"warehouse folder, refused: {str(rel)[:80]!r}")
+    return (f"数据表日志（或旧格式清单）中的文件不在仓库文件夹内，拒绝读取：{str(rel)[:80]!r} / a table log (or legacy "
+            f"manifest) entry points outside the warehouse folder, refused: {str(rel)[:80]!r}")
 
 
 def holder(text: str) -> dict | None:
@@ -83,6 +83,7 @@ def lock_held(root: Path) -> bool:
 def problems(wh: Any, manifest: dict) -> list:
     """Problems `warehouse check` adds (storage.Problem objects)."""
     from warehouse import value_sanity
+    from warehouse import ingest_spool
     from warehouse.storage import Problem
 
     found: list = []
@@ -99,6 +100,10 @@ def problems(wh: Any, manifest: dict) -> list:
         if previous is not None:
             found.append(Problem("warning", ".lock", interrupted_notice(previous, manifest.get("version"))
                                  + "（下次写入时整理 / tidied at the next write）"))
+    for leftover in ingest_spool.leftovers(root):  # an owner lock that no live process holds
+        found.append(Problem("warning", f"{ingest_spool.SPOOL_DIR}/{leftover.name}",
+                             "中断的导入留下的已校验数据暂存（下次写入时删除） / validated rows spooled by an "
+                             "interrupted ingest (removed at the next write)"))
     entries = list(manifest.get("batches", [])) + list(manifest.get("retired", []))
     files = []
     for entry in entries:
