@@ -52,7 +52,7 @@ def test_region_page_indicators_rank_overdue(app, sample_warehouse):
     # overdue list
     page = texts(at)
     if overdue.height:
-        assert f"{overdue.height} overdue reports" in page
+        assert f"{overdue.height} overdue report{'' if overdue.height == 1 else 's'}" in page
     else:
         assert "No overdue submissions." in page
 

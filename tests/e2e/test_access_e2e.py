@@ -463,8 +463,8 @@ def test_duban_cycle_leader_and_department(signed_server, context, tmp_path):
     page.goto(f"{signed_server['base']}/?plan=chongqing_2021&region=50&lang=en")
     _settle(page)
     page.wait_for_selector("text=Overdue 督办", timeout=60_000)
-    assert "1 督办 items overdue without an answer" in _main_text(page)
-    page.get_by_text("1 督办 items overdue").scroll_into_view_if_needed()
+    assert "1 督办 item overdue without an answer" in _main_text(page)
+    page.get_by_text("1 督办 item overdue").scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "access_tasks_overview_overdue_en.png"))
     assert late["item"] == "DB0002"
     shutil.copytree(events_dir, ARTIFACTS / "tasks_events", dirs_exist_ok=True)  # the cycle's events, to look at
