@@ -150,3 +150,26 @@ def test_receipt_time_of_a_large_file_is_read_in_blocks(tmp_path, monkeypatch, q
     path.write_text("地区代码,指标代码,统计期,数值,收到时间\n" + "\n".join(rows) + "\n", encoding="utf-8")
     with pytest.raises(BackfillError, match="2 different receipt times"):
         file_received_at(path)
+
+
+def test_a_file_without_a_receipt_time_header_is_not_read_again(tmp_path, monkeypatch):
+    """The receipt-time check skips the second read of a text file whose header rows cannot name the column
+    (ingest speed), and still reads every file that might: GBK, an English header, a long header region."""
+    import warehouse.backfill as backfill
+
+    monkeypatch.setattr(backfill, "SNIFF_BYTES", 2_000)
+    rows = "".join(f"500101,social_workers,{2000 + i % 20},{i}\n" for i in range(500))  # ~17 kB
+    plain = tmp_path / "plain.csv"
+    plain.write_text("地区代码,指标代码,统计期,数值\n" + rows, encoding="utf-8")
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes(("地区代码,指标代码,统计期,数值,收到时间\n" + rows.replace("\n", ",2025-03-01 09:00\n")).encode("gbk"))
+    english = tmp_path / "en.csv"
+    english.write_text("region_code,indicator_id,period,value,Received At\n" + rows.replace("\n", ",2025-03-01 09:00\n"),
+                       encoding="utf-8")
+    titled = tmp_path / "titled.csv"  # the header comes after long title lines: beyond what the sniff holds
+    titled.write_text(("标题" * 100 + "\n") * 10 + "地区代码,指标代码,统计期,数值,收到时间\n" + rows.replace("\n", ",2025-03-01 09:00\n"),
+                      encoding="utf-8")
+    assert not backfill._may_hold_column(plain)
+    assert backfill._may_hold_column(gbk) and backfill._may_hold_column(english) and backfill._may_hold_column(titled)
+    monkeypatch.setattr("warehouse.ingest.read_table", lambda *a, **k: pytest.fail("read again"))
+    assert backfill.file_received_at(plain) is None

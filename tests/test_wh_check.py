@@ -157,3 +157,37 @@ def test_check_of_a_truncated_table_log_is_one_line_without_a_backtrace(wh):
     assert [(p.severity, p.what) for p in problems] == [("error", "table/_delta_log")]
     assert problems[0].message.startswith("表日志无法读取 / table log unreadable: ")
     assert "\n" not in problems[0].message and "pthread" not in problems[0].message
+
+
+def test_original_compressed_while_validating_is_stored_once_and_a_failure_stores_nothing(wh, tmp_path,
+                                                                                          small_definitions,
+                                                                                          monkeypatch):
+    """The original is compressed on a thread during validation (originals.Compressing, into the ingest's spool)
+    and moved into originals/ under the lock: same bytes as the file, nothing left in .spool; when that
+    compression fails (a full disk), the ingest fails with nothing committed."""
+    import errno
+
+    from warehouse import originals
+    from warehouse.regions import RegionRegistry
+
+    registry = RegionRegistry.load(sample_regions_path())
+    started = []
+    real = originals.Compressing.__init__
+    monkeypatch.setattr(originals.Compressing, "__init__",
+                        lambda self, src, out: started.append(out) or real(self, src, out))
+    src = write_csv(tmp_path / "a.csv", GOOD)
+    result = ingest_file(wh, src, small_definitions, registry, user="li")
+    assert result.status == "accepted" and len(started) == 1 and started[0].parent.parent.name == ".spool"
+    assert wh.read_original(result.sha256) == src.read_bytes()
+    assert not any((wh.path / ".spool").iterdir())
+    version = wh.version()
+
+    def full_disk(src, out_path):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(originals, "compress", full_disk)
+    other = write_csv(tmp_path / "b.csv", [[c.replace("2024", "2019") for c in row] for row in GOOD])
+    with pytest.raises(OSError):
+        ingest_file(wh, other, small_definitions, registry, user="li")
+    assert wh.version() == version and not any((wh.path / ".spool").iterdir())
+    assert [str(p) for p in wh.check() if p.severity == "error"] == []

@@ -92,6 +92,8 @@ def file_received_at(path, sheet: str | None = None) -> datetime | None:
     from warehouse.ingest import SubmissionFileError, _header_key, read_table
     from warehouse.ingest_stream import StreamFallback
 
+    if not _may_hold_column(path):
+        return None  # a text file whose header rows name no receipt time: not read a second time
     try:  # a large CSV in blocks (ingest_stream*.py): its text is never all in memory for this column either
         try:
             table = read_table(path, sheet, stream=True)
@@ -113,6 +115,37 @@ def file_received_at(path, sheet: str | None = None) -> datetime | None:
                             f" / column “{column}” holds {len(values)} different receipt times ({', '.join(values[:3])}): "
                             "one file has one receipt time, split the file; nothing changed.")
     return parse_received_at(values[0])
+
+
+SNIFF_BYTES = 1 << 20
+
+
+def _may_hold_column(path) -> bool:
+    """False only when the file is plain text whose header rows surely hold no receipt-time header: its first
+    MiB, read as UTF-8 and as GB18030 and normalised as headers are (NFKC, lower case), contains neither
+    "收到时间" nor "received", and holds the whole header search (the file itself, or more than HEADER_SCAN
+    non-blank lines and no quote that could join lines). Anything else (XLSX, Parquet, UTF-16, a quoted or
+    long header region) is read as before. Saves a second pass over a large file (0.4 s CPU per 1 M rows)."""
+    import unicodedata
+
+    from warehouse.ingest_headers import HEADER_SCAN
+
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(SNIFF_BYTES)
+    except OSError:
+        return True  # the ingest reports an unreadable file
+    if not head or b"\x00" in head or head[:4] in (b"PK\x03\x04", b"PAR1") or head[:2] == b"\xd0\xcf":
+        return True
+    if len(head) == SNIFF_BYTES:
+        lines = head.split(b"\n")[:-1]
+        if b'"' in head or sum(1 for line in lines if line.strip(b" \t\r,;")) <= HEADER_SCAN:
+            return True
+    for encoding in ("utf-8", "gb18030"):
+        text = unicodedata.normalize("NFKC", head.decode(encoding, errors="ignore")).lower()
+        if "收到时间" in text or "received" in text:
+            return True
+    return False
 
 
 def _column_values(table, header_key) -> tuple[str, set[str]] | None:

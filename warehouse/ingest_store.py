@@ -113,9 +113,17 @@ def ingest_file(wh: Any, path: str | os.PathLike, definitions: Any, registry: An
             spool = Spool(wh.path)
         except OSError:  # a read-only warehouse: the lock says so, with its own message
             spool = None
+    original = None  # the original is compressed while the file is validated (originals.Compressing)
+    if spool is not None and Path(path).is_file():
+        from warehouse.originals import Compressing
+
+        original = Compressing(Path(path), spool.dir / "original.gz")
     try:
-        return _ingest_file(wh, path, definitions, registry, accept_valid_rows, dry_run, spool=spool, **kwargs)
+        return _ingest_file(wh, path, definitions, registry, accept_valid_rows, dry_run, spool=spool,
+                            original=original, **kwargs)
     finally:
+        if original is not None:
+            original.wait()
         if spool is not None:
             spool.remove()
 
@@ -136,6 +144,7 @@ def _ingest_file(
     scope: Any = None,
     role: str | None = None,
     spool: Any = None,
+    original: Any = None,
 ) -> IngestResult:
     """Validate one submission file and store it as a batch (all-or-nothing unless accept_valid_rows).
 
@@ -227,7 +236,7 @@ def _ingest_file(
 
             base_log.update(backfill.log_fields(wh.snapshot().files, received_at, moment,
                                                 valid if store else pl.DataFrame(), force, user))
-        wh.store_original(src, sha=sha)
+        wh.store_original(src, sha=sha, ready=original)
         rejections = _rejection_frame(prepared)
         rejection_rel = None
         if rejections is not None:

@@ -27,7 +27,7 @@ import shutil
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import polars as pl
 
@@ -217,16 +217,16 @@ class Warehouse:
                 self._write_log(dict(info, message="restored after an interrupted ingest"))
 
     # ---- originals and log ----
-    def store_original(self, path: str | os.PathLike, sha: str | None = None) -> str:
+    def store_original(self, path: str | os.PathLike, sha: str | None = None, ready: Any = None) -> str:
         """Keep the file under originals/<sha256><ext>.gz (warehouse/originals.py; idempotent); return its
-        sha256 (`sha`: already known)."""
+        sha256 (`sha`: already known; `ready`: an originals.Compressing of this file started earlier)."""
         from warehouse import originals
 
         self._require()
         src = Path(path)
         sha = sha or sha256_file(src)
         self._dir(".tmp").mkdir(parents=True, exist_ok=True)
-        originals.store(self._dir("originals"), self._dir(".tmp"), src, sha)
+        originals.store(self._dir("originals"), self._dir(".tmp"), src, sha, ready=ready)
         return sha
 
     def original_path(self, sha: str) -> Path | None:
