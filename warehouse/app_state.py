@@ -445,11 +445,7 @@ def _default_plan(defs: Definitions) -> str:
     """The plan a page opens on when the link names none: the most recently active (warehouse/default_view.py)."""
     from warehouse import default_view
 
-    try:
-        activity = default_view.plan_activity(defs, cached_read(default_view.latest_years, warehouse_path()))
-    except Exception:  # noqa: BLE001 - no readable data: running plans, then the YAML order
-        activity = None
-    return default_view.default_plan(defs, activity, utc_now())
+    return default_view.pick(defs, lambda: cached_read(default_view.latest_years, warehouse_path()), utc_now())
 
 
 def _init_from_url(defs: Definitions) -> list[str]:

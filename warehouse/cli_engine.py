@@ -94,11 +94,8 @@ def _default_plan(engine, parent: str, moment: datetime | None) -> str | None:
     plans = default_view.plans_covering(engine.defs, parent)
     if len(plans) < 2:
         return plans[0].id if plans else None
-    try:
-        activity = default_view.plan_activity(engine.defs, default_view.latest_years(engine.warehouse.path))
-    except Exception:  # noqa: BLE001 - no readable data: running plans, then the YAML order
-        activity = None
-    return default_view.default_plan(engine.defs, activity, moment or utc_now(), plans)
+    return default_view.pick(engine.defs, lambda: default_view.latest_years(engine.warehouse.path),
+                             moment or utc_now(), plans)
 
 
 def _as_of(text: str | None) -> datetime | None:

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -89,3 +90,14 @@ def default_plan(defs: Definitions, activity: dict[str, int | None] | None, now:
         return (not running, latest is None, -(latest or 0), index)
 
     return min(enumerate(plans or defs.plans), key=key)[1].id
+
+
+def pick(defs: Definitions, read_latest: Callable[[], pl.DataFrame], now: datetime,
+         plans: list[Plan] | None = None) -> str:
+    """default_plan with the activity read by `read_latest` (e.g. `latest_years` of the warehouse, cached by the
+    dashboard); when no data can be read, rule 3: running plans, then the YAML order."""
+    try:
+        activity = plan_activity(defs, read_latest())
+    except Exception:  # noqa: BLE001 - no readable data
+        activity = None
+    return default_plan(defs, activity, now, plans)

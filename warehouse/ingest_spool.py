@@ -125,12 +125,6 @@ class Spool:
         with contextlib.suppress(OSError):
             self._owner.close()  # releases the lock
 
-    def __enter__(self) -> Spool:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.remove()
-
 
 def _dead(folder: Path) -> bool:
     """True when no live process holds the folder's owner lock (or it has none and is more than a minute old: a
