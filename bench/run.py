@@ -118,7 +118,7 @@ def ensure_tier(tier: str, data: Path, regions_dir: Path, definitions, registry_
     current table version (the state after `planwatch warehouse compact`; a tier of the old manifest layout is
     migrated first, `planwatch warehouse migrate`). Returns the folder and the seconds spent:
     {"generate": s or None (reused), "versions": s or None (already built)}."""
-    from bench.generate import bench_registry, build_versions, generate_tier, versions_ready
+    from bench.generate import bench_registry, build_rollups, build_versions, generate_tier, rollups_ready, versions_ready
 
     wh = data / tier
     spent: dict = {"generate": None, "versions": None}
@@ -149,6 +149,10 @@ def ensure_tier(tier: str, data: Path, regions_dir: Path, definitions, registry_
         start = time.perf_counter()
         build_versions(wh)
         spent["versions"] = time.perf_counter() - start
+    elif not rollups_ready(wh):
+        start = time.perf_counter()
+        build_rollups(wh)
+        spent["rollups"] = time.perf_counter() - start
     return wh, spent
 
 
@@ -282,6 +286,16 @@ def measure_tier(tier: str, wh: Path, definitions, repeat: int, skip: set[str]) 
         uncached[name].runs, result = _timed(fn, repeat, uncached[name].cpu)
         if name == "overview":
             frame = result
+    # the same with the roll-ups computed from the rows (the roll-up events off): what the events save
+    engine.use_rollup_events = False
+    from_rows = {name: Measure(f"{name} warm, cache off, roll-ups from the rows (events off)") for name in answers}
+    for name, fn in answers.items():
+        from_rows[name].runs, result = _timed(fn, repeat, from_rows[name].cpu)
+        if name == "overview":
+            problems = compare(engine_answer(frame), engine_answer(result))
+            from_rows[name].note = "same answer as with the events" if not problems else (
+                f"DIFFERENT answer from the events: {len(problems)} rows, e.g. {problems[0]}")
+    engine.use_rollup_events = True
     # warm, result cache on (as the dashboard runs): the first call fills it, the repeats are hits
     engine.cache.enabled = True
     cached = {name: Measure(f"{name} warm, cache on", note="repeat of the same call (cache hit)") for name in answers}
@@ -298,9 +312,14 @@ def measure_tier(tier: str, wh: Path, definitions, repeat: int, skip: set[str]) 
         limits = {}
     answer = engine_answer(frame)
     facts["overview_rows"] = frame.height
-    out += [m for m in [limits.get("overview")] if m] + [warm, cached["overview"], cold]
+    for name, m in from_rows.items():
+        if name in limits:
+            m.note = (m.note + "; " if m.note else "") + (
+                f"planwatch/limit = {statistics.median(m.runs) / statistics.median(limits[name].runs):.1f}x"
+                + _cpu_ratio(m, limits[name]))
+    out += [m for m in [limits.get("overview")] if m] + [warm, from_rows["overview"], cached["overview"], cold]
     for name in list(answers)[1:]:
-        out += [m for m in [limits.get(name)] if m] + [uncached[name], cached[name]]
+        out += [m for m in [limits.get(name)] if m] + [uncached[name], from_rows[name], cached[name]]
     out.append(measure_export(wh, repeat=1) if "export" not in skip else Measure("monthly export (one province)", note="skipped"))
     out.append(rss)
     task = overview_task(engine, PARENT, as_of)
@@ -415,7 +434,12 @@ def measure_export(wh: Path, repeat: int) -> Measure:
 def _versions_note(wh: Path) -> str:
     pointer = json.loads((wh / "current" / "current.json").read_text(encoding="utf-8"))
     size = (wh / pointer["file"]).stat().st_size / 2**20 if pointer.get("file") else 0
-    return f"{pointer['rows']:,} rows, {size:,.0f} MB, table v{pointer['table_version']}"
+    note = f"{pointer['rows']:,} rows, {size:,.0f} MB, table v{pointer['table_version']}"
+    rollups = pointer.get("rollups") or {}
+    if rollups.get("file"):
+        mb = (wh / rollups["file"]).stat().st_size / 2**20
+        note += f"; roll-up events {rollups['rows']:,} rows, {mb:,.0f} MB"
+    return note
 
 
 def table(rows: list[tuple[str, str, Measure]]) -> str:
@@ -469,10 +493,13 @@ def main(argv: list[str] | None = None) -> int:
                       note=f"{n_rows:,} rows, {len(state.batches)} batches (Delta commits), {len(state.files)} "
                            f"data files after OPTIMIZE, {size:,.0f} MB"
                            + ("" if spent["generate"] is not None else " (reused)"))
-        ver = Measure("compaction (Delta OPTIMIZE + versions table + VACUUM)",
+        ver = Measure("compaction (Delta OPTIMIZE + versions table + roll-up events + VACUUM)",
                       [spent["versions"]] if spent["versions"] is not None else [],
                       note=_versions_note(wh) + ("" if spent["versions"] is not None else " (reused)"))
         rows += [(tier, "gen", gen), (tier, "versions", ver)]
+        if spent.get("rollups") is not None:
+            rows.append((tier, "rollups", Measure("roll-up events added to the reused versions table", [spent["rollups"]],
+                                                  note="warehouse/rollup_events.py (compaction writes them now)")))
         if spent.get("migrate") is not None:
             rows.append((tier, "migrate", Measure("migration from the manifest layout (warehouse migrate)",
                                                   [spent["migrate"]], note="one Delta commit per batch, then compaction")))

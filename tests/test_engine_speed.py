@@ -124,9 +124,10 @@ _VALUES_CTES = sqlgen.values_ctes
 ALL_LENGTHS = "[0, 2, 4, 6, 9, 12]"
 
 
-def _every_prefix(defs, indicators, params, attach=None):
+def _every_prefix(defs, indicators, params, attach=None, events=False):
     """The reference: every code prefix (all division lengths), as before the lengths were narrowed, and the
     general attach step (lists of prefixes) where the engine uses one join for a scope of one code length."""
+    assert not events  # the sample warehouse is not compacted: no roll-up events
     text = _VALUES_CTES(defs, indicators, params)
     for relation in ("scope_lengths", "row_lengths"):
         assert f"(SELECT lens FROM {relation})" in text

@@ -39,9 +39,11 @@ def _render(kind: str, ids: list[str]) -> tuple[str, dict]:
     defs = ANNUAL_DEFS if kind == "annual" else DEFS
     inds = [defs.indicator(i) for i in ids]
     builder = {"status": sqlgen.status_query, "series": sqlgen.series_query, "overdue": sqlgen.overdue_query,
-               "annual": sqlgen.status_query, "siblings": sqlgen.status_query}[kind]
+               "annual": sqlgen.status_query, "siblings": sqlgen.status_query, "events": sqlgen.status_query}[kind]
     if kind == "siblings":  # scope codes of one length (4: a province's cities): the one-join attach step
         return builder(defs, inds, params, attach=4), params
+    if kind == "events":  # the same scope with the roll-ups from the roll-up events (warehouse/rollup_events.py)
+        return builder(defs, inds, params, attach=4, events=True), params
     return builder(defs, inds, params), params
 
 
@@ -54,6 +56,7 @@ CASES = [
     ("overdue_facility_count", "overdue", ["facility_count"]),
     ("status_annual_targets", "annual", ["facility_count"]),
     ("status_facility_count_siblings", "siblings", ["facility_count"]),
+    ("status_all_four_events", "events", [i["id"] for i in INDICATORS]),
 ]
 
 
@@ -93,7 +96,7 @@ def test_values_are_parameters_not_literals(name, kind, ids):
     assert "10000" not in query
     # every $name used is bound (files / as_of / as_of_date are bound by the engine)
     used = set(re.findall(r"\$([a-z_0-9]+)", query))
-    assert used - set(params) <= {"files", "as_of", "as_of_date", *sqlgen.SCOPE_PARAMS}
+    assert used - set(params) <= {"files", "as_of", "as_of_date", "rollup_events", *sqlgen.SCOPE_PARAMS}
 
 
 def test_golden_sql_parses_in_duckdb():

@@ -9,8 +9,10 @@ ingested (NULL for the newest). The row in force as of T is then the one with in
 Files (written under the writer lock, by compaction; readers never need the lock):
 
     <wh>/current/versions-<table version>.parquet   sorted by region_code, indicator_id, period, ingested_at
+    <wh>/current/rollups-<table version>.parquet    the roll-up events of the table (warehouse/rollup_events.py)
     <wh>/current/current.json                       {"file", "table_version", "table_id", "files" (the Delta data
-                                                     files it covers), "batch_ids", "rows", "built_at"}
+                                                     files it covers), "batch_ids", "rows", "built_at", "rollups"
+                                                     ({"file", "registry", "rows", "levels", "unusable"} or null)}
 
 Readers (`sources`) take the table for the data files it covers and read the snapshot's other data files (added
 by later commits) directly ("delta"); the engine keeps its latest-row window over the union, so a table that is
@@ -23,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +39,8 @@ POINTER = "current.json"
 ROW_GROUP_SIZE = 122_880
 MEMORY_LIMIT = "4GB"  # DuckDB's limit for the rebuild (it spills to <wh>/.tmp/spill beyond it)
 
+_ROLLUPS_NAME = re.compile(r"current/rollups-[0-9]{1,12}\.parquet")  # the pointer is read like any stored value
+
 KEY = ('"region_code"', '"indicator_id"', '"period"')
 COLUMNS = ('"region_code"', '"indicator_id"', '"period"', '"period_end"', '"value"', '"numerator"', '"denominator"',
            '"submitted_at"', '"ingested_at"', '"source_row"', '"batch_id"')
@@ -47,6 +52,7 @@ class Sources:
 
     versions: str | None
     delta: list[str]
+    rollups: dict | None = None  # current.json's "rollups" entry, "file" an absolute path (rollup_events.py)
 
 
 def _quote(path: str) -> str:
@@ -65,8 +71,10 @@ def rebuild(wh) -> dict:
     tmp = wh.path / ".tmp" / name
     tmp.parent.mkdir(parents=True, exist_ok=True)
     rows = _write_versions(wh, files, tmp) if files else 0
+    rollups = None
     if files:
         os.replace(tmp, folder / name)
+        rollups = _write_rollups(wh, folder / name, int(state.version))
     pointer = {
         "file": f"{FOLDER}/{name}" if files else None,
         "table_version": int(state.version),
@@ -75,15 +83,44 @@ def rebuild(wh) -> dict:
         "batch_ids": batch_ids,
         "rows": int(rows),
         "built_at": utc_now().isoformat(),
+        "rollups": rollups,
     }
     previous = _read_pointer(wh.path)
     wh._write_json_atomic(folder / POINTER, pointer)
-    keep = {pointer["file"], (previous or {}).get("file")}
-    for path in folder.glob("versions-*.parquet"):
+    keep = {pointer["file"], (previous or {}).get("file"), _rollups_file(pointer), _rollups_file(previous)}
+    for path in [*folder.glob("versions-*.parquet"), *folder.glob("rollups-*.parquet")]:
         if f"{FOLDER}/{path.name}" not in keep:
             with contextlib.suppress(OSError):
                 path.unlink()
     return pointer
+
+
+def add_rollups(wh) -> dict | None:
+    """Build the roll-up events of the versions table in place (call under the writer lock): for a table built
+    before the events existed (the engine reads the rows until then). Returns the "rollups" entry."""
+    pointer = _read_pointer(wh.path)
+    if not pointer or not pointer.get("file"):
+        return None
+    pointer["rollups"] = _write_rollups(wh, wh.path / pointer["file"], int(pointer["table_version"]))
+    wh._write_json_atomic(wh.path / FOLDER / POINTER, pointer)
+    return pointer["rollups"]
+
+
+def _rollups_file(pointer: dict | None) -> str | None:
+    return ((pointer or {}).get("rollups") or {}).get("file")
+
+
+def _write_rollups(wh, versions: Path, version: int) -> dict | None:
+    """The roll-up events of the versions table (warehouse/rollup_events.py), or None without a region registry."""
+    from warehouse import rollup_events
+
+    name = f"rollups-{version}.parquet"
+    tmp = wh.path / ".tmp" / name
+    entry = rollup_events.build(versions, tmp, wh.path / "regions.parquet", wh.path / ".tmp" / "spill", MEMORY_LIMIT)
+    if entry is None:
+        return None
+    os.replace(tmp, wh.path / FOLDER / name)
+    return {"file": f"{FOLDER}/{name}", **entry}
 
 
 def _write_versions(wh, files: list[str], target: Path) -> int:
@@ -159,7 +196,13 @@ def sources(wh, snapshot) -> Sources:
         return plain
     covered, visible = set(pointer.get("files") or []), set(snapshot.files)
     delta = [f.path for f in state.files if f.name not in covered and f.path in visible]
-    return Sources(str(versions.resolve()), delta)
+    rollups = pointer.get("rollups") if isinstance(pointer.get("rollups"), dict) else None
+    name = rollups.get("file") if rollups else None
+    if isinstance(name, str) and _ROLLUPS_NAME.fullmatch(name) and not delta and (wh.path / name).is_file():
+        rollups = {**rollups, "file": str((wh.path / rollups["file"]).resolve())}
+    else:
+        rollups = None  # batches after the table are not in the events: the rows answer
+    return Sources(str(versions.resolve()), delta, rollups)
 
 
 def view_sql(src: Sources, name: str = "snapshot_rows", temp: bool = True) -> str:

@@ -22,7 +22,9 @@ import polars as pl
 from warehouse import annual_path
 from warehouse import current
 from warehouse import engine_db
+from warehouse import rollup_events
 from warehouse import sql as sqlgen
+from warehouse import sql_rollup
 from warehouse import status as st
 from warehouse import status_rows
 from warehouse.alerts import build_alerts
@@ -112,6 +114,9 @@ class Engine:
         self._assess_lock = threading.Lock()
         self._db, self._regions_arrow = engine_db.QueryDatabase(), registry.frame.to_arrow()
         self._annual_points = annual_path.points_frame(definitions)  # the `annual_points` relation (sql.py 11a)
+        # roll-ups from the roll-up events when they can answer (warehouse/rollup_events.py); off: always the rows
+        self.use_rollup_events = True
+        self._registry_key: str | None = None
 
     # ------------------------------------------------------------ cache key
     def version(self) -> str:
@@ -344,7 +349,28 @@ class Engine:
         """What a result depends on besides the arguments (see ResultCache)."""
         return snapshot.version, tuple(snapshot.batch_ids), as_of_date(moment)
 
-    def _connect(self, snapshot, assess: pl.DataFrame | None, scope: pl.DataFrame | None, params: dict | None = None):
+    def _sources(self, snapshot):
+        """What the DuckDB queries of `snapshot` read (warehouse/current.py); None with the Spark backend."""
+        return None if self.backend == "spark" else current.sources(self.warehouse, snapshot)
+
+    def _events(self, src, scope: pl.DataFrame, attach: int | None, indicators: list[Indicator], params: dict) -> bool:
+        """Whether the roll-ups come from the roll-up events (warehouse/rollup_events.py, `usable`): DuckDB, a
+        versions table with events and no later batch, division codes of one length (no group, not the country),
+        additive rules, the registry the events were built with, no prefix left to the rows. Binds the file."""
+        if not self.use_rollup_events or src is None or not src.rollups or attach is None:
+            return False
+        codes, matches = scope["code"].to_list(), scope["match"].to_list()
+        if codes != matches or not sql_rollup.events_usable(indicators):
+            return False
+        if self._registry_key is None:
+            self._registry_key = rollup_events.registry_key(self.registry.frame)
+        if not rollup_events.usable(src.rollups, self._registry_key, attach, matches):
+            return False
+        params["rollup_events"] = src.rollups["file"]
+        return True
+
+    def _connect(self, snapshot, assess: pl.DataFrame | None, scope: pl.DataFrame | None, params: dict | None = None,
+                 src=None):
         """A cursor with the relations and macros the generated SQL expects; returns (con, files).
         Sets params["unique_keys"] (when the query has it) from the sources read.
 
@@ -355,10 +381,11 @@ class Engine:
         With the Spark backend the same relations become Spark temp views (warehouse/spark.py)."""
         if self.backend == "spark":
             return self._connect_spark(snapshot, assess, scope, params)
-        src = current.sources(self.warehouse, snapshot)
+        src = src or current.sources(self.warehouse, snapshot)
         every = [f.path for f in self.warehouse.state(snapshot.version).files] + [src.versions or ""]
+        every.append((src.rollups or {}).get("file") or "")
         # a cursor of the sealed database of this warehouse state (settings, macros: warehouse/engine_db.py)
-        con = engine_db.snapshot_cursor(self._db, (snapshot.version, src.versions), every, src)
+        con = engine_db.snapshot_cursor(self._db, (snapshot.version, src.versions, every[-1]), every, src)
         con.register("regions", self._regions_arrow)
         if assess is not None:
             con.register("assess", assess.to_arrow())
@@ -434,11 +461,14 @@ class Engine:
         used = [i for i in indicators if i.id in present]
         params: dict = {}
         scope = self._scope_frame(codes)
-        query = sqlgen.status_query(self.defs, used, params, sqlgen.attach_length(scope["match"].to_list()))
+        attach = sqlgen.attach_length(scope["match"].to_list())
+        src = self._sources(snapshot)
+        events = self._events(src, scope, attach, used, params)
+        query = sqlgen.status_query(self.defs, used, params, attach, events)
         params["as_of"] = moment.replace(tzinfo=None)
         params["as_of_date"] = as_of_date(moment)
         sqlgen.bind_scope(params, scope["match"].to_list(), assess["value_cutoff"].max())
-        con, files = self._connect(snapshot, assess, scope, params)
+        con, files = self._connect(snapshot, assess, scope, params, src)
         raw = self._run(con, query, params, files)
         return self._finish(raw)
 
@@ -511,10 +541,13 @@ class Engine:
         if todo:
             params: dict = {}
             scope = self._scope_frame([code])
-            query = sqlgen.series_query(self.defs, todo, params, sqlgen.attach_length(scope["match"].to_list()))
+            attach = sqlgen.attach_length(scope["match"].to_list())
+            src = self._sources(snapshot)
+            events = self._events(src, scope, attach, todo, params)
+            query = sqlgen.series_query(self.defs, todo, params, attach, events)
             params["as_of"] = moment.replace(tzinfo=None)
             sqlgen.bind_scope(params, scope["match"].to_list(), as_of_date(moment))
-            con, files = self._connect(snapshot, None, scope, params)
+            con, files = self._connect(snapshot, None, scope, params, src)
             series = self._run(con, query, params, files).filter(pl.col("period_end") <= as_of_date(moment))
             for ind in todo:
                 one = series.filter(pl.col("indicator_id") == ind.id) if len(todo) > 1 else series

@@ -154,12 +154,20 @@ assessed AS (
 
 
 # ---------------------------------------------------------------- values
-def values_ctes(defs: Definitions, indicators: list[Indicator], params: dict, attach: int | None = None) -> str:
+def values_ctes(defs: Definitions, indicators: list[Indicator], params: dict, attach: int | None = None,
+                events: bool = False) -> str:
     """CTEs `latest` (latest value per region, indicator, period as of $as_of) and `vals` (each scope region's
-    submitted value next to the roll-up of its descendants). `attach`: sql_scope.attach_length of the scope."""
+    submitted value next to the roll-up of its descendants). `attach`: sql_scope.attach_length of the scope.
+    `events`: the roll-ups come from the roll-up events ($rollup_events, warehouse/rollup_events.py; the engine
+    decides when they can), and the rows read are only the scope regions' own (codes of length `attach`)."""
     params["tolerance"] = float(defs.defaults.rollup_tolerance)
     params.setdefault("unique_keys", False)  # the engine sets it when only the versions table is read
     params["indicators"] = [ind.id for ind in indicators]
+    if events:
+        if attach is None:
+            raise ValueError("roll-up events need one match length")
+        params["rollup_level"] = attach
+    own_only = f'\n      AND pw_code_length("region_code") = {attach}' if events else ""
     return f"""\
 -- 1. snapshot: rows ingested at or before the as-of time and not superseded by then (`snapshot_rows`: the
 --    versions table, warehouse/current.py, and batch files it does not cover, whose superseded_at is NULL),
@@ -172,7 +180,7 @@ submitted AS (
     WHERE "ingested_at" <= $as_of AND ("superseded_at" IS NULL OR "superseded_at" > $as_of)
       AND list_contains($indicators, "indicator_id")
       AND "period_end" <= $period_cutoff
-      AND {SCOPE_FILTER}
+      AND {SCOPE_FILTER}{own_only}
 ),
 -- 2. latest value per region, indicator and period: latest ingested, then latest submitted, then highest row.
 --    $unique_keys: every row comes from the versions table (no uncovered batch), whose versions of a key cover
@@ -186,31 +194,7 @@ latest AS (
         ORDER BY "ingested_at" DESC, "submitted_at" DESC NULLS LAST, "source_row" DESC, "batch_id" DESC) = 1)
         AND {value_sanity.usable_sql()}
 ),
--- 3. code prefix lengths that can matter ('CN' counts as length 0, the prefix of every code): the lengths of
---    the scope's match codes (a row attaches to a scope region through a prefix equal to a match code) and of
---    the rows' own codes (a prefix can equal a row's code only at that code's length)
-scope_lengths AS (SELECT list(DISTINCT pw_code_length("match")) AS lens FROM scope),
-row_lengths AS (SELECT list(DISTINCT pw_code_length("region_code")) AS lens FROM latest),
-{sql_scope.attach_cte(attach)}
--- 5. roll-up contributors: rows strictly below the scope region that have no submitted row below them for the
---    same indicator and period (the finest level submitted, branch by branch)
-has_below AS (
-    SELECT DISTINCT code, "indicator_id", "period"
-    FROM (SELECT unnest(pw_prefixes("region_code", (SELECT lens FROM row_lengths), 1)) AS code,
-                 "indicator_id", "period"
-          FROM latest{sql_scope.below_filter(attach)})
-),
-contributors AS (
-    SELECT a.*,
-           coalesce(r.n_urban_communities, 0) AS n_urban,
-           coalesce(r.n_rural_communities, 0) AS n_rural
-    FROM attached AS a
-    LEFT JOIN regions AS r ON r.code = a."region_code"
-    ANTI JOIN has_below AS h
-      ON h.code = a."region_code" AND h."indicator_id" = a."indicator_id" AND h."period" = a."period"
-    WHERE NOT a.is_self
-),
-{sql_rollup.rollup_ctes(indicators, params)},
+{_event_rollups(indicators, params) if events else _row_rollups(indicators, params, attach)},
 -- 7. the region's own submission (it vouches for it, so it drives the status) next to the roll-up: the rows of
 --    `attached` with is_self, taken from `latest` directly (a row whose code is the scope code, under its match
 --    code) so that `attached` has one consumer and streams instead of being stored
@@ -235,6 +219,41 @@ vals AS (
     FULL OUTER JOIN rollups AS r
       ON o.scope_code = r.scope_code AND o."indicator_id" = r."indicator_id" AND o."period" = r."period"
 )"""
+
+
+def _row_rollups(indicators: list[Indicator], params: dict, attach: int | None) -> str:
+    """Steps 3-6 from the rows of `latest`: attach them to the scope, keep the finest submitted, sum by rule."""
+    return f"""\
+-- 3. code prefix lengths that can matter ('CN' counts as length 0, the prefix of every code): the lengths of
+--    the scope's match codes (a row attaches to a scope region through a prefix equal to a match code) and of
+--    the rows' own codes (a prefix can equal a row's code only at that code's length)
+scope_lengths AS (SELECT list(DISTINCT pw_code_length("match")) AS lens FROM scope),
+row_lengths AS (SELECT list(DISTINCT pw_code_length("region_code")) AS lens FROM latest),
+{sql_scope.attach_cte(attach)}
+-- 5. roll-up contributors: rows strictly below the scope region that have no submitted row below them for the
+--    same indicator and period (the finest level submitted, branch by branch)
+has_below AS (
+    SELECT DISTINCT code, "indicator_id", "period"
+    FROM (SELECT unnest(pw_prefixes("region_code", (SELECT lens FROM row_lengths), 1)) AS code,
+                 "indicator_id", "period"
+          FROM latest{sql_scope.below_filter(attach)})
+),
+contributors AS (
+    SELECT a.*,
+           coalesce(r.n_urban_communities, 0) AS n_urban,
+           coalesce(r.n_rural_communities, 0) AS n_rural
+    FROM attached AS a
+    LEFT JOIN regions AS r ON r.code = a."region_code"
+    ANTI JOIN has_below AS h
+      ON h.code = a."region_code" AND h."indicator_id" = a."indicator_id" AND h."period" = a."period"
+    WHERE NOT a.is_self
+),
+{sql_rollup.rollup_ctes(indicators, params)}"""
+
+
+def _event_rollups(indicators: list[Indicator], params: dict) -> str:
+    """Steps 3-6 from the roll-up events (warehouse/rollup_events.py)."""
+    return sql_rollup.rollup_ctes(indicators, params, events=True)
 
 
 def annual_ctes(width: int) -> str:
@@ -295,14 +314,15 @@ pathed AS (
 ),"""
 
 
-def status_query(defs: Definitions, indicators: list[Indicator], params: dict, attach: int | None = None) -> str:
+def status_query(defs: Definitions, indicators: list[Indicator], params: dict, attach: int | None = None,
+                 events: bool = False) -> str:
     """The whole status query: values, baseline, path position, progress, status, trend.
     Params to bind besides those filled here: as_of (naive UTC timestamp), as_of_date (CST date) and the
     scope filter (`bind_scope`)."""
     return f"""\
 -- planwatch status: generated from the definitions; values are bound parameters
 WITH
-{values_ctes(defs, indicators, params, attach)},
+{values_ctes(defs, indicators, params, attach, events)},
 -- 8. the region's series under its governing target, up to the value cut-off (as-of date, end of target year)
 series AS (
     SELECT v.*, a.baseline_year AS b_year, a.baseline_end AS b_end,
@@ -393,12 +413,13 @@ FROM assessed
 ORDER BY region_code, indicator_id"""
 
 
-def series_query(defs: Definitions, indicators: list[Indicator], params: dict, attach: int | None = None) -> str:
+def series_query(defs: Definitions, indicators: list[Indicator], params: dict, attach: int | None = None,
+                 events: bool = False) -> str:
     """Every period's effective value (submitted or roll-up) for the scope regions (trajectory)."""
     return f"""\
 -- planwatch series: effective value per period for the scope regions
 WITH
-{values_ctes(defs, indicators, params, attach)}
+{values_ctes(defs, indicators, params, attach, events)}
 SELECT * FROM vals WHERE value IS NOT NULL ORDER BY region_code, indicator_id, period_end, period"""
 
 
@@ -415,13 +436,14 @@ WHERE "ingested_at" <= $as_of AND "region_code" = $region AND "indicator_id" = $
 ORDER BY "period_end" DESC, "ingested_at" DESC, "source_row" DESC"""
 
 
-def overdue_query(defs: Definitions, indicators: list[Indicator], params: dict, attach: int | None = None) -> str:
+def overdue_query(defs: Definitions, indicators: list[Indicator], params: dict, attach: int | None = None,
+                  events: bool = False) -> str:
     """Expected reporting periods (by frequency, from the plan's start to the value cut-off) whose end +
     due_days is before the as-of date and for which the region has no value (submitted or rolled up)."""
     return f"""\
 -- planwatch overdue: expected periods without a value after their due date
 WITH
-{values_ctes(defs, indicators, params, attach)},
+{values_ctes(defs, indicators, params, attach, events)},
 -- 8. month ends from the plan's start to the value cut-off, kept by the indicator's frequency
 due AS (
     SELECT a.region_code, a.indicator_id, a.plan_id, a.attribute, a.due_days,

@@ -60,50 +60,87 @@ def _member(param: str) -> str:
     return f'list_contains(${param}, "indicator_id")'
 
 
-def rollup_ctes(indicators: list[Indicator], params: dict) -> str:
-    """CTEs `terms`, `sums` and `rollups` (scope_code, indicator_id, period, period_end, rollup_n, rollup_value)
-    over `contributors`; binds the id lists and ratio scales into params."""
+# term columns of the roll-up events (warehouse/rollup_events.py) by rule: (t1, t2) names, None for no term
+def _event_terms(rule: AggregationRule, covers: Covers | None) -> tuple[str | None, str | None]:
+    if rule == AggregationRule.sum:
+        return "v", None
+    if rule == AggregationRule.ratio:
+        return "r1", "r2"
+    if rule == AggregationRule.per_community:
+        name = {Covers.urban: "u", Covers.rural: "q"}.get(covers, "a")
+        return f"{name}1", f"{name}2"
+    if rule == AggregationRule.weighted_mean:
+        return "w1", "w2"
+    raise ValueError(f"no roll-up events for rule {rule.value}")
+
+
+def events_usable(indicators: list[Indicator]) -> bool:
+    """Whether every indicator's rule is additive (max / min are not: their roll-ups come from the rows)."""
+    return all(ind.aggregation.rule not in (AggregationRule.max, AggregationRule.min) for ind in indicators)
+
+
+def rollup_ctes(indicators: list[Indicator], params: dict, events: bool = False) -> str:
+    """CTEs `sums` and `rollups` (scope_code, indicator_id, period, period_end, rollup_n, rollup_value); binds the
+    id lists and ratio scales into params. From `contributors` (each row's terms, `terms`), or with `events` from
+    the roll-up events ($rollup_events, $rollup_level: warehouse/rollup_events.py), whose sums are the same bits."""
     groups = _groups(indicators)
-    t1, t2, value = [], [], []
+    value = []
     for param, rule, covers, scale, ids in groups:
         params[param] = ids
         when = f"WHEN {_member(param)}"
         label = f"-- {rule.value}" + (f", {covers.value} communities" if covers else "")
         if rule == AggregationRule.sum:
-            t1.append(f'{when} THEN "value"  {label}')
             value.append(f"{when} THEN s1  {label}")
         elif rule == AggregationRule.ratio:
             params[f"{param}_scale"] = scale
-            t1.append(f'{when} THEN CASE WHEN {_BOTH} THEN "numerator" END  {label}')
-            t2.append(f'{when} THEN CASE WHEN {_BOTH} THEN "denominator" END')
             value.append(f"{when} THEN s1 / nullif(s2, 0) * ${param}_scale  {label}")
-        elif rule == AggregationRule.per_community:
-            n = covered_communities(covers)
-            t1.append(f'{when} THEN coalesce("numerator", "value" * {n})  {label}')
-            t2.append(f"{when} THEN {n}")
-            value.append(f"{when} THEN s1 / nullif(s2, 0)  {label}")
-        elif rule == AggregationRule.weighted_mean:
-            t1.append(f'{when} THEN CASE WHEN "denominator" IS NOT NULL THEN "value" * "denominator" END  {label}')
-            t2.append(f'{when} THEN "denominator"')
+        elif rule in (AggregationRule.per_community, AggregationRule.weighted_mean):
             value.append(f"{when} THEN s1 / nullif(s2, 0)  {label}")
         elif rule == AggregationRule.max:
             value.append(f"{when} THEN v_max  {label}")
         elif rule == AggregationRule.min:
             value.append(f"{when} THEN v_min  {label}")
+    sums = _event_sums(groups) if events else _row_sums(groups)
+    return f"""\
+{sums},
+rollups AS (
+    SELECT scope_code, "indicator_id", "period", period_end, rollup_n,
+        {_case(value)} AS rollup_value
+    FROM sums
+)"""
 
-    def case(lines: list[str], cast: str = "DOUBLE") -> str:
-        if not lines:
-            return f"CAST(NULL AS {cast})"
-        body = "\n".join(f"             {line}" for line in lines)
-        return f"CASE\n{body}\n             ELSE CAST(NULL AS {cast}) END"
 
+def _case(lines: list[str], cast: str = "DOUBLE") -> str:
+    if not lines:
+        return f"CAST(NULL AS {cast})"
+    body = "\n".join(f"             {line}" for line in lines)
+    return f"CASE\n{body}\n             ELSE CAST(NULL AS {cast}) END"
+
+
+def _row_sums(groups) -> str:
+    t1, t2 = [], []
+    for param, rule, covers, _scale, _ids in groups:
+        when = f"WHEN {_member(param)}"
+        label = f"-- {rule.value}" + (f", {covers.value} communities" if covers else "")
+        if rule == AggregationRule.sum:
+            t1.append(f'{when} THEN "value"  {label}')
+        elif rule == AggregationRule.ratio:
+            t1.append(f'{when} THEN CASE WHEN {_BOTH} THEN "numerator" END  {label}')
+            t2.append(f'{when} THEN CASE WHEN {_BOTH} THEN "denominator" END')
+        elif rule == AggregationRule.per_community:
+            n = covered_communities(covers)
+            t1.append(f'{when} THEN coalesce("numerator", "value" * {n})  {label}')
+            t2.append(f"{when} THEN {n}")
+        elif rule == AggregationRule.weighted_mean:
+            t1.append(f'{when} THEN CASE WHEN "denominator" IS NOT NULL THEN "value" * "denominator" END  {label}')
+            t2.append(f'{when} THEN "denominator"')
     return f"""\
 -- 6. roll-up value by each indicator's rule (warehouse/sql_rollup.py): a group is one scope region, indicator and
 --    period, so one rule; each row's terms by that rule, each term summed exactly once per group, then divided
 terms AS (
     SELECT scope_code, "indicator_id", "period", "period_end", "value",
-        {case(t1)} AS t1,
-        {case(t2)} AS t2
+        {_case(t1)} AS t1,
+        {_case(t2)} AS t2
     FROM contributors
 ),
 sums AS (
@@ -113,9 +150,39 @@ sums AS (
         max("value") AS v_max, min("value") AS v_min
     FROM terms
     GROUP BY scope_code, "indicator_id", "period"
+)"""
+
+
+def _event_sums(groups) -> str:
+    t1, t2 = [], []
+    for param, rule, covers, _scale, _ids in groups:
+        when = f"WHEN {_member(param)}"
+        label = f"-- {rule.value}" + (f", {covers.value} communities" if covers else "")
+        first, second = _event_terms(rule, covers)
+        for names, name in ((t1, first), (t2, second)):
+            if name is not None:  # NULL when no contributor has the term, as sum() over NULL terms
+                names.append(f"{when} THEN CASE WHEN sum({name}_n) > 0 THEN CAST(sum({name}_s) AS DOUBLE) END  {label}")
+    columns = sorted({c for _p, rule, covers, _s, _i in groups for c in _event_terms(rule, covers) if c})
+    sums = "".join(f", sum({c}_n) AS {c}_n, sum({c}_s) AS {c}_s" for c in columns)
+    return f"""\
+-- 3-6. roll-up from the roll-up events (warehouse/rollup_events.py): each contributor's terms were added at its
+--    ingest and taken away when it was superseded or a row below it arrived; the events up to $as_of, summed per
+--    match code, indicator and period (exact DECIMAL sums and counts: the bits of the row query's sums)
+in_force AS (
+    SELECT "prefix", "indicator_id", "period", "period_end", sum("n") AS n{sums}
+    FROM read_parquet($rollup_events)
+    WHERE "level" = $rollup_level AND "prefix" >= $code_lo AND "prefix" < $code_hi AND "event_at" <= $as_of
+      AND list_contains($indicators, "indicator_id") AND "period_end" <= $period_cutoff
+    GROUP BY "prefix", "indicator_id", "period", "period_end"
+    HAVING sum("n") > 0
 ),
-rollups AS (
-    SELECT scope_code, "indicator_id", "period", period_end, rollup_n,
-        {case(value)} AS rollup_value
-    FROM sums
+sums AS (
+    SELECT s.code AS scope_code, e."indicator_id", e."period", max(e."period_end") AS period_end,
+        CAST(sum(e.n) AS BIGINT) AS rollup_n,
+        {_case(t1)} AS s1,
+        {_case(t2)} AS s2,
+        CAST(NULL AS DOUBLE) AS v_max, CAST(NULL AS DOUBLE) AS v_min
+    FROM in_force AS e
+    JOIN scope AS s ON s.match = e."prefix"
+    GROUP BY s.code, e."indicator_id", e."period"
 )"""
