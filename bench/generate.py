@@ -241,6 +241,20 @@ def versions_ready(out: str | Path) -> bool:
                 and sorted(pointer.get("files") or []) == sorted(f.name for f in wh.state().files))
 
 
+def rollups_ready(out: str | Path) -> bool:
+    """True when the versions table has its roll-up events (warehouse/rollup_events.py)."""
+    pointer = current._read_pointer(Path(out))
+    return bool(pointer and (pointer.get("rollups") or {}).get("file"))
+
+
+def build_rollups(out: str | Path) -> int:
+    """Add the roll-up events to a tier compacted before they existed (what compaction now writes); their rows."""
+    wh = Warehouse(out)
+    with wh.lock(user="bench"):
+        entry = current.add_rollups(wh)
+    return int((entry or {}).get("rows") or 0)
+
+
 def check_schema(path: str | Path) -> list[str]:
     """Differences between a batch file's schema and storage.BATCH_SCHEMA (empty when it matches)."""
     schema = pl.read_parquet_schema(path)

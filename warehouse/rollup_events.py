@@ -132,9 +132,12 @@ def build(versions: Path, target: Path, regions: Path | None, spill: Path, memor
     current.json (without "file"), or None without a region registry (per_community terms need it)."""
     if regions is None or not regions.is_file():
         return None
-    from warehouse.regions import RegionRegistry
+    from warehouse.regions import RegionError, RegionRegistry
 
-    registry = RegionRegistry.load(regions).frame
+    try:
+        registry = RegionRegistry.load(regions).frame
+    except RegionError:  # unreadable or not a registry: no events (the engine reads the rows; it reports the file)
+        return None
     con = duck.connect()
     writer = None
     rows = 0
