@@ -255,3 +255,21 @@ def test_compaction_without_a_usable_registry_writes_no_events(small):
     assert pointer["rollups"] is None and pointer["file"]  # the versions table still built
     assert current.sources(wh, wh.snapshot()).rollups is None
     assert not list((wh.path / "current").glob("rollups-*.parquet"))[1:]  # the previous table's at most
+
+
+def test_a_damaged_events_file_gives_the_rows_answer(small, monkeypatch):
+    """The events file is derived: truncated on disk, the query runs again from the rows (same frame, no error)."""
+    wh, defs, reg = small
+    pointer = current._read_pointer(wh.path)
+    path = wh.path / pointer["rollups"]["file"]
+    path.write_bytes(path.read_bytes()[:200])
+    seen = _spy(monkeypatch)
+    fast, rows = _pair(wh.path, defs, reg)
+    moment = parse_as_of("2024-04-15")
+    assert_frame_equal(fast.status("5001", as_of=moment), rows.status("5001", as_of=moment))
+    assert_frame_equal(fast.trajectory("5001", "cov", as_of=moment), rows.trajectory("5001", "cov", as_of=moment))
+    assert seen[0] is True and fast.events_failed == 3  # status; trajectory: its status row and its series
+    from warehouse.storage_check import check
+
+    problems = [p for p in check(wh) if pointer["rollups"]["file"] in p.what]
+    assert problems and problems[0].severity == "warning"

@@ -40,6 +40,7 @@ ROW_GROUP_SIZE = 122_880
 MEMORY_LIMIT = "4GB"  # DuckDB's limit for the rebuild (it spills to <wh>/.tmp/spill beyond it)
 
 _ROLLUPS_NAME = re.compile(r"current/rollups-[0-9]{1,12}\.parquet")  # the pointer is read like any stored value
+_VERSIONS_NAME = re.compile(r"current/versions-[0-9]{1,12}\.parquet")
 
 KEY = ('"region_code"', '"indicator_id"', '"period"')
 COLUMNS = ('"region_code"', '"indicator_id"', '"period"', '"period_end"', '"value"', '"numerator"', '"denominator"',
@@ -191,6 +192,8 @@ def sources(wh, snapshot) -> Sources:
     state = wh.state(snapshot.version)
     if pointer.get("table_id") != state.table_id or int(pointer.get("table_version", -1)) > snapshot.version:
         return plain  # a table built for another table, or for a version newer than the snapshot
+    if not isinstance(pointer["file"], str) or not _VERSIONS_NAME.fullmatch(pointer["file"]):
+        return plain  # the pointer is read like any stored value: only a file of this folder
     versions = wh.path / pointer["file"]
     if not versions.is_file():
         return plain

@@ -116,6 +116,7 @@ class Engine:
         self._annual_points = annual_path.points_frame(definitions)  # the `annual_points` relation (sql.py 11a)
         # roll-ups from the roll-up events when they can answer (warehouse/rollup_events.py); off: always the rows
         self.use_rollup_events = True
+        self.events_failed = 0  # queries whose roll-up events could not be read (then the rows answered)
         self._registry_key: str | None = None
 
     # ------------------------------------------------------------ cache key
@@ -349,6 +350,39 @@ class Engine:
         """What a result depends on besides the arguments (see ResultCache)."""
         return snapshot.version, tuple(snapshot.batch_ids), as_of_date(moment)
 
+    def _values_query(self, build, snapshot, moment: datetime, codes: list[str], indicators: list[Indicator],
+                      assess: pl.DataFrame | None) -> pl.DataFrame:
+        """Run a query built on `sql.values_ctes` (`build`: status_query, series_query or overdue_query) for the
+        scope regions `codes` as of `moment`, with the roll-ups from the roll-up events when they can answer.
+        The events file is derived and rebuilt by compaction: if it cannot be read (damaged on disk), the same query
+        runs again with the roll-ups from the rows, which give the same answer (`warehouse check` names the file)."""
+        scope = self._scope_frame(codes)
+        matches = scope["match"].to_list()
+        attach = sqlgen.attach_length(matches)
+        src = self._sources(snapshot)
+        cutoff = assess["value_cutoff"].max() if assess is not None else as_of_date(moment)
+
+        used = []
+
+        def run(events_allowed: bool) -> pl.DataFrame:
+            params: dict = {}
+            events = events_allowed and self._events(src, scope, attach, indicators, params)
+            used.append(events)
+            query = build(self.defs, indicators, params, attach, events)
+            params["as_of"] = moment.replace(tzinfo=None)
+            params["as_of_date"] = as_of_date(moment)
+            sqlgen.bind_scope(params, matches, cutoff)
+            con, files = self._connect(snapshot, assess, scope, params, src)
+            return self._run(con, query, params, files)
+
+        try:
+            return run(True)
+        except EngineError:
+            if not used or not used[0]:
+                raise
+            self.events_failed += 1
+            return run(False)
+
     def _sources(self, snapshot):
         """What the DuckDB queries of `snapshot` read (warehouse/current.py); None with the Spark backend."""
         return None if self.backend == "spark" else current.sources(self.warehouse, snapshot)
@@ -459,17 +493,7 @@ class Engine:
             return pl.DataFrame(schema=_STATUS_SCHEMA)
         present = set(assess["indicator_id"].unique().to_list())  # once, not per indicator
         used = [i for i in indicators if i.id in present]
-        params: dict = {}
-        scope = self._scope_frame(codes)
-        attach = sqlgen.attach_length(scope["match"].to_list())
-        src = self._sources(snapshot)
-        events = self._events(src, scope, attach, used, params)
-        query = sqlgen.status_query(self.defs, used, params, attach, events)
-        params["as_of"] = moment.replace(tzinfo=None)
-        params["as_of_date"] = as_of_date(moment)
-        sqlgen.bind_scope(params, scope["match"].to_list(), assess["value_cutoff"].max())
-        con, files = self._connect(snapshot, assess, scope, params, src)
-        raw = self._run(con, query, params, files)
+        raw = self._values_query(sqlgen.status_query, snapshot, moment, codes, used, assess)
         return self._finish(raw)
 
     def _finish(self, raw: pl.DataFrame) -> pl.DataFrame:
@@ -539,16 +563,8 @@ class Engine:
         out = {i: f for i, k in keys.items() if (f := self.cache.get(k)) is not None}
         todo = [ind for ind in inds if ind.id not in out]
         if todo:
-            params: dict = {}
-            scope = self._scope_frame([code])
-            attach = sqlgen.attach_length(scope["match"].to_list())
-            src = self._sources(snapshot)
-            events = self._events(src, scope, attach, todo, params)
-            query = sqlgen.series_query(self.defs, todo, params, attach, events)
-            params["as_of"] = moment.replace(tzinfo=None)
-            sqlgen.bind_scope(params, scope["match"].to_list(), as_of_date(moment))
-            con, files = self._connect(snapshot, None, scope, params, src)
-            series = self._run(con, query, params, files).filter(pl.col("period_end") <= as_of_date(moment))
+            series = self._values_query(sqlgen.series_query, snapshot, moment, [code], todo, None)
+            series = series.filter(pl.col("period_end") <= as_of_date(moment))
             for ind in todo:
                 one = series.filter(pl.col("indicator_id") == ind.id) if len(todo) > 1 else series
                 out[ind.id] = self.cache.put(keys[ind.id], one)
@@ -583,14 +599,7 @@ class Engine:
             return pl.DataFrame(schema=schema)
         present = set(assess["indicator_id"].unique().to_list())  # once, not per indicator
         used = [i for i in indicators if i.id in present]
-        params: dict = {}
-        scope = self._scope_frame(codes)
-        query = sqlgen.overdue_query(self.defs, used, params, sqlgen.attach_length(scope["match"].to_list()))
-        params["as_of"] = moment.replace(tzinfo=None)
-        params["as_of_date"] = as_of_date(moment)
-        sqlgen.bind_scope(params, scope["match"].to_list(), assess["value_cutoff"].max())
-        con, files = self._connect(snapshot, assess, scope, params)
-        return self.cache.put(key, self._run(con, query, params, files))
+        return self.cache.put(key, self._values_query(sqlgen.overdue_query, snapshot, moment, codes, used, assess))
 
     def alerts(self, region: str, as_of=None, plan_id=None) -> pl.DataFrame:
         moment = _as_of_moment(as_of)

@@ -106,4 +106,25 @@ def check(wh) -> list[Problem]:
     for name in orphans:
         problems.append(Problem("warning", f"{table}/{name}", "未提交的数据文件（压缩时删除） / "
                                                                "data file of no commit (removed by compaction)"))
+    problems.extend(_derived(wh))
     return problems
+
+
+def _derived(wh) -> list[Problem]:
+    """The engine's derived files (current/: the versions table and its roll-up events) that cannot be read. A warning:
+    the engine reads the rows instead of unreadable events; `planwatch warehouse compact` rebuilds both."""
+    from warehouse import current
+
+    pointer = current._read_pointer(wh.path) or {}
+    names = [pointer.get("file"), (pointer.get("rollups") or {}).get("file")]
+    out = []
+    for name in [n for n in names if isinstance(n, str)]:
+        if wh_check.outside(wh.path, name):
+            out.append(Problem("error", f"{current.FOLDER}/{current.POINTER}", f"路径超出仓库 / path outside the warehouse: {name}"))
+            continue
+        try:
+            pl.read_parquet_schema(wh.path / name)
+        except Exception:  # noqa: BLE001 - missing, truncated or not parquet (the message would name a server path)
+            out.append(Problem("warning", name, "派生文件无法读取，请运行 planwatch warehouse compact 重建 / derived file "
+                                                "unreadable, rebuild it with planwatch warehouse compact"))
+    return out
