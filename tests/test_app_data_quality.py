@@ -140,6 +140,7 @@ def test_upload_checks_first_and_stores_only_on_confirm(sample_warehouse, tmp_pa
     summary = re.sub(r"\\(.)", r"\1", " ".join(str(i.value) for i in at.info))
     assert "my_upload.csv" in summary and "拒收 1 行" in summary
     assert "/tmp" not in summary and "rejections.csv" in summary
+    assert "--accept" not in summary  # a CLI flag means nothing in the browser: it offers a checkbox below
     rejected = _frame(at, "dq_upload_rejections")
     assert rejected.iloc[0]["行号"] == "3" and rejected.iloc[0]["单元格内容"] == "5001099"
     assert at.get("download_button")  # the rejection CSV can be downloaded

@@ -194,6 +194,9 @@ def test_cli_ingest_summary_and_exit_codes(cli, tmp_path, defs_file):
     assert result.exit_code == 1, result.output
     assert "good.csv：已接收 — 接收 3 行，拒收 0 行" in result.output
     assert "bad.csv：已拒收 — 接收 0 行，拒收 2 行" in result.output
+    assert "2 rows have errors; nothing from this file was stored." in result.output
+    # the valid rows could be stored: the CLI names its flag (the browser offers a checkbox instead)
+    assert result.output.count("use --accept-valid-rows to store the valid rows") == 1
     assert str(whdir / "rejections") in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
 

@@ -135,6 +135,9 @@ def ingest(
         _print_notices(wh)
         typer.echo(result.summary("zh"))
         typer.echo("  " + result.summary("en").split("\n")[0])
+        if not accept_valid_rows and result.rows_rejected and result.status in ("rejected", "dry_run") \
+                and int(getattr(getattr(result, "prepared", None), "n_valid", 0) or 0) > 0:
+            typer.echo("  可用 --accept-valid-rows 只接收正确的行 / use --accept-valid-rows to store the valid rows")
         prepared = result.prepared
         if prepared is not None and prepared.rejections.height and not prepared.file_error:
             from warehouse.ingest import report_lines

@@ -283,9 +283,9 @@ def _rejection_reason(prepared: Any, rejected_rows: int) -> tuple[str, str]:
             return first["reason_zh"], first["reason_en"] or first["reason_zh"]
         return str(prepared.file_error), str(prepared.file_error)
     if rejected_rows:
-        return (f"{rejected_rows} 行有错误，整份文件未存储（可用 --accept-valid-rows 只接收正确的行）",
-                f"{rejected_rows} rows have errors; nothing from this file was stored "
-                "(use --accept-valid-rows to store the valid rows)")
+        # how to store the valid rows anyway is the caller's to say (CLI: a flag; browser: a checkbox)
+        return (f"{rejected_rows} 行有错误，整份文件未存储",
+                f"{rejected_rows} {'row has' if rejected_rows == 1 else 'rows have'} errors; nothing from this file was stored")
     return "文件中没有可存储的数据行", "the file has no data rows to store"
 
 
