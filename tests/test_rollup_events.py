@@ -273,3 +273,21 @@ def test_a_damaged_events_file_gives_the_rows_answer(small, monkeypatch):
 
     problems = [p for p in check(wh) if pointer["rollups"]["file"] in p.what]
     assert problems and problems[0].severity == "warning"
+
+
+def test_importing_a_registry_says_to_rebuild_the_events(small, tmp_path):
+    from typer.testing import CliRunner
+
+    from warehouse.cli_regions import regions_app
+
+    wh, _defs, _reg = small
+    source = tmp_path / "mine.csv"
+    source.write_bytes("code,name\n500000,重庆市\n500101,万州区\n".encode("utf-8"))
+    result = CliRunner().invoke(regions_app, ["import", str(source), "--warehouse", str(wh.path)])
+    assert result.exit_code == 0, result.output
+    assert "run planwatch warehouse compact to rebuild them" in result.output
+    pointer = _compact(wh)  # the rebuild takes the new registry
+    from warehouse import rollup_events
+    from warehouse.regions import RegionRegistry
+
+    assert pointer["rollups"]["registry"] == rollup_events.registry_key(RegionRegistry.load(wh.path / "regions.parquet").frame)

@@ -81,6 +81,14 @@ def import_regions(
     unclassified = registry.frame.filter((pl.col("level") == "community") & pl.col("urban").is_null()).height
     if unclassified:
         typer.echo(f"  未能判断城乡的村级单位 / communities neither urban nor rural by name: {unclassified:,}")
+    from warehouse import current
+
+    if ((current._read_pointer(target.parent) or {}).get("rollups") or {}).get("file"):
+        # the roll-up events hold per-community terms of the previous registry: the engine now computes roll-ups
+        # from the rows (same answers, slower at national scale) until the next compaction rebuilds them
+        typer.echo("  汇总事件表按旧区划表生成，请运行 planwatch warehouse compact 重建（此前汇总按明细行计算，结果相同） / "
+                   "the roll-up events were built with the previous registry: run planwatch warehouse compact to "
+                   "rebuild them (until then roll-ups are computed from the rows: same answers, slower)")
 
 
 @regions_app.command("show")
