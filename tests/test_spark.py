@@ -1,7 +1,8 @@
 """The engine's SQL on Apache Spark (warehouse/spark.py): Spark in local mode gives the same `status`,
 `children_status` and `rank` frames as DuckDB, on the sample warehouse and on a small national tier, both compacted
-(Delta OPTIMIZE + versions table: the state the dashboard reads), plus one status on the sample's uncompacted
-batch files (the latest-row window path).
+(Delta OPTIMIZE + versions table + roll-up events: the state the dashboard reads; DuckDB's roll-ups come from the
+events there, Spark's from the rows, so the two paths are checked against each other too), plus one status on the
+sample's uncompacted batch files (the latest-row window path).
 
 Real Spark (pyspark + Debian's JRE, installed by `./dev.sh test`); one SparkSession for the whole test session
 (~4 s to start). Set PLANWATCH_SKIP_SPARK=1 to skip on a machine without Java.
