@@ -297,7 +297,7 @@ def _show_unusable(defs, warehouse_dir: Path, region: str, as_of: datetime | Non
     inds = {ind.id: ind for ind in defs.indicators}
     with st.expander(i18n.t("dq.unusable.details", lang)):
         st.dataframe(
-            pl.DataFrame({
+            safe_frame(pl.DataFrame({  # file names are submitted text: the toolbar's CSV must carry no formula
                 i18n.t("col.region", lang): found["region_code"].to_list(),
                 i18n.t("col.indicator", lang): [inds[i].name.get(lang) if i in inds else i
                                                 for i in found["indicator_id"]],
@@ -306,7 +306,7 @@ def _show_unusable(defs, warehouse_dir: Path, region: str, as_of: datetime | Non
                 i18n.t("col.value", lang): found["value"].to_list(),
                 i18n.t("dq.col.problem", lang): [value_sanity.describe(p, lang) for p in found["problem"]],
                 i18n.t("dq.col.file", lang): [f"{f}:{r}" for f, r in zip(found["source_file"], found["source_row"])],
-            }),
+            })),
             hide_index=True, width="stretch", key="dq_unusable",
         )
 

@@ -95,6 +95,6 @@ with section(lang):
         if ranked.height:
             lead, lag = st.columns(2)
             lead.markdown(f"**{t('overview.leading', lang)}**")
-            lead.dataframe(views.leader_table(ranked.head(LEADERS_SHOWN), lang), hide_index=True, width="stretch")
+            lead.dataframe(tables.neutralised(views.leader_table(ranked.head(LEADERS_SHOWN), lang)), hide_index=True, width="stretch")
             lag.markdown(f"**{t('overview.lagging', lang)}**")
-            lag.dataframe(views.leader_table(ranked.tail(LEADERS_SHOWN).reverse(), lang), hide_index=True, width="stretch")
+            lag.dataframe(tables.neutralised(views.leader_table(ranked.tail(LEADERS_SHOWN).reverse(), lang)), hide_index=True, width="stretch")

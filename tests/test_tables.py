@@ -27,6 +27,26 @@ def test_no_blanks_turns_every_missing_cell_into_a_dash_and_keeps_full_columns_n
     assert "None" not in text and "nan" not in text
 
 
+def test_outside_text_that_looks_like_a_formula_is_neutralised_for_the_toolbar_download():
+    """Streamlit's table toolbar exports cells as shown: a submitter's note or a registry name starting like a
+    formula gets a leading ' (warehouse/safe_cells.py); planwatch's own cells ("=" for no change, "-3.2%") do not."""
+    from warehouse import views
+
+    history = pl.DataFrame({
+        "period": ["2025"], "value": [1.0], "submitted_at": [None], "ingested_at": [None],
+        "submitted_by": ["@evil"], "source_file": ["=cmd|' /C calc'!A0.csv"], "source_row": [2],
+        "note": ['=HYPERLINK("http://x.example","点击")'], "is_current": [True]})
+    shown = tables.neutralised(views.history_table(history, "%", "zh"))
+    assert shown["备注"].to_list() == ["'=HYPERLINK(\"http://x.example\",\"点击\")"]
+    assert shown["来源文件"].to_list() == ["'=cmd|' /C calc'!A0.csv"] and shown["报送人"].to_list() == ["'@evil"]
+    league = pl.DataFrame({"Region": ["+SUM(A1)", "北京市"], "vs last month": ["=", "▲2"], "Gap": ["-3.2%", "1"],
+                           "Indicator": ["-12.5", "x"]})
+    out = tables.neutralised(league)
+    assert out["Region"].to_list() == ["'+SUM(A1)", "北京市"]
+    assert out["vs last month"].to_list() == ["=", "▲2"] and out["Gap"].to_list() == ["-3.2%", "1"]
+    assert out["Indicator"].to_list() == ["-12.5", "x"]  # a plain number is not a formula
+
+
 def test_unranked_regions_say_why():
     composite = pl.DataFrame({"region_code": ["11", "12", "13"], "rank": [1, None, None],
                               "n_indicators": [3, 3, 3], "n_no_data": [0, 3, 1]})

@@ -72,6 +72,25 @@ def no_blanks(frame: pl.DataFrame, keep: tuple[str, ...] | list[str] = ()) -> pl
     return pl.DataFrame(out) if out else frame
 
 
+# columns whose text comes from people and files outside planwatch (region and indicator names from the registry and
+# the YAML, departments, a submitter's note, file name and name): Streamlit's own "download as CSV" in the table's
+# toolbar writes cells as shown, so such a cell that starts like a spreadsheet formula is shown (and exported) with a
+# leading ' (warehouse/safe_cells.py). Cells planwatch writes itself ("=" for no change, "-3.2%") are left alone.
+_OUTSIDE_TEXT = ("col.region", "col.indicator", "col.department", "col.responsible", "col.note", "col.source_file",
+                 "col.submitted_by")
+
+
+def neutralised(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with formula-like cells of the outside-text columns (by header, in every language) neutralised."""
+    from warehouse.safe_cells import safe_cell
+
+    headers = {i18n.t(key, lang) for key in _OUTSIDE_TEXT for lang in i18n.LANGS} | {"region_name"}
+    columns = [c for c, dtype in frame.schema.items() if c in headers and dtype == pl.String]
+    if not columns or not frame.height:
+        return frame
+    return frame.with_columns(pl.col(c).map_elements(safe_cell, return_dtype=pl.String, skip_nulls=True) for c in columns)
+
+
 def region_headers() -> set[str]:
     """Column headers that hold a region's name, in every language (pinned on the left)."""
     return {i18n.t("col.region", lang) for lang in i18n.LANGS} | {"region_name"}
@@ -85,7 +104,7 @@ def dataframe(frame: pl.DataFrame, *, column_config: dict | None = None, pin: st
     if not isinstance(frame, pl.DataFrame):
         return st.dataframe(frame, column_config=column_config, **kwargs)
     config = dict(column_config or {})
-    shown = no_blanks(frame, keep=tuple(config))
+    shown = no_blanks(neutralised(frame), keep=tuple(config))
     pinned = pin or next((c for c in shown.columns if c in region_headers()), None)
     if pinned and pinned not in config:
         config[pinned] = st.column_config.Column(pinned=True)
