@@ -117,7 +117,7 @@ def test_cli_file_waits_for_review_and_counts_from_approval(wh: Path, tmp_path: 
     bad = tmp_path / "bad.csv"
     bad.write_text(FILE.replace("9000,60000", "70000,60000").replace("500110,", "500112,"), encoding="utf-8")
     result = submit_file(Warehouse(wh), bad, defs, registry, user="zhang")
-    assert result.status == "rejected" and "1 rows have errors" in result.message_en
+    assert result.status == "rejected" and "1 row has errors" in result.message_en
     assert Warehouse(wh).log_entries().filter(pl.col("file_name") == "bad.csv")["status"].to_list() == ["rejected"]
     assert store.find("500112", PERIOD) is None
 
