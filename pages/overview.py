@@ -94,7 +94,8 @@ with section(lang):
         ranked = views.ranked_regions(ranks)
         if ranked.height:
             lead, lag = st.columns(2)
-            lead.markdown(f"**{t('overview.leading', lang)}**")
-            lead.dataframe(tables.neutralised(views.leader_table(ranked.head(LEADERS_SHOWN), lang)), hide_index=True, width="stretch")
-            lag.markdown(f"**{t('overview.lagging', lang)}**")
-            lag.dataframe(tables.neutralised(views.leader_table(ranked.tail(LEADERS_SHOWN).reverse(), lang)), hide_index=True, width="stretch")
+            for column, title, rows in ((lead, "overview.leading", ranked.head(LEADERS_SHOWN)),
+                                        (lag, "overview.lagging", ranked.tail(LEADERS_SHOWN).reverse())):
+                with column:
+                    st.markdown(f"**{t(title, lang)}**")
+                    tables.dataframe(views.leader_table(rows, lang), hide_index=True, width="stretch")

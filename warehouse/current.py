@@ -117,7 +117,7 @@ def _write_rollups(wh, versions: Path, version: int) -> dict | None:
 
     name = f"rollups-{version}.parquet"
     tmp = wh.path / ".tmp" / name
-    entry = rollup_events.build(versions, tmp, wh.path / "regions.parquet", wh.path / ".tmp" / "spill", MEMORY_LIMIT)
+    entry = rollup_events.build(versions, tmp, wh.path / "regions.parquet", wh.path / ".tmp" / "spill")
     if entry is None:
         return None
     os.replace(tmp, wh.path / FOLDER / name)
@@ -147,31 +147,59 @@ def _write_versions(wh, files: list[str], target: Path) -> int:
         FROM kept
         ORDER BY {key}, "ingested_at"
     """
-    con = duck.connect()
-    writer = None
-    rows = 0
+    con = build_connection(wh.path / ".tmp" / "spill")
+    out = ParquetAppender(target)
     try:
-        con.execute("SET TimeZone = 'UTC'")
-        con.execute("SET preserve_insertion_order = true")
-        con.execute("SET enable_progress_bar = false")
-        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-        con.execute(f"SET temp_directory = {_quote(wh.path / '.tmp' / 'spill')}")
-        prefixes = [r[0] for r in con.execute(
-            f'SELECT DISTINCT left("region_code", 2) AS p FROM {source} ORDER BY p').fetchall()]
-        ranges = [(low, prefixes[i + 1] if i + 1 < len(prefixes) else None) for i, low in enumerate(prefixes)]
-        for low, high in ranges or [("", None)]:  # no rows: one empty range still writes the schema
-            table = con.sql(query, params={"low": low, "high": high}).to_arrow_table()
-            if writer is None:
-                writer = pq.ParquetWriter(target, table.schema, compression="zstd")
-            else:
-                table = table.cast(writer.schema)
-            writer.write_table(table, row_group_size=ROW_GROUP_SIZE)
-            rows += table.num_rows
+        for low, high in code_ranges(con, source) or [("", None)]:  # no rows: one empty range still writes the schema
+            out.write(con.sql(query, params={"low": low, "high": high}).to_arrow_table())
     finally:
-        if writer is not None:
-            writer.close()
+        out.close()
         con.close()
-    return rows
+    return out.rows
+
+
+# ------------------------------------------------------------ building derived tables (also rollup_events.py)
+def build_connection(spill: Path):
+    """A DuckDB connection for building a derived table: UTC, insertion order kept, MEMORY_LIMIT, spilling to
+    `spill` beyond it."""
+    con = duck.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET preserve_insertion_order = true")
+    con.execute("SET enable_progress_bar = false")
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    con.execute(f"SET temp_directory = {_quote(spill)}")
+    return con
+
+
+def code_ranges(con, source: str) -> list[tuple[str, str | None]]:
+    """[low, high) region-code ranges, one per two-character prefix of `source`'s codes, in code order: a derived
+    table is built a range (a province) at a time, so memory is bounded by the largest one."""
+    prefixes = [r[0] for r in con.execute(
+        f'SELECT DISTINCT left("region_code", 2) AS p FROM {source} ORDER BY p').fetchall()]
+    return [(low, prefixes[i + 1] if i + 1 < len(prefixes) else None) for i, low in enumerate(prefixes)]
+
+
+class ParquetAppender:
+    """Arrow tables appended to one zstd Parquet file (the first table's schema; later ones cast to it)."""
+
+    def __init__(self, target: Path):
+        self.target, self.rows, self._writer = target, 0, None
+
+    @property
+    def started(self) -> bool:
+        return self._writer is not None
+
+    def write(self, table) -> None:
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.target, table.schema, compression="zstd")
+        else:
+            table = table.cast(self._writer.schema)
+        self._writer.write_table(table, row_group_size=ROW_GROUP_SIZE)
+        self.rows += table.num_rows
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
 
 
 def _read_pointer(path: Path) -> dict | None:

@@ -32,39 +32,17 @@ import hashlib
 from pathlib import Path
 
 import polars as pl
-import pyarrow.parquet as pq
 
-from warehouse import duck, value_sanity
+from warehouse import current, value_sanity
+from warehouse.sql_rollup import TERMS
 
 LEVELS = (2, 4, 6, 9)  # division lengths with rows below them (12: communities, the finest)
 MAX_UNUSABLE = 10_000  # more unusable prefixes than this at a level: the level is not used at all
-ROW_GROUP_SIZE = 122_880
-
-# (term column, SQL over a version row with n_urban, n_rural): the terms of sql_rollup.rollup_ctes, by rule
-_BOTH = '"numerator" IS NOT NULL AND "denominator" IS NOT NULL'
-TERMS = {
-    "v": '"value"',  # sum
-    "r1": f'CASE WHEN {_BOTH} THEN "numerator" END',  # ratio
-    "r2": f'CASE WHEN {_BOTH} THEN "denominator" END',
-    "u1": 'coalesce("numerator", "value" * n_urban)',  # per_community, urban
-    "u2": "n_urban",
-    "q1": 'coalesce("numerator", "value" * n_rural)',  # per_community, rural
-    "q2": "n_rural",
-    "a1": 'coalesce("numerator", "value" * (n_urban + n_rural))',  # per_community, all communities
-    "a2": "(n_urban + n_rural)",
-    "w1": 'CASE WHEN "denominator" IS NOT NULL THEN "value" * "denominator" END',  # weighted_mean
-    "w2": '"denominator"',
-}
-
 
 def registry_key(frame: pl.DataFrame) -> str:
     """What the per_community terms depend on: sha256 of every region's code and community counts."""
     part = frame.select("code", "n_urban_communities", "n_rural_communities").sort("code")
     return hashlib.sha256(part.write_csv().encode()).hexdigest()
-
-
-def _quote(path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
 
 
 def _signed(column: str) -> str:
@@ -127,7 +105,7 @@ _BELOW_SQL = """
 """
 
 
-def build(versions: Path, target: Path, regions: Path | None, spill: Path, memory_limit: str) -> dict | None:
+def build(versions: Path, target: Path, regions: Path | None, spill: Path) -> dict | None:
     """Write the events of the versions table `versions` to `target`; returns the "rollups" entry of
     current.json (without "file"), or None without a region registry (per_community terms need it)."""
     if regions is None or not regions.is_file():
@@ -138,20 +116,12 @@ def build(versions: Path, target: Path, regions: Path | None, spill: Path, memor
         registry = RegionRegistry.load(regions).frame
     except RegionError:  # unreadable or not a registry: no events (the engine reads the rows; it reports the file)
         return None
-    con = duck.connect()
-    writer = None
-    rows = 0
+    con = current.build_connection(spill)
+    out = current.ParquetAppender(target)
     unusable: dict[int, set[str]] = {level: set() for level in LEVELS}
     try:
-        con.execute("SET TimeZone = 'UTC'")
-        con.execute("SET enable_progress_bar = false")
-        con.execute(f"SET memory_limit = '{memory_limit}'")
-        con.execute(f"SET temp_directory = {_quote(spill)}")
         con.register("regions", registry.select("code", "n_urban_communities", "n_rural_communities").to_arrow())
-        src = f"read_parquet({_quote(versions)})"
-        prefixes = [r[0] for r in con.execute(f'SELECT DISTINCT left("region_code", 2) AS p FROM {src} ORDER BY p').fetchall()]
-        ranges = [(low, prefixes[i + 1] if i + 1 < len(prefixes) else None) for i, low in enumerate(prefixes)]
-        for low, high in ranges:
+        for low, high in current.code_ranges(con, f"read_parquet({current._quote(versions)})") or [("", None)]:
             params = {"versions": str(versions), "low": low, "high": high}
             below = _below(con, params)
             for code in below.filter(pl.col("insane"))["code"].unique().to_list():
@@ -160,28 +130,17 @@ def build(versions: Path, target: Path, regions: Path | None, spill: Path, memor
                         unusable[level].add(code[:level])
             con.register("below", below.select("code", "indicator_id", "period", "since").to_arrow())
             for level in LEVELS:
-                table = con.sql(_events_sql(level), params=params).to_arrow_table()
-                if table.num_rows == 0:
-                    continue
-                frame = pl.from_arrow(table)
-                unusable[level].update(frame.filter(pl.col("big"))["prefix"].unique().to_list())
-                table = frame.drop("big").to_arrow()
-                if writer is None:
-                    writer = pq.ParquetWriter(target, table.schema, compression="zstd")
-                else:
-                    table = table.cast(writer.schema)
-                writer.write_table(table, row_group_size=ROW_GROUP_SIZE)
-                rows += table.num_rows
+                frame = pl.from_arrow(con.sql(_events_sql(level), params=params).to_arrow_table())
+                if frame.height or not out.started:  # an empty first table still gives the file its schema
+                    unusable[level].update(frame.filter(pl.col("big"))["prefix"].unique().to_list())
+                    out.write(frame.drop("big").to_arrow())
             con.unregister("below")
     finally:
-        if writer is not None:
-            writer.close()
+        out.close()
         con.close()
-    if writer is None:  # no row below any division: an empty table with the schema
-        _empty(target)
     return {
         "registry": registry_key(registry),
-        "rows": rows,
+        "rows": out.rows,
         "unusable": {str(level): sorted(codes) for level, codes in unusable.items() if len(codes) <= MAX_UNUSABLE},
         "levels": [level for level in LEVELS if len(unusable[level]) <= MAX_UNUSABLE],
     }
@@ -209,26 +168,6 @@ def _below(con, params: dict) -> pl.DataFrame:
     if not out:
         return pl.DataFrame(schema=schema)
     return pl.concat([f.cast(schema) for f in out])
-
-
-def _empty(target: Path) -> None:
-    con = duck.connect()
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        con.execute("CREATE TABLE regions (code VARCHAR, n_urban_communities INTEGER, n_rural_communities INTEGER)")
-        con.execute("CREATE TABLE below (code VARCHAR, indicator_id VARCHAR, period VARCHAR, since TIMESTAMP)")
-        con.execute(
-            "CREATE TABLE v AS SELECT CAST(NULL AS VARCHAR) AS region_code, CAST(NULL AS VARCHAR) AS indicator_id, "
-            "CAST(NULL AS VARCHAR) AS period, CAST(NULL AS DATE) AS period_end, CAST(NULL AS DOUBLE) AS value, "
-            "CAST(NULL AS DOUBLE) AS numerator, CAST(NULL AS DOUBLE) AS denominator, "
-            "CAST(NULL AS TIMESTAMP) AS ingested_at, CAST(NULL AS TIMESTAMP) AS superseded_at WHERE false")
-        tmp = target.with_suffix(".schema.parquet")
-        con.execute(f"COPY v TO {_quote(tmp)} (FORMAT parquet)")
-        table = con.execute(_events_sql(2), {"versions": str(tmp), "low": "", "high": None}).to_arrow_table()
-        pq.write_table(pl.from_arrow(table).drop("big").to_arrow(), target, compression="zstd")
-        tmp.unlink()
-    finally:
-        con.close()
 
 
 def usable(entry: dict | None, registry: str, level: int | None, codes: list[str]) -> bool:

@@ -194,7 +194,7 @@ latest AS (
         ORDER BY "ingested_at" DESC, "submitted_at" DESC NULLS LAST, "source_row" DESC, "batch_id" DESC) = 1)
         AND {value_sanity.usable_sql()}
 ),
-{_event_rollups(indicators, params) if events else _row_rollups(indicators, params, attach)},
+{sql_rollup.rollup_ctes(indicators, params, events=True) if events else _row_rollups(indicators, params, attach)},
 -- 7. the region's own submission (it vouches for it, so it drives the status) next to the roll-up: the rows of
 --    `attached` with is_self, taken from `latest` directly (a row whose code is the scope code, under its match
 --    code) so that `attached` has one consumer and streams instead of being stored
@@ -249,11 +249,6 @@ contributors AS (
     WHERE NOT a.is_self
 ),
 {sql_rollup.rollup_ctes(indicators, params)}"""
-
-
-def _event_rollups(indicators: list[Indicator], params: dict) -> str:
-    """Steps 3-6 from the roll-up events (warehouse/rollup_events.py)."""
-    return sql_rollup.rollup_ctes(indicators, params, events=True)
 
 
 def annual_ctes(width: int) -> str:

@@ -28,14 +28,21 @@ from warehouse.definitions import AggregationRule, Covers, Indicator
 
 _BOTH = '"numerator" IS NOT NULL AND "denominator" IS NOT NULL'
 
-
-def covered_communities(covers: Covers) -> str:
-    """Number of communities of the indicator's type under a contributing region."""
-    if covers == Covers.urban:
-        return "n_urban"
-    if covers == Covers.rural:
-        return "n_rural"
-    return "(n_urban + n_rural)"
+# Each additive rule's two terms (the table above), over a row with the covered communities n_urban and n_rural
+# of its region; named as the roll-up events keep them (warehouse/rollup_events.py builds from the same SQL).
+TERMS = {
+    "v": '"value"',  # sum
+    "r1": f'CASE WHEN {_BOTH} THEN "numerator" END',  # ratio
+    "r2": f'CASE WHEN {_BOTH} THEN "denominator" END',
+    "u1": 'coalesce("numerator", "value" * n_urban)',  # per_community, urban
+    "u2": "n_urban",
+    "q1": 'coalesce("numerator", "value" * n_rural)',  # per_community, rural
+    "q2": "n_rural",
+    "a1": 'coalesce("numerator", "value" * (n_urban + n_rural))',  # per_community, all communities
+    "a2": "(n_urban + n_rural)",
+    "w1": 'CASE WHEN "denominator" IS NOT NULL THEN "value" * "denominator" END',  # weighted_mean
+    "w2": '"denominator"',
+}
 
 
 def _groups(indicators: list[Indicator]) -> list[tuple[str, AggregationRule, Covers | None, float | None, list[str]]]:
@@ -60,8 +67,8 @@ def _member(param: str) -> str:
     return f'list_contains(${param}, "indicator_id")'
 
 
-# term columns of the roll-up events (warehouse/rollup_events.py) by rule: (t1, t2) names, None for no term
-def _event_terms(rule: AggregationRule, covers: Covers | None) -> tuple[str | None, str | None]:
+def term_names(rule: AggregationRule, covers: Covers | None) -> tuple[str | None, str | None]:
+    """The rule's (t1, t2) names in TERMS (None: no second term); max and min have none."""
     if rule == AggregationRule.sum:
         return "v", None
     if rule == AggregationRule.ratio:
@@ -120,20 +127,14 @@ def _case(lines: list[str], cast: str = "DOUBLE") -> str:
 def _row_sums(groups) -> str:
     t1, t2 = [], []
     for param, rule, covers, _scale, _ids in groups:
+        if rule in (AggregationRule.max, AggregationRule.min):
+            continue  # no terms: max / min of the value
         when = f"WHEN {_member(param)}"
         label = f"-- {rule.value}" + (f", {covers.value} communities" if covers else "")
-        if rule == AggregationRule.sum:
-            t1.append(f'{when} THEN "value"  {label}')
-        elif rule == AggregationRule.ratio:
-            t1.append(f'{when} THEN CASE WHEN {_BOTH} THEN "numerator" END  {label}')
-            t2.append(f'{when} THEN CASE WHEN {_BOTH} THEN "denominator" END')
-        elif rule == AggregationRule.per_community:
-            n = covered_communities(covers)
-            t1.append(f'{when} THEN coalesce("numerator", "value" * {n})  {label}')
-            t2.append(f"{when} THEN {n}")
-        elif rule == AggregationRule.weighted_mean:
-            t1.append(f'{when} THEN CASE WHEN "denominator" IS NOT NULL THEN "value" * "denominator" END  {label}')
-            t2.append(f'{when} THEN "denominator"')
+        first, second = term_names(rule, covers)
+        t1.append(f"{when} THEN {TERMS[first]}  {label}")
+        if second is not None:
+            t2.append(f"{when} THEN {TERMS[second]}")
     return f"""\
 -- 6. roll-up value by each indicator's rule (warehouse/sql_rollup.py): a group is one scope region, indicator and
 --    period, so one rule; each row's terms by that rule, each term summed exactly once per group, then divided
@@ -158,11 +159,11 @@ def _event_sums(groups) -> str:
     for param, rule, covers, _scale, _ids in groups:
         when = f"WHEN {_member(param)}"
         label = f"-- {rule.value}" + (f", {covers.value} communities" if covers else "")
-        first, second = _event_terms(rule, covers)
+        first, second = term_names(rule, covers)
         for names, name in ((t1, first), (t2, second)):
             if name is not None:  # NULL when no contributor has the term, as sum() over NULL terms
                 names.append(f"{when} THEN CASE WHEN sum({name}_n) > 0 THEN CAST(sum({name}_s) AS DOUBLE) END  {label}")
-    columns = sorted({c for _p, rule, covers, _s, _i in groups for c in _event_terms(rule, covers) if c})
+    columns = sorted({c for _p, rule, covers, _s, _i in groups for c in term_names(rule, covers) if c})
     sums = "".join(f", sum({c}_n) AS {c}_n, sum({c}_s) AS {c}_s" for c in columns)
     return f"""\
 -- 3-6. roll-up from the roll-up events (warehouse/rollup_events.py): each contributor's terms were added at its
