@@ -262,7 +262,7 @@ def _ingest_file(
             result.batch_id = batch_id
             result.rows_accepted = valid.height
             skipped = f"，另有 {result.rows_rejected} 行有错误未存储" if result.rows_rejected else ""
-            skipped_en = f"; {result.rows_rejected} rows with errors were not stored" if result.rows_rejected else ""
+            skipped_en = f"; {result.rows_rejected} {'row with errors was' if result.rows_rejected == 1 else 'rows with errors were'} not stored" if result.rows_rejected else ""
             result.message_zh = f"已存储为批次 {batch_id}{skipped}。"
             result.message_en = f"Stored as batch {batch_id}{skipped_en}."
             return result

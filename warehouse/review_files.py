@@ -58,7 +58,7 @@ class FileReview:
                     if lang == "en" else f"{name}：此文件的数据已提交审核，未做任何更改（{len(self.submissions)} 份填报）。")
         ids = ", ".join(self.submissions[:5]) + (" …" if len(self.submissions) > 5 else "")
         if lang == "en":
-            skipped = f"; {self.rows_rejected} rows with errors were not submitted" if self.rows_rejected else ""
+            skipped = f"; {self.rows_rejected} {'row with errors was' if self.rows_rejected == 1 else 'rows with errors were'} not submitted" if self.rows_rejected else ""
             return (f"{name}: submitted for review, not counted yet — {self.rows_submitted} rows in "
                     f"{len(self.submissions)} submissions ({ids}){skipped}. They count once a reviewer approves "
                     "them (审核 page or `planwatch review approve`).")
